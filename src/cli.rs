@@ -1,0 +1,172 @@
+//! The command line: clap types only. `config` turns them into validated settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::TlsVersion;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tlsmatrix",
+    version,
+    about = "Which TLS versions do your endpoints accept? Force each version, get the matrix.",
+    long_about = "Probes endpoints (LDAPS, Global Catalog, HTTPS, any TLS port) with one protocol \
+version at a time (SSLv3, TLS 1.0, 1.1, 1.2, 1.3) and reports, per endpoint and version, whether \
+the server accepted it, how it refused, or why it could not be tested; then a verdict per \
+endpoint for a move to TLS 1.2-only."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe endpoints with each TLS version and print the matrix.
+    Scan(ScanArgs),
+    /// Start a local lab of TLS servers that behave like domain controllers before and after
+    /// "TLS 1.2 only", scan it, and print both matrices.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Targets: HOST, HOST:PORT, [IPV6]:PORT, ldaps://HOST (636), https://HOST (443),
+    /// tls://HOST:PORT. A bare host means port 443.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Read targets from FILE, one a line; '#' starts a comment; '-' reads standard input.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Versions to probe, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "ssl3,tls1.0,tls1.1,tls1.2,tls1.3",
+        value_parser = parse_version
+    )]
+    pub versions: Vec<TlsVersion>,
+
+    /// Probes in flight at once, over all endpoints.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Probes in flight at once against one address.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub per_host: u32,
+
+    /// Limit of each TCP connect attempt (e.g. 5s, 500ms).
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Duration,
+
+    /// Limit of a whole probe: connect attempts and handshake.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Extra connect attempts after a connect-phase failure (never after a TLS answer).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+
+    /// Server name to send in every ClientHello, instead of each target's host name.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Use these addresses for HOST:PORT instead of DNS (PORT may be '*'), as curl does.
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR...]")]
+    pub resolve: Vec<String>,
+
+    /// A name for this scan, kept in the report (e.g. before, after).
+    #[arg(long)]
+    pub label: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format [default: table on a terminal, else json; with -o, from the file's extension]
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Write the report to FILE (atomically: a temporary file renamed into place).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// No progress bar and no notes on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Also save the two reports as before.json and after.json in this folder.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+
+    /// When to colour the tables.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Csv,
+    #[value(alias = "markdown")]
+    Md,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_version(s: &str) -> Result<TlsVersion, String> {
+    s.parse()
+}
+
+/// `5s`, `500ms`, `1m`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        Ok(_) => return Err(format!("invalid duration '{s}'")),
+        Err(_) => humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration '{s}': {e}"))?,
+    };
+    if d.is_zero() {
+        return Err(format!("duration '{s}' must be more than zero"));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

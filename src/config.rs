@@ -1,0 +1,160 @@
+//! From parsed arguments to validated settings. No clap type goes past this module.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use crate::cli::{ColorArg, FormatArg, OutputArgs, ScanArgs};
+use crate::error::Error;
+use crate::model::InputError;
+use crate::output::Format;
+use crate::scan::ScanConfig;
+use crate::target::{ResolveOverrides, Target, parse_target, parse_target_list};
+
+/// Where and how the report goes.
+#[derive(Clone, Debug)]
+pub struct OutputConfig {
+    pub format: Format,
+    pub file: Option<PathBuf>,
+    /// Also show the table on the terminal while the report goes to a file.
+    pub echo_table: bool,
+    pub color: bool,
+    pub quiet: bool,
+}
+
+/// A scan, ready to run.
+pub struct ScanJob {
+    pub config: ScanConfig,
+    pub targets: Vec<Target>,
+    pub input_errors: Vec<InputError>,
+    pub output: OutputConfig,
+}
+
+pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
+    let mut targets = Vec::new();
+    let mut input_errors = Vec::new();
+    for (i, t) in args.targets.iter().enumerate() {
+        match parse_target(t) {
+            Ok(t) => targets.push(t),
+            Err(message) => input_errors.push(InputError {
+                source: format!("argument {} ('{t}')", i + 1),
+                message,
+            }),
+        }
+    }
+    let mut stdin_used = false;
+    for f in &args.files {
+        let (text, name) = if f == "-" {
+            if stdin_used {
+                return Err(Error::Usage("'-f -' given twice".into()));
+            }
+            stdin_used = true;
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|source| Error::ReadTargets {
+                    path: "standard input".into(),
+                    source,
+                })?;
+            (s, "<stdin>".to_string())
+        } else {
+            let s = std::fs::read_to_string(f).map_err(|source| Error::ReadTargets {
+                path: f.clone(),
+                source,
+            })?;
+            (s, f.clone())
+        };
+        let (t, e) = parse_target_list(&text, &name);
+        targets.extend(t);
+        input_errors.extend(e);
+    }
+    dedupe(&mut targets);
+    if targets.is_empty() && input_errors.is_empty() {
+        return Err(Error::Usage(
+            "no targets: give TARGET arguments or -f FILE (see --help)".into(),
+        ));
+    }
+
+    let mut resolve = ResolveOverrides::default();
+    for r in &args.resolve {
+        resolve.parse_entry(r).map_err(Error::Usage)?;
+    }
+    let mut versions = args.versions.clone();
+    versions.sort();
+    versions.dedup();
+    if args.connect_timeout > args.timeout {
+        return Err(Error::Usage(format!(
+            "--connect-timeout ({:?}) is longer than --timeout ({:?}), which bounds the whole probe",
+            args.connect_timeout, args.timeout
+        )));
+    }
+    if let Some(name) = &args.sni
+        && (name.is_empty() || name.parse::<std::net::IpAddr>().is_ok())
+    {
+        return Err(Error::Usage(format!(
+            "--sni '{name}' must be a host name (TLS sends no address as server name)"
+        )));
+    }
+
+    let config = ScanConfig {
+        versions,
+        concurrency: args.concurrency as usize,
+        per_host: args.per_host as usize,
+        connect_timeout: args.connect_timeout,
+        timeout: args.timeout,
+        retries: args.retries,
+        sni: args.sni.clone(),
+        resolve,
+        label: args.label.clone(),
+    };
+    Ok(ScanJob {
+        config,
+        targets,
+        input_errors,
+        output: output_config(&args.output),
+    })
+}
+
+/// The same endpoint written twice is scanned once.
+fn dedupe(targets: &mut Vec<Target>) {
+    let mut seen = std::collections::HashSet::new();
+    targets.retain(|t| seen.insert((t.host.clone(), t.port, t.protocol)));
+}
+
+pub fn output_config(args: &OutputArgs) -> OutputConfig {
+    let stdout_tty = std::io::stdout().is_terminal();
+    let format = match (args.format, &args.output) {
+        (Some(f), _) => from_arg(f),
+        (None, Some(path)) => Format::from_path(path).unwrap_or(Format::Json),
+        (None, None) if stdout_tty => Format::Table,
+        (None, None) => Format::Json,
+    };
+    OutputConfig {
+        format,
+        file: args.output.clone(),
+        echo_table: args.output.is_some() && stdout_tty && !args.quiet,
+        color: color_enabled(args.color, stdout_tty),
+        quiet: args.quiet,
+    }
+}
+
+fn from_arg(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Md => Format::Markdown,
+    }
+}
+
+/// Colour follows the terminal check, `NO_COLOR` and `TERM=dumb`, unless forced.
+pub fn color_enabled(choice: ColorArg, stdout_tty: bool) -> bool {
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            stdout_tty
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! `tlsmatrix demo`: a small estate on loopback, scanned before and after "TLS 1.2 only".
+
+use std::io::IsTerminal;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::DemoArgs;
+use crate::config::color_enabled;
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::lab::{Behaviour, LabServer};
+use crate::model::{Report, TlsVersion};
+use crate::output::{write_atomic, write_json, write_table};
+use crate::scan::{ScanConfig, Silent, scan};
+use crate::target::{ResolveOverrides, Target, parse_target};
+
+/// One service of the lab, as it behaves before and after enforcement.
+struct Service {
+    name: &'static str,
+    scheme: &'static str,
+    before: Behaviour,
+    after: Behaviour,
+}
+
+fn services() -> Vec<Service> {
+    use TlsVersion::*;
+    vec![
+        Service {
+            name: "dc1.lab.test",
+            scheme: "ldaps",
+            before: Behaviour::tls(Tls10, Tls13),
+            after: Behaviour::tls(Tls12, Tls13),
+        },
+        Service {
+            name: "dc1.lab.test",
+            scheme: "tls",
+            // A Global Catalog on an older server: no TLS 1.3.
+            before: Behaviour::tls(Tls10, Tls12),
+            after: Behaviour::tls(Tls12, Tls12),
+        },
+        Service {
+            name: "dc2.lab.test",
+            scheme: "ldaps",
+            // No certificate for LDAPS yet: every handshake is reset, as Active Directory does.
+            before: Behaviour::Reset,
+            after: Behaviour::tls(Tls12, Tls13),
+        },
+        Service {
+            name: "web.lab.test",
+            scheme: "https",
+            before: Behaviour::tls(Tls12, Tls13),
+            after: Behaviour::tls(Tls12, Tls13),
+        },
+    ]
+}
+
+pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Error> {
+    let color = color_enabled(args.color, std::io::stdout().is_terminal());
+    let services = services();
+    let mut reports = Vec::new();
+    for (label, after) in [("before", false), ("after", true)] {
+        let report = scan_lab(&services, label, after, cancel.clone()).await?;
+        let title = if after {
+            "After enforcement (TLS 1.2 and newer only)"
+        } else {
+            "Before enforcement"
+        };
+        crate::to_stdout(|w| {
+            writeln!(w, "== {title} ==")?;
+            write_table(&report, color, w)?;
+            writeln!(w)
+        })?;
+        if !report.complete {
+            return Ok(Exit::Interrupted);
+        }
+        reports.push(report);
+    }
+    if let Some(dir) = &args.save {
+        std::fs::create_dir_all(dir).map_err(|source| Error::WriteOutput {
+            path: dir.clone(),
+            source,
+        })?;
+        for r in &reports {
+            let path = dir.join(format!("{}.json", r.label.as_deref().unwrap_or("scan")));
+            write_atomic(&path, |w| write_json(r, w))
+                .map_err(|source| Error::WriteOutput { path: path.clone(), source })?;
+            eprintln!("saved {}", path.display());
+        }
+    }
+    crate::to_stdout(|w| {
+        writeln!(
+            w,
+            "The lab servers ran on 127.0.0.1; the names are fixed with --resolve-style overrides."
+        )
+    })?;
+    Ok(Exit::Ok)
+}
+
+async fn scan_lab(
+    services: &[Service],
+    label: &str,
+    after: bool,
+    cancel: CancellationToken,
+) -> Result<Report, Error> {
+    let mut servers = Vec::new();
+    let mut targets: Vec<Target> = Vec::new();
+    let mut resolve = ResolveOverrides::default();
+    for s in services {
+        let behaviour = if after { &s.after } else { &s.before };
+        let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        let server = LabServer::start(bind, behaviour.clone())
+            .await
+            .map_err(Error::Lab)?;
+        let port = server.addr().port();
+        targets.push(parse_target(&format!("{}://{}:{port}", s.scheme, s.name)).expect("valid"));
+        resolve.add(s.name, Some(port), vec![server.addr().ip()]);
+        servers.push(server);
+    }
+    let config = ScanConfig {
+        resolve,
+        label: Some(label.to_string()),
+        ..ScanConfig::default()
+    };
+    Ok(scan(&config, targets, Vec::new(), cancel, &Silent).await)
+}

@@ -1,0 +1,292 @@
+//! Local TLS servers on loopback: the demo lab, and the fixtures of the test suite and the
+//! examples. Each server is real OpenSSL (through tokio-openssl) restricted to a version range,
+//! or a deliberately broken peer (silent, resetting, closing, speaking something else).
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::ssl::{NameType, Ssl, SslContext, SslMethod, SslOptions, SslVersion};
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509, X509NameBuilder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_openssl::SslStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::TlsVersion;
+
+/// How a lab server answers.
+#[derive(Clone, Debug)]
+pub enum Behaviour {
+    /// A TLS server accepting versions `min..=max`.
+    Tls {
+        min: TlsVersion,
+        max: TlsVersion,
+        /// OpenSSL cipher list for TLS 1.2 and older; `None` for every suite.
+        ciphers: Option<String>,
+    },
+    /// Accepts TCP and never says anything.
+    Silent,
+    /// Reads the ClientHello, then resets the connection (what Active Directory does on 636 when
+    /// LDAPS has no certificate).
+    Reset,
+    /// Reads the ClientHello, then closes without a word (what GnuTLS servers do to old versions).
+    Close,
+    /// Reads the ClientHello, then answers with an HTTP error.
+    Garbage,
+    /// Reads the ClientHello, then sends a fatal alert with this code.
+    Alert(u8),
+    /// Reads the ClientHello, then sends the start of a record one byte every 200 ms.
+    SlowDrip,
+}
+
+impl Behaviour {
+    pub fn tls(min: TlsVersion, max: TlsVersion) -> Self {
+        Behaviour::Tls {
+            min,
+            max,
+            ciphers: None,
+        }
+    }
+}
+
+/// A running lab server; it stops when dropped.
+pub struct LabServer {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    names: Arc<Mutex<Vec<Option<String>>>>,
+    handshakes: Arc<AtomicUsize>,
+}
+
+impl LabServer {
+    /// Start a server on `bind` (port 0 picks a free port).
+    pub async fn start(bind: SocketAddr, behaviour: Behaviour) -> io::Result<LabServer> {
+        let listener = TcpListener::bind(bind).await?;
+        Self::serve(listener, behaviour)
+    }
+
+    /// Serve on a listener that is already bound.
+    pub fn serve(listener: TcpListener, behaviour: Behaviour) -> io::Result<LabServer> {
+        let addr = listener.local_addr()?;
+        let ctx = match &behaviour {
+            Behaviour::Tls { min, max, ciphers } => {
+                Some(server_context(*min, *max, ciphers.as_deref()).map_err(io::Error::other)?)
+            }
+            _ => None,
+        };
+        let stop = CancellationToken::new();
+        let names: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let server = LabServer {
+            addr,
+            stop: stop.clone(),
+            names: names.clone(),
+            handshakes: handshakes.clone(),
+        };
+        tokio::spawn(async move {
+            loop {
+                let conn = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    c = listener.accept() => c,
+                };
+                let Ok((tcp, _)) = conn else { continue };
+                let behaviour = behaviour.clone();
+                let ctx = ctx.clone();
+                let stop = stop.clone();
+                let names = names.clone();
+                let handshakes = handshakes.clone();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = handle(tcp, behaviour, ctx, names, handshakes) => {}
+                    }
+                });
+            }
+        });
+        Ok(server)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server name each completed handshake carried, in order.
+    pub fn server_names(&self) -> Vec<Option<String>> {
+        self.names.lock().expect("lock").clone()
+    }
+
+    /// Handshakes completed so far.
+    pub fn handshakes(&self) -> usize {
+        self.handshakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for LabServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn handle(
+    mut tcp: TcpStream,
+    behaviour: Behaviour,
+    ctx: Option<SslContext>,
+    names: Arc<Mutex<Vec<Option<String>>>>,
+    handshakes: Arc<AtomicUsize>,
+) {
+    match behaviour {
+        Behaviour::Tls { .. } => {
+            let Some(ctx) = ctx else { return };
+            let Ok(ssl) = Ssl::new(&ctx) else { return };
+            let Ok(mut s) = SslStream::new(ssl, tcp) else {
+                return;
+            };
+            let r = tokio::time::timeout(Duration::from_secs(10), Pin::new(&mut s).accept()).await;
+            if let Ok(Ok(())) = r {
+                let sni = s.ssl().servername(NameType::HOST_NAME).map(str::to_string);
+                names.lock().expect("lock").push(sni);
+                handshakes.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 256];
+                let _ = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+            }
+        }
+        Behaviour::Silent => {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = tcp.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        Behaviour::Reset => {
+            let _ = read_hello(&mut tcp).await;
+            let _ = tcp.set_zero_linger();
+            drop(tcp);
+        }
+        Behaviour::Close => {
+            let _ = read_hello(&mut tcp).await;
+            let _ = tcp.shutdown().await;
+            linger(&mut tcp).await;
+        }
+        Behaviour::Garbage => {
+            let _ = read_hello(&mut tcp).await;
+            let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            let _ = tcp.shutdown().await;
+            linger(&mut tcp).await;
+        }
+        Behaviour::Alert(code) => {
+            let _ = read_hello(&mut tcp).await;
+            let _ = tcp.write_all(&[21, 3, 1, 0, 2, 2, code]).await;
+            let _ = tcp.shutdown().await;
+            linger(&mut tcp).await;
+        }
+        Behaviour::SlowDrip => {
+            let _ = read_hello(&mut tcp).await;
+            for b in [22u8, 3, 3, 0x40, 0x00].iter().chain([2u8, 0, 0x3f].iter().cycle()) {
+                if tcp.write_all(&[*b]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Read one whole TLS record (the ClientHello), or whatever comes before the peer stops.
+async fn read_hello(tcp: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 5];
+    tcp.read_exact(&mut buf).await?;
+    let len = u16::from_be_bytes([buf[3], buf[4]]) as usize;
+    let mut body = vec![0u8; len];
+    tcp.read_exact(&mut body).await?;
+    buf.extend(body);
+    Ok(buf)
+}
+
+/// Wait for the client to go away, so our close is seen as a close and not a reset.
+async fn linger(tcp: &mut TcpStream) {
+    let mut buf = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(n) = tcp.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+fn ssl_version(v: TlsVersion) -> SslVersion {
+    match v {
+        TlsVersion::Ssl3 => SslVersion::SSL3,
+        TlsVersion::Tls10 => SslVersion::TLS1,
+        TlsVersion::Tls11 => SslVersion::TLS1_1,
+        TlsVersion::Tls12 => SslVersion::TLS1_2,
+        TlsVersion::Tls13 => SslVersion::TLS1_3,
+    }
+}
+
+/// A server context for `min..=max`, with every suite and security level 0 so that old versions
+/// really work, whatever the system configuration says.
+pub fn server_context(
+    min: TlsVersion,
+    max: TlsVersion,
+    ciphers: Option<&str>,
+) -> Result<SslContext, openssl::error::ErrorStack> {
+    let (key, cert) = identity();
+    let mut b = SslContext::builder(SslMethod::tls_server())?;
+    b.clear_options(
+        SslOptions::NO_SSLV3 | SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1 | SslOptions::NO_TLSV1_2 | SslOptions::NO_TLSV1_3,
+    );
+    b.set_security_level(0);
+    b.set_min_proto_version(Some(ssl_version(min)))?;
+    b.set_max_proto_version(Some(ssl_version(max)))?;
+    b.set_cipher_list(ciphers.unwrap_or("ALL:@SECLEVEL=0"))?;
+    b.set_private_key(key)?;
+    b.set_certificate(cert)?;
+    b.check_private_key()?;
+    Ok(b.build())
+}
+
+/// A self-signed certificate for localhost, 127.0.0.1 and ::1, made once per process.
+pub fn identity() -> &'static (PKey<Private>, X509) {
+    static ID: OnceLock<(PKey<Private>, X509)> = OnceLock::new();
+    ID.get_or_init(|| make_identity().expect("generate a test certificate"))
+}
+
+fn make_identity() -> Result<(PKey<Private>, X509), openssl::error::ErrorStack> {
+    let key = PKey::from_rsa(Rsa::generate(2048)?)?;
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_text("CN", "localhost")?;
+    let name = name.build();
+    let mut b = X509::builder()?;
+    b.set_version(2)?;
+    let mut serial = BigNum::new()?;
+    serial.rand(64, MsbOption::MAYBE_ZERO, false)?;
+    let serial = serial.to_asn1_integer()?;
+    b.set_serial_number(&serial)?;
+    b.set_subject_name(&name)?;
+    b.set_issuer_name(&name)?;
+    b.set_pubkey(&key)?;
+    let not_before = Asn1Time::days_from_now(0)?;
+    let not_after = Asn1Time::days_from_now(30)?;
+    b.set_not_before(&not_before)?;
+    b.set_not_after(&not_after)?;
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .ip("127.0.0.1")
+        .ip("::1")
+        .build(&b.x509v3_context(None, None))?;
+    b.append_extension(san)?;
+    b.sign(&key, MessageDigest::sha256())?;
+    Ok((key, b.build()))
+}

@@ -1,0 +1,32 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use tlsmatrix::cli::Cli;
+use tlsmatrix::exit::Exit;
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tlsmatrix: error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        tlsmatrix::cancel_on_ctrl_c(cancel.clone());
+        tlsmatrix::run(cli, cancel).await
+    });
+    let exit = match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("tlsmatrix: error: {e}");
+            Exit::Input
+        }
+    };
+    // The runtime may still hold probes of an interrupted scan: do not wait for them.
+    runtime.shutdown_background();
+    ExitCode::from(exit.code() as u8)
+}

@@ -1,0 +1,610 @@
+//! The report: what a scan found, in the shape it is saved and read back.
+//!
+//! Serialised as documented in the README ("JSON report"). `schema_version` changes whenever a
+//! field changes meaning or disappears; new optional fields do not bump it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON report layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A protocol version that can be forced on a probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TlsVersion {
+    #[serde(rename = "ssl3")]
+    Ssl3,
+    #[serde(rename = "tls1.0")]
+    Tls10,
+    #[serde(rename = "tls1.1")]
+    Tls11,
+    #[serde(rename = "tls1.2")]
+    Tls12,
+    #[serde(rename = "tls1.3")]
+    Tls13,
+}
+
+impl TlsVersion {
+    pub const ALL: [TlsVersion; 5] = [
+        TlsVersion::Ssl3,
+        TlsVersion::Tls10,
+        TlsVersion::Tls11,
+        TlsVersion::Tls12,
+        TlsVersion::Tls13,
+    ];
+
+    /// The key used in reports and on the command line (`tls1.2`).
+    pub fn key(self) -> &'static str {
+        match self {
+            TlsVersion::Ssl3 => "ssl3",
+            TlsVersion::Tls10 => "tls1.0",
+            TlsVersion::Tls11 => "tls1.1",
+            TlsVersion::Tls12 => "tls1.2",
+            TlsVersion::Tls13 => "tls1.3",
+        }
+    }
+
+    /// The name people read (`TLS 1.2`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVersion::Ssl3 => "SSLv3",
+            TlsVersion::Tls10 => "TLS 1.0",
+            TlsVersion::Tls11 => "TLS 1.1",
+            TlsVersion::Tls12 => "TLS 1.2",
+            TlsVersion::Tls13 => "TLS 1.3",
+        }
+    }
+
+    /// Versions that a "TLS 1.2 only" policy turns off.
+    pub fn is_legacy(self) -> bool {
+        self < TlsVersion::Tls12
+    }
+
+    /// The two-byte version number used on the wire.
+    pub fn wire(self) -> u16 {
+        match self {
+            TlsVersion::Ssl3 => 0x0300,
+            TlsVersion::Tls10 => 0x0301,
+            TlsVersion::Tls11 => 0x0302,
+            TlsVersion::Tls12 => 0x0303,
+            TlsVersion::Tls13 => 0x0304,
+        }
+    }
+
+    pub fn from_wire(v: u16) -> Option<TlsVersion> {
+        TlsVersion::ALL.into_iter().find(|t| t.wire() == v)
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for TlsVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm: String = s
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '_' | 'v'))
+            .collect();
+        match norm.as_str() {
+            "ssl3" | "ssl3.0" => Ok(TlsVersion::Ssl3),
+            "tls1" | "tls1.0" | "tls10" | "1.0" => Ok(TlsVersion::Tls10),
+            "tls1.1" | "tls11" | "1.1" => Ok(TlsVersion::Tls11),
+            "tls1.2" | "tls12" | "1.2" => Ok(TlsVersion::Tls12),
+            "tls1.3" | "tls13" | "1.3" => Ok(TlsVersion::Tls13),
+            _ => Err(format!(
+                "unknown protocol version '{s}' (expected ssl3, tls1.0, tls1.1, tls1.2 or tls1.3)"
+            )),
+        }
+    }
+}
+
+/// How TLS is reached on an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// The handshake starts as soon as TCP is up (LDAPS, GC over SSL, HTTPS, ...).
+    Tls,
+}
+
+impl Protocol {
+    pub fn key(self) -> &'static str {
+        match self {
+            Protocol::Tls => "tls",
+        }
+    }
+}
+
+/// The status of one cell of the matrix: one endpoint probed with one forced version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Accepted,
+    Refused,
+    Unreachable,
+    Timeout,
+    NotTestable,
+    Error,
+}
+
+impl Status {
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::Accepted => "accepted",
+            Status::Refused => "refused",
+            Status::Unreachable => "unreachable",
+            Status::Timeout => "timeout",
+            Status::NotTestable => "not_testable",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// How a server said no to a version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// The server answered the ClientHello with a TLS alert.
+    Alert { code: u8 },
+    /// The server reset the connection.
+    Reset,
+    /// The server closed the connection without a TLS answer.
+    Closed,
+    /// The server answered with a ServerHello for a different version than the one offered.
+    OtherVersion { version: String },
+    /// The server answered with bytes that are not TLS.
+    NotTls { received: String },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Alert { code } => write!(f, "alert {}({code})", alert_name(*code)),
+            Refusal::Reset => f.write_str("connection reset by the server"),
+            Refusal::Closed => f.write_str("connection closed without a TLS answer"),
+            Refusal::OtherVersion { version } => write!(f, "server answered with {version}"),
+            Refusal::NotTls { received } => write!(f, "server answered with non-TLS data: {received}"),
+        }
+    }
+}
+
+/// Which step of a probe ran out of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Connect,
+    Handshake,
+}
+
+/// What happened when one version was forced on one endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server chose exactly the forced version.
+    Accepted {
+        /// IANA name of the cipher suite the server chose.
+        cipher: Option<String>,
+        /// False when the server chose the version but the handshake failed later (a client
+        /// certificate demanded, an oversized certificate, ...): the version is still accepted.
+        completed: bool,
+        note: Option<String>,
+    },
+    Refused(Refusal),
+    Unreachable(String),
+    Timeout { phase: Phase, message: String },
+    NotTestable(String),
+    Error(String),
+}
+
+impl Outcome {
+    pub fn status(&self) -> Status {
+        match self {
+            Outcome::Accepted { .. } => Status::Accepted,
+            Outcome::Refused(_) => Status::Refused,
+            Outcome::Unreachable(_) => Status::Unreachable,
+            Outcome::Timeout { .. } => Status::Timeout,
+            Outcome::NotTestable(_) => Status::NotTestable,
+            Outcome::Error(_) => Status::Error,
+        }
+    }
+
+    /// A one-line explanation for people.
+    pub fn detail(&self) -> String {
+        match self {
+            Outcome::Accepted {
+                cipher,
+                completed,
+                note,
+            } => {
+                let mut s = match cipher {
+                    Some(c) => format!("accepted with {c}"),
+                    None => "accepted".to_string(),
+                };
+                if !completed {
+                    s.push_str("; handshake not completed");
+                }
+                if let Some(n) = note {
+                    s.push_str(": ");
+                    s.push_str(n);
+                }
+                s
+            }
+            Outcome::Refused(r) => r.to_string(),
+            Outcome::Unreachable(m)
+            | Outcome::NotTestable(m)
+            | Outcome::Error(m)
+            | Outcome::Timeout { message: m, .. } => m.clone(),
+        }
+    }
+
+    /// True when a connection never got as far as TCP, so other versions will fare the same.
+    pub fn is_connect_failure(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Unreachable(_)
+                | Outcome::Timeout {
+                    phase: Phase::Connect,
+                    ..
+                }
+        )
+    }
+}
+
+/// One cell of the matrix as it is saved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "CellRepr", try_from = "CellRepr")]
+pub struct Cell {
+    pub outcome: Outcome,
+    pub elapsed_ms: u64,
+    /// TCP connection attempts made (retries + 1), 0 when nothing was sent.
+    pub attempts: u32,
+}
+
+impl Cell {
+    pub fn status(&self) -> Status {
+        self.outcome.status()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CellRepr {
+    status: Status,
+    detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cipher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    handshake_completed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    how: Option<RefusalRepr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phase: Option<Phase>,
+    elapsed_ms: u64,
+    #[serde(default)]
+    attempts: u32,
+}
+
+/// A refusal with the alert's name spelled out for readers of the JSON.
+#[derive(Serialize, Deserialize)]
+struct RefusalRepr {
+    #[serde(flatten)]
+    refusal: Refusal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+impl From<Cell> for CellRepr {
+    fn from(cell: Cell) -> Self {
+        let detail = cell.outcome.detail();
+        let mut repr = CellRepr {
+            status: cell.outcome.status(),
+            detail,
+            cipher: None,
+            handshake_completed: None,
+            note: None,
+            how: None,
+            phase: None,
+            elapsed_ms: cell.elapsed_ms,
+            attempts: cell.attempts,
+        };
+        match cell.outcome {
+            Outcome::Accepted {
+                cipher,
+                completed,
+                note,
+            } => {
+                repr.cipher = cipher;
+                repr.handshake_completed = Some(completed);
+                repr.note = note;
+            }
+            Outcome::Refused(r) => {
+                let name = match &r {
+                    Refusal::Alert { code } => Some(alert_name(*code).to_string()),
+                    _ => None,
+                };
+                repr.how = Some(RefusalRepr { refusal: r, name });
+            }
+            Outcome::Timeout { phase, .. } => repr.phase = Some(phase),
+            Outcome::Unreachable(_) | Outcome::NotTestable(_) | Outcome::Error(_) => {}
+        }
+        repr
+    }
+}
+
+impl TryFrom<CellRepr> for Cell {
+    type Error = String;
+
+    fn try_from(r: CellRepr) -> Result<Self, String> {
+        let outcome = match r.status {
+            Status::Accepted => Outcome::Accepted {
+                cipher: r.cipher,
+                completed: r.handshake_completed.unwrap_or(true),
+                note: r.note,
+            },
+            Status::Refused => Outcome::Refused(
+                r.how
+                    .ok_or("a refused cell must say how (field \"how\")")?
+                    .refusal,
+            ),
+            Status::Timeout => Outcome::Timeout {
+                phase: r.phase.ok_or("a timeout cell must name its phase")?,
+                message: r.detail,
+            },
+            Status::Unreachable => Outcome::Unreachable(r.detail),
+            Status::NotTestable => Outcome::NotTestable(r.detail),
+            Status::Error => Outcome::Error(r.detail),
+        };
+        Ok(Cell {
+            outcome,
+            elapsed_ms: r.elapsed_ms,
+            attempts: r.attempts,
+        })
+    }
+}
+
+/// The conclusion for one endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// TLS 1.2 or 1.3 accepted, no older version accepted.
+    Ready,
+    /// TLS 1.2 or 1.3 accepted, but an older version too.
+    Legacy,
+    /// Reachable and speaking TLS, but neither TLS 1.2 nor 1.3 accepted.
+    Tls12Missing,
+    /// Reachable, but every version refused: no working TLS service there.
+    NoTls,
+    Unreachable,
+    /// Cells that could not be decided leave the verdict open.
+    Incomplete,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Ready,
+        Verdict::Legacy,
+        Verdict::Tls12Missing,
+        Verdict::NoTls,
+        Verdict::Unreachable,
+        Verdict::Incomplete,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::Legacy => "legacy",
+            Verdict::Tls12Missing => "tls12_missing",
+            Verdict::NoTls => "no_tls",
+            Verdict::Unreachable => "unreachable",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// One row of the matrix: one address of one target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// The target as the user wrote it.
+    pub target: String,
+    /// The host name or address literal from the target.
+    pub host: String,
+    /// The address probed; absent when the name did not resolve.
+    pub address: Option<IpAddr>,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// The server name sent in the ClientHello, if any.
+    pub sni: Option<String>,
+    pub verdict: Verdict,
+    /// A sentence explaining the verdict.
+    pub verdict_detail: String,
+    pub versions: BTreeMap<TlsVersion, Cell>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// The settings a scan ran with, so that two reports can be compared knowingly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanOptions {
+    pub versions: Vec<TlsVersion>,
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub retries: u32,
+    pub sni: Option<String>,
+}
+
+/// A target that could not be read, kept in the report so nothing is dropped silently.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputError {
+    /// `file:line`, or `argument N`.
+    pub source: String,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    /// The TLS library that made the handshakes, with its version.
+    pub tls_library: String,
+    pub label: Option<String>,
+    /// The machine the scan ran on (its host name).
+    pub scanner: Option<String>,
+    /// RFC 3339 times.
+    pub started: String,
+    pub finished: String,
+    /// False when the scan was interrupted; unfinished cells are then `error`.
+    pub complete: bool,
+    pub options: ScanOptions,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_errors: Vec<InputError>,
+    pub summary: BTreeMap<Verdict, usize>,
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl Report {
+    /// Counts of endpoints per verdict, every verdict present.
+    pub fn count_verdicts(endpoints: &[Endpoint]) -> BTreeMap<Verdict, usize> {
+        let mut m: BTreeMap<Verdict, usize> = Verdict::ALL.iter().map(|v| (*v, 0)).collect();
+        for e in endpoints {
+            *m.entry(e.verdict).or_default() += 1;
+        }
+        m
+    }
+
+    /// True when some endpoint could not be judged (unreachable or incomplete).
+    pub fn has_undecided(&self) -> bool {
+        self.endpoints
+            .iter()
+            .any(|e| matches!(e.verdict, Verdict::Unreachable | Verdict::Incomplete))
+    }
+}
+
+/// The IANA name of a TLS alert description.
+pub fn alert_name(code: u8) -> &'static str {
+    match code {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        21 => "decryption_failed",
+        22 => "record_overflow",
+        30 => "decompression_failure",
+        40 => "handshake_failure",
+        41 => "no_certificate",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        60 => "export_restriction",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        100 => "no_renegotiation",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        111 => "certificate_unobtainable",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        114 => "bad_certificate_hash_value",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        121 => "ech_required",
+        _ => "unknown_alert",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_keys_round_trip_through_serde_and_fromstr() {
+        for v in TlsVersion::ALL {
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(json, format!("\"{}\"", v.key()));
+            assert_eq!(v.key().parse::<TlsVersion>().unwrap(), v);
+            assert_eq!(TlsVersion::from_wire(v.wire()), Some(v));
+        }
+        assert_eq!("TLSv1".parse::<TlsVersion>().unwrap(), TlsVersion::Tls10);
+        assert_eq!("TLS 1.2".parse::<TlsVersion>().unwrap(), TlsVersion::Tls12);
+        assert!("tls1.4".parse::<TlsVersion>().is_err());
+    }
+
+    #[test]
+    fn cells_round_trip_with_their_details() {
+        let cells = [
+            Outcome::Accepted {
+                cipher: Some("TLS_AES_128_GCM_SHA256".into()),
+                completed: true,
+                note: None,
+            },
+            Outcome::Refused(Refusal::Alert { code: 70 }),
+            Outcome::Refused(Refusal::Reset),
+            Outcome::Refused(Refusal::OtherVersion {
+                version: "TLS 1.2".into(),
+            }),
+            Outcome::Timeout {
+                phase: Phase::Handshake,
+                message: "no TLS answer within 2s".into(),
+            },
+            Outcome::NotTestable("no SSLv3 in this build".into()),
+        ];
+        for outcome in cells {
+            let cell = Cell {
+                outcome,
+                elapsed_ms: 3,
+                attempts: 1,
+            };
+            let json = serde_json::to_value(&cell).unwrap();
+            let back: Cell = serde_json::from_value(json).unwrap();
+            assert_eq!(back, cell);
+        }
+        let json = serde_json::to_value(Cell {
+            outcome: Outcome::Refused(Refusal::Alert { code: 70 }),
+            elapsed_ms: 1,
+            attempts: 1,
+        })
+        .unwrap();
+        assert_eq!(json["how"]["kind"], "alert");
+        assert_eq!(json["how"]["code"], 70);
+        assert_eq!(json["how"]["name"], "protocol_version");
+        assert_eq!(json["detail"], "alert protocol_version(70)");
+    }
+
+    #[test]
+    fn a_refused_cell_without_how_is_rejected() {
+        let r: Result<Cell, _> =
+            serde_json::from_str(r#"{"status":"refused","detail":"x","elapsed_ms":1}"#);
+        assert!(r.is_err());
+    }
+}

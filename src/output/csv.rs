@@ -1,0 +1,49 @@
+use std::io::{self, Write};
+
+use crate::model::{Outcome, Refusal, Report};
+
+/// One row per endpoint and version.
+pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
+    let mut out = ::csv::Writer::from_writer(w);
+    out.write_record([
+        "target", "host", "address", "port", "protocol", "sni", "version", "status", "how",
+        "detail", "cipher", "elapsed_ms", "verdict",
+    ])?;
+    for e in &report.endpoints {
+        let address = e.address.map(|a| a.to_string()).unwrap_or_default();
+        let port = e.port.to_string();
+        for (v, c) in &e.versions {
+            let how = match &c.outcome {
+                Outcome::Refused(r) => match r {
+                    Refusal::Alert { code } => format!("alert:{code}"),
+                    Refusal::Reset => "reset".into(),
+                    Refusal::Closed => "closed".into(),
+                    Refusal::OtherVersion { .. } => "other_version".into(),
+                    Refusal::NotTls { .. } => "not_tls".into(),
+                },
+                Outcome::Timeout { phase, .. } => format!("{phase:?}").to_ascii_lowercase(),
+                _ => String::new(),
+            };
+            let cipher = match &c.outcome {
+                Outcome::Accepted { cipher, .. } => cipher.clone().unwrap_or_default(),
+                _ => String::new(),
+            };
+            out.write_record([
+                e.target.as_str(),
+                e.host.as_str(),
+                address.as_str(),
+                port.as_str(),
+                e.protocol.key(),
+                e.sni.as_deref().unwrap_or(""),
+                v.key(),
+                c.status().key(),
+                how.as_str(),
+                c.outcome.detail().as_str(),
+                cipher.as_str(),
+                c.elapsed_ms.to_string().as_str(),
+                e.verdict.key(),
+            ])?;
+        }
+    }
+    out.flush()
+}

@@ -1,0 +1,197 @@
+//! Renderers: each writes a report to any `io::Write`. Nothing here decides anything.
+
+mod csv;
+mod json;
+mod markdown;
+mod table;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::model::{Cell, Endpoint, Outcome, Refusal, Report, Status, Verdict};
+
+pub use self::csv::write_csv;
+pub use self::json::write_json;
+pub use self::markdown::write_markdown;
+pub use self::table::write_table;
+
+/// The output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+impl Format {
+    /// The format a file name asks for, by its extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "md" | "markdown" => Some(Format::Markdown),
+            "txt" => Some(Format::Table),
+            _ => None,
+        }
+    }
+}
+
+/// Write a report in a format. `color` applies to the table only.
+pub fn write_report(report: &Report, format: Format, color: bool, w: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => write_table(report, color, w),
+        Format::Json => write_json(report, w),
+        Format::Csv => write_csv(report, w),
+        Format::Markdown => write_markdown(report, w),
+    }
+}
+
+/// Write a file so that readers see the old file or the whole new one, never a part: a temporary
+/// file in the same folder, synced, then renamed over the target.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tlsmatrix-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    {
+        let mut buf = io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buf)?;
+        buf.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The short text of a cell in a matrix.
+pub fn cell_text(cell: &Cell) -> String {
+    match &cell.outcome {
+        Outcome::Accepted { completed: true, .. } => "yes".into(),
+        Outcome::Accepted { completed: false, .. } => "yes*".into(),
+        Outcome::Refused(r) => match r {
+            Refusal::Alert { code } => format!("no: alert {code}"),
+            Refusal::Reset => "no: reset".into(),
+            Refusal::Closed => "no: closed".into(),
+            Refusal::OtherVersion { version } => format!("no: got {version}"),
+            Refusal::NotTls { .. } => "no: not TLS".into(),
+        },
+        Outcome::Unreachable(_) => "unreachable".into(),
+        Outcome::Timeout { .. } => "timeout".into(),
+        Outcome::NotTestable(_) => "n/a".into(),
+        Outcome::Error(_) => "error".into(),
+    }
+}
+
+/// The verdict as a short phrase for a matrix.
+pub fn verdict_text(e: &Endpoint) -> String {
+    match e.verdict {
+        Verdict::Ready => "ready for TLS 1.2-only".into(),
+        Verdict::Legacy => {
+            let old: Vec<&str> = e
+                .versions
+                .iter()
+                .filter(|(v, c)| v.is_legacy() && c.status() == Status::Accepted)
+                .map(|(v, _)| v.name())
+                .collect();
+            format!("still accepts {}", old.join(", "))
+        }
+        Verdict::Tls12Missing => "TLS 1.2 broken: only older versions".into(),
+        Verdict::NoTls => "no working TLS".into(),
+        Verdict::Unreachable => "unreachable".into(),
+        Verdict::Incomplete => "incomplete".into(),
+    }
+}
+
+/// `12 endpoints: 10 ready, 1 legacy, 1 unreachable`.
+pub fn summary_line(report: &Report) -> String {
+    let n = report.endpoints.len();
+    let parts: Vec<String> = report
+        .summary
+        .iter()
+        .filter(|(_, c)| **c > 0)
+        .map(|(v, c)| format!("{c} {}", v.key().replace('_', " ")))
+        .collect();
+    let mut s = format!(
+        "{n} endpoint{}: {}",
+        if n == 1 { "" } else { "s" },
+        if parts.is_empty() { "none".to_string() } else { parts.join(", ") }
+    );
+    if !report.input_errors.is_empty() {
+        let k = report.input_errors.len();
+        s.push_str(&format!("; {k} target{} could not be read", if k == 1 { "" } else { "s" }));
+    }
+    if !report.complete {
+        s.push_str("; scan interrupted, unfinished cells marked error");
+    }
+    s
+}
+
+/// The endpoint as `host [address]:port`.
+pub fn endpoint_name(e: &Endpoint) -> String {
+    let addr = match e.address {
+        Some(std::net::IpAddr::V6(a)) => format!("[{a}]"),
+        Some(a) => a.to_string(),
+        None => "-".into(),
+    };
+    if e.host == addr || e.address.is_none_or(|a| a.to_string() == e.host) {
+        format!("{addr}:{}", e.port)
+    } else {
+        format!("{} {addr}:{}", e.host, e.port)
+    }
+}
+
+/// Explanations that the matrix has no room for: errors, timeouts, unreachable endpoints,
+/// handshakes that did not complete, versions not testable. At most `limit` lines.
+pub fn notes(report: &Report, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut not_testable: Vec<String> = Vec::new();
+    let mut more = 0;
+    for e in &report.endpoints {
+        let mut lines = Vec::new();
+        if e.verdict == Verdict::Unreachable {
+            lines.push(format!("{}: {}", endpoint_name(e), e.verdict_detail));
+        } else {
+            for (v, c) in &e.versions {
+                let show = match &c.outcome {
+                    Outcome::NotTestable(why) => {
+                        let line = format!("{}: not testable: {why}", v.name());
+                        if !not_testable.contains(&line) {
+                            not_testable.push(line);
+                        }
+                        false
+                    }
+                    Outcome::Accepted { completed, .. } => !completed,
+                    Outcome::Refused(Refusal::NotTls { .. }) => true,
+                    Outcome::Refused(_) => false,
+                    _ => true,
+                };
+                if show {
+                    lines.push(format!(
+                        "{} {}: {}: {}",
+                        endpoint_name(e),
+                        v.name(),
+                        c.status().key(),
+                        c.outcome.detail()
+                    ));
+                }
+            }
+        }
+        for l in lines {
+            if out.len() < limit {
+                out.push(l);
+            } else {
+                more += 1;
+            }
+        }
+    }
+    if more > 0 {
+        out.push(format!("... and {more} more (the JSON report has every detail)"));
+    }
+    out.extend(not_testable);
+    out
+}

@@ -1,0 +1,75 @@
+use std::io::{self, Write};
+
+use comfy_table::{Cell as TCell, Color, ContentArrangement, Table, presets};
+
+use super::{cell_text, notes, summary_line, verdict_text};
+use crate::model::{Cell, Outcome, Report, TlsVersion, Verdict};
+
+/// The matrix for a terminal: one row per endpoint, one column per version, a verdict column,
+/// then notes and a summary line.
+pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_HORIZONTAL_ONLY);
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    if color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    let versions = &report.options.versions;
+    let mut header = vec![TCell::new("TARGET"), TCell::new("ADDRESS"), TCell::new("PORT")];
+    header.extend(versions.iter().map(|v| TCell::new(v.name())));
+    header.push(TCell::new("VERDICT"));
+    t.set_header(header);
+    for e in &report.endpoints {
+        let mut row = vec![
+            TCell::new(&e.target),
+            TCell::new(e.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into())),
+            TCell::new(e.port),
+        ];
+        for v in versions {
+            row.push(match e.versions.get(v) {
+                Some(c) => paint(TCell::new(cell_text(c)), cell_color(*v, c), color),
+                None => TCell::new(""),
+            });
+        }
+        row.push(paint(TCell::new(verdict_text(e)), verdict_color(e.verdict), color));
+        t.add_row(row);
+    }
+    if let Some(label) = &report.label {
+        writeln!(w, "{label}")?;
+    }
+    writeln!(w, "{t}")?;
+    for e in &report.input_errors {
+        writeln!(w, "input error: {e}")?;
+    }
+    for n in notes(report, 50) {
+        writeln!(w, "note: {n}")?;
+    }
+    writeln!(w, "{}", summary_line(report))
+}
+
+fn paint(cell: TCell, color: Option<Color>, enabled: bool) -> TCell {
+    match (color, enabled) {
+        (Some(c), true) => cell.fg(c),
+        _ => cell,
+    }
+}
+
+/// Green is what a TLS 1.2-only world wants, red what it does not, yellow what is unknown.
+fn cell_color(v: TlsVersion, c: &Cell) -> Option<Color> {
+    match (&c.outcome, v.is_legacy()) {
+        (Outcome::Accepted { .. }, false) | (Outcome::Refused(_), true) => Some(Color::Green),
+        (Outcome::Accepted { .. }, true) | (Outcome::Refused(_), false) => Some(Color::Red),
+        (Outcome::NotTestable(_), _) => Some(Color::DarkGrey),
+        _ => Some(Color::Yellow),
+    }
+}
+
+fn verdict_color(v: Verdict) -> Option<Color> {
+    match v {
+        Verdict::Ready => Some(Color::Green),
+        Verdict::Legacy | Verdict::Tls12Missing | Verdict::NoTls => Some(Color::Red),
+        Verdict::Unreachable | Verdict::Incomplete => Some(Color::Yellow),
+    }
+}

@@ -1,0 +1,280 @@
+//! One endpoint, one forced version: connect, handshake, classify.
+//!
+//! The order of evidence when a handshake fails: first what the server sent (a ServerHello for our
+//! version means the version is accepted whatever failed afterwards; an alert or another version
+//! is a refusal), then what the socket saw (reset, close), and only then OpenSSL's reason. A cell
+//! is `refused` only when a ClientHello left this machine and the server's answer says no.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use openssl::ssl::{ErrorCode, Ssl, SslContext};
+use tokio::net::TcpStream;
+use tokio::time::timeout_at;
+use tokio_openssl::SslStream;
+
+use crate::client::{library_version, reason};
+use crate::model::{Cell, Outcome, Phase, Refusal, TlsVersion};
+use crate::wire::{self, ServerAnswer, Tap};
+
+/// OpenSSL reasons that mean the local library could not build a hello for the version.
+const SSL_R_NO_PROTOCOLS_AVAILABLE: i32 = 191;
+const SSL_R_NO_CIPHERS_AVAILABLE: i32 = 181;
+/// OpenSSL reports a received alert as reason 1000 + alert code.
+const SSL_AD_REASON_OFFSET: i32 = 1000;
+
+/// Time limits and retries of one probe.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Limit of each TCP connect attempt.
+    pub connect_timeout: Duration,
+    /// Limit of the whole probe, connect attempts included.
+    pub timeout: Duration,
+    /// Extra connect attempts after a connect-phase failure.
+    pub retries: u32,
+}
+
+/// Probe `addr` with only `version` enabled in `ctx`.
+pub async fn probe(
+    ctx: &SslContext,
+    version: TlsVersion,
+    addr: SocketAddr,
+    sni: Option<&str>,
+    limits: Limits,
+) -> Cell {
+    let start = Instant::now();
+    let deadline = tokio::time::Instant::from_std(start + limits.timeout);
+    let (outcome, attempts) = match connect(addr, limits, deadline).await {
+        Err((outcome, attempts)) => (outcome, attempts),
+        Ok((tcp, attempts)) => (handshake(ctx, version, tcp, sni, deadline, limits).await, attempts),
+    };
+    Cell {
+        outcome,
+        elapsed_ms: start.elapsed().as_millis() as u64,
+        attempts,
+    }
+}
+
+async fn connect(
+    addr: SocketAddr,
+    limits: Limits,
+    deadline: tokio::time::Instant,
+) -> Result<(TcpStream, u32), (Outcome, u32)> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let attempt_deadline = deadline.min(tokio::time::Instant::now() + limits.connect_timeout);
+        let failure = match timeout_at(attempt_deadline, TcpStream::connect(addr)).await {
+            Ok(Ok(tcp)) => {
+                let _ = tcp.set_nodelay(true);
+                return Ok((tcp, attempts));
+            }
+            Ok(Err(e)) => Outcome::Unreachable(connect_error(&e)),
+            Err(_) => Outcome::Timeout {
+                phase: Phase::Connect,
+                message: format!(
+                    "no TCP connection within {}",
+                    show_duration(limits.connect_timeout.min(limits.timeout))
+                ),
+            },
+        };
+        let time_left = deadline > tokio::time::Instant::now();
+        if attempts > limits.retries || !time_left {
+            return Err((failure, attempts));
+        }
+    }
+}
+
+fn connect_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::HostUnreachable => "no route to host".into(),
+        io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
+        _ => format!("connect failed: {e}"),
+    }
+}
+
+async fn handshake(
+    ctx: &SslContext,
+    version: TlsVersion,
+    tcp: TcpStream,
+    sni: Option<&str>,
+    deadline: tokio::time::Instant,
+    limits: Limits,
+) -> Outcome {
+    let lib = library_version();
+    let mut ssl = match Ssl::new(ctx) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Error(format!("{lib}: {e}")),
+    };
+    if let Some(name) = sni
+        && let Err(e) = ssl.set_hostname(name)
+    {
+        return Outcome::Error(format!("cannot send server name '{name}': {e}"));
+    }
+    let mut stream = match SslStream::new(ssl, Tap::new(tcp)) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Error(format!("{lib}: {e}")),
+    };
+    let result = timeout_at(deadline, Pin::new(&mut stream).connect()).await;
+    let tap = stream.get_ref();
+    match result {
+        Ok(Ok(())) => accepted(stream.ssl(), version),
+        Ok(Err(e)) => classify_failure(&e, tap, version),
+        Err(_) => {
+            // A server that chose our version and then stalled still accepts it.
+            if let ServerAnswer::Hello { version: v, cipher } = wire::server_answer(tap.received())
+                && v == version.wire()
+            {
+                return Outcome::Accepted {
+                    cipher: Some(wire::cipher_name(cipher)),
+                    completed: false,
+                    note: Some(format!(
+                        "the server chose {} but did not finish the handshake within {}",
+                        version.name(),
+                        show_duration(limits.timeout)
+                    )),
+                };
+            }
+            let message = if tap.received().is_empty() {
+                format!("no TLS answer within {}", show_duration(limits.timeout))
+            } else {
+                format!(
+                    "handshake not finished within {} ({} bytes received)",
+                    show_duration(limits.timeout),
+                    tap.received().len()
+                )
+            };
+            Outcome::Timeout {
+                phase: Phase::Handshake,
+                message,
+            }
+        }
+    }
+}
+
+fn accepted(ssl: &openssl::ssl::SslRef, version: TlsVersion) -> Outcome {
+    let negotiated = ssl.version_str();
+    if negotiated_version(ssl) != Some(version) {
+        return Outcome::Error(format!(
+            "negotiated {negotiated} although only {} was enabled",
+            version.name()
+        ));
+    }
+    let cipher = ssl
+        .current_cipher()
+        .map(|c| c.standard_name().unwrap_or(c.name()).to_string());
+    Outcome::Accepted {
+        cipher,
+        completed: true,
+        note: None,
+    }
+}
+
+fn negotiated_version(ssl: &openssl::ssl::SslRef) -> Option<TlsVersion> {
+    match ssl.version_str() {
+        "SSLv3" => Some(TlsVersion::Ssl3),
+        "TLSv1" => Some(TlsVersion::Tls10),
+        "TLSv1.1" => Some(TlsVersion::Tls11),
+        "TLSv1.2" => Some(TlsVersion::Tls12),
+        "TLSv1.3" => Some(TlsVersion::Tls13),
+        _ => None,
+    }
+}
+
+/// Decide what a failed handshake means.
+pub fn classify_failure(
+    e: &openssl::ssl::Error,
+    tap: &Tap<TcpStream>,
+    version: TlsVersion,
+) -> Outcome {
+    let reason_code = e
+        .ssl_error()
+        .and_then(|s| s.errors().first())
+        .map(|first| first.reason_code());
+    if tap.written() == 0 {
+        // Nothing went on the wire: whatever the server does, it was not asked.
+        return match reason_code {
+            Some(SSL_R_NO_PROTOCOLS_AVAILABLE | SSL_R_NO_CIPHERS_AVAILABLE) => Outcome::NotTestable(
+                format!("{} cannot offer {}: {}", library_version(), version.name(), reason(e)),
+            ),
+            _ => Outcome::Error(format!(
+                "no ClientHello was sent: {}",
+                describe(e)
+            )),
+        };
+    }
+    match wire::server_answer(tap.received()) {
+        ServerAnswer::Hello { version: v, cipher } if v == version.wire() => Outcome::Accepted {
+            cipher: Some(wire::cipher_name(cipher)),
+            completed: false,
+            note: Some(format!(
+                "the server chose {}, then the handshake failed: {}",
+                version.name(),
+                describe(e)
+            )),
+        },
+        ServerAnswer::Hello { version: v, .. } => Outcome::Refused(Refusal::OtherVersion {
+            version: wire_name(v),
+        }),
+        ServerAnswer::Alert { code, .. } => Outcome::Refused(Refusal::Alert { code }),
+        ServerAnswer::NotTls => Outcome::Refused(Refusal::NotTls {
+            received: wire::show_bytes(tap.received()),
+        }),
+        ServerAnswer::Unclear(what) => Outcome::Error(format!("{what}: {}", describe(e))),
+        ServerAnswer::Nothing => nothing_received(e, reason_code),
+    }
+}
+
+/// The server sent nothing: the socket says how it ended.
+fn nothing_received(e: &openssl::ssl::Error, reason_code: Option<i32>) -> Outcome {
+    if let Some(io) = e.io_error() {
+        return match io.kind() {
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => Outcome::Refused(Refusal::Reset),
+            io::ErrorKind::UnexpectedEof => Outcome::Refused(Refusal::Closed),
+            _ => Outcome::Error(format!("I/O error during the handshake: {io}")),
+        };
+    }
+    if e.code() == ErrorCode::SYSCALL || e.code() == ErrorCode::ZERO_RETURN {
+        return Outcome::Refused(Refusal::Closed);
+    }
+    match reason_code {
+        // "unexpected eof while reading"
+        Some(294) => Outcome::Refused(Refusal::Closed),
+        Some(r) if r > SSL_AD_REASON_OFFSET && r < SSL_AD_REASON_OFFSET + 256 => {
+            Outcome::Refused(Refusal::Alert {
+                code: (r - SSL_AD_REASON_OFFSET) as u8,
+            })
+        }
+        _ => Outcome::Error(describe(e)),
+    }
+}
+
+fn wire_name(v: u16) -> String {
+    match TlsVersion::from_wire(v) {
+        Some(t) => t.name().to_string(),
+        None => format!("version 0x{v:04x}"),
+    }
+}
+
+fn describe(e: &openssl::ssl::Error) -> String {
+    if let Some(io) = e.io_error() {
+        return io.to_string();
+    }
+    reason(e)
+}
+
+/// `5s`, `1.5s`, `200ms`.
+pub fn show_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}

@@ -1,0 +1,415 @@
+//! Bounded fan-out of probes over endpoints and versions, collected into a report.
+//!
+//! Two limits hold at all times: `concurrency` probes in flight overall, and `per_host` probes in
+//! flight against any one address. Each address gets one small task that takes a per-host permit
+//! and then a global one before it starts a probe, so no probe future exists before it may run and
+//! memory does not grow with the number of endpoints waiting. When a probe cannot even connect,
+//! the versions of that endpoint not started yet are given the same answer instead of being
+//! tried again (a dead host costs one connect timeout, not one per version).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{ClientContexts, Offer, library_version};
+use crate::model::{
+    Cell, Endpoint, InputError, Outcome, Report, ScanOptions, TlsVersion, ToolInfo, Verdict,
+};
+use crate::probe::{self, Limits};
+use crate::target::{ResolveOverrides, Target, resolve};
+use crate::verdict;
+
+/// Everything a scan needs to know, validated.
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    pub versions: Vec<TlsVersion>,
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// Server name to send instead of each target's host name.
+    pub sni: Option<String>,
+    pub resolve: ResolveOverrides,
+    pub label: Option<String>,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            versions: TlsVersion::ALL.to_vec(),
+            concurrency: 64,
+            per_host: 4,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            retries: 0,
+            sni: None,
+            resolve: ResolveOverrides::default(),
+            label: None,
+        }
+    }
+}
+
+/// Told about progress while a scan runs. Called from the scan's task; keep it quick.
+pub trait ScanObserver: Send + Sync {
+    /// The number of endpoints (rows) is known.
+    fn started(&self, _endpoints: usize) {}
+    /// One endpoint has all its cells.
+    fn endpoint_done(&self, _endpoint: &Endpoint) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl ScanObserver for Silent {}
+
+struct Row {
+    target: usize,
+    host: String,
+    address: Option<IpAddr>,
+    port: u16,
+    sni: Option<String>,
+    cells: BTreeMap<TlsVersion, Cell>,
+}
+
+/// Scan every target with every configured version. Never fails: what goes wrong with an
+/// endpoint is recorded in its cells. Cancelling stops new probes and returns what is done,
+/// with `complete: false`.
+pub async fn scan(
+    config: &ScanConfig,
+    targets: Vec<Target>,
+    input_errors: Vec<InputError>,
+    cancel: CancellationToken,
+    observer: &dyn ScanObserver,
+) -> Report {
+    let started = now_rfc3339();
+    let contexts = Arc::new(ClientContexts::new(&config.versions));
+    let limits = Limits {
+        connect_timeout: config.connect_timeout,
+        timeout: config.timeout,
+        retries: config.retries,
+    };
+
+    let mut rows = resolve_all(config, &targets, &cancel).await;
+    observer.started(rows.len());
+
+    // Versions this build cannot offer are answered without touching the network.
+    for v in &config.versions {
+        if let Some(Offer::NotTestable(why)) = contexts.get(*v) {
+            for row in &mut rows {
+                row.cells.insert(
+                    *v,
+                    Cell {
+                        outcome: Outcome::NotTestable(why.clone()),
+                        elapsed_ms: 0,
+                        attempts: 0,
+                    },
+                );
+            }
+        }
+    }
+    let wanted = config.versions.len();
+    let mut done = vec![false; rows.len()];
+    for (i, row) in rows.iter().enumerate() {
+        if row.cells.len() == wanted {
+            done[i] = true;
+        }
+    }
+
+    // One task per address; each row's missing versions are its jobs.
+    let mut by_address: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+    let mut order: Vec<IpAddr> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if let (Some(addr), false) = (row.address, done[i]) {
+            by_address
+                .entry(addr)
+                .or_insert_with(|| {
+                    order.push(addr);
+                    Vec::new()
+                })
+                .push(i);
+        }
+    }
+
+    let global = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let (tx, mut rx) = mpsc::channel::<(usize, TlsVersion, Cell)>(256);
+    let mut hosts = JoinSet::new();
+    for addr in order {
+        let jobs: Vec<Job> = by_address[&addr]
+            .iter()
+            .flat_map(|&i| {
+                let row = &rows[i];
+                config
+                    .versions
+                    .iter()
+                    .filter(|v| !row.cells.contains_key(v))
+                    .map(move |&v| Job {
+                        row: i,
+                        version: v,
+                        addr: SocketAddr::new(addr, row.port),
+                        sni: row.sni.clone(),
+                    })
+            })
+            .collect();
+        hosts.spawn(run_host(
+            jobs,
+            config.per_host.max(1),
+            global.clone(),
+            contexts.clone(),
+            limits,
+            tx.clone(),
+        ));
+    }
+    drop(tx);
+
+    let mut interrupted = false;
+    for (i, row) in rows.iter().enumerate() {
+        if done[i] {
+            observer.endpoint_done(&finish(row, &targets));
+        }
+    }
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some((i, v, cell)) => {
+                    rows[i].cells.insert(v, cell);
+                    if rows[i].cells.len() == wanted {
+                        observer.endpoint_done(&finish(&rows[i], &targets));
+                    }
+                }
+                None => break,
+            },
+            _ = cancel.cancelled() => {
+                interrupted = true;
+                break;
+            }
+        }
+    }
+    hosts.abort_all();
+    while hosts.join_next().await.is_some() {}
+
+    if interrupted {
+        for row in &mut rows {
+            for v in &config.versions {
+                row.cells.entry(*v).or_insert_with(|| Cell {
+                    outcome: Outcome::Error("not probed: the scan was interrupted".into()),
+                    elapsed_ms: 0,
+                    attempts: 0,
+                });
+            }
+        }
+    }
+
+    let endpoints: Vec<Endpoint> = rows.iter().map(|r| finish(r, &targets)).collect();
+    Report {
+        schema_version: crate::model::SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        tls_library: library_version(),
+        label: config.label.clone(),
+        scanner: gethostname::gethostname().into_string().ok(),
+        started,
+        finished: now_rfc3339(),
+        complete: !interrupted,
+        options: ScanOptions {
+            versions: config.versions.clone(),
+            concurrency: config.concurrency,
+            per_host: config.per_host,
+            connect_timeout_ms: config.connect_timeout.as_millis() as u64,
+            timeout_ms: config.timeout.as_millis() as u64,
+            retries: config.retries,
+            sni: config.sni.clone(),
+        },
+        input_errors,
+        summary: Report::count_verdicts(&endpoints),
+        endpoints,
+    }
+}
+
+struct Job {
+    row: usize,
+    version: TlsVersion,
+    addr: SocketAddr,
+    sni: Option<String>,
+}
+
+/// Run the jobs of one address, at most `per_host` at once, each also holding a global permit.
+async fn run_host(
+    jobs: Vec<Job>,
+    per_host: usize,
+    global: Arc<Semaphore>,
+    contexts: Arc<ClientContexts>,
+    limits: Limits,
+    tx: mpsc::Sender<(usize, TlsVersion, Cell)>,
+) {
+    let local = Arc::new(Semaphore::new(per_host));
+    // Rows whose first connect failed: later versions get the same answer.
+    let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
+    let mut running = JoinSet::new();
+    for job in jobs {
+        let Ok(local_permit) = local.clone().acquire_owned().await else {
+            return;
+        };
+        let known = dead.lock().expect("lock").get(&job.row).cloned();
+        if let Some(outcome) = known {
+            let cell = Cell {
+                outcome: copied(outcome),
+                elapsed_ms: 0,
+                attempts: 0,
+            };
+            let _ = tx.send((job.row, job.version, cell)).await;
+            continue;
+        }
+        let Ok(global_permit) = global.clone().acquire_owned().await else {
+            return;
+        };
+        let contexts = contexts.clone();
+        let tx = tx.clone();
+        let dead = dead.clone();
+        running.spawn(async move {
+            let _permits = (local_permit, global_permit);
+            let Some(Offer::Ready(ctx)) = contexts.get(job.version) else {
+                return;
+            };
+            let cell = probe::probe(ctx, job.version, job.addr, job.sni.as_deref(), limits).await;
+            if cell.outcome.is_connect_failure() {
+                dead.lock()
+                    .expect("lock")
+                    .entry(job.row)
+                    .or_insert_with(|| cell.outcome.clone());
+            }
+            let _ = tx.send((job.row, job.version, cell)).await;
+        });
+        // Reap finished probes so the set does not grow with the job count.
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}
+
+/// The answer of another version's failed connect, marked as such.
+fn copied(outcome: Outcome) -> Outcome {
+    let note = " (not tried: connecting failed for another version of this endpoint)";
+    match outcome {
+        Outcome::Unreachable(m) => Outcome::Unreachable(format!("{m}{note}")),
+        Outcome::Timeout { phase, message } => Outcome::Timeout {
+            phase,
+            message: format!("{message}{note}"),
+        },
+        other => other,
+    }
+}
+
+async fn resolve_all(
+    config: &ScanConfig,
+    targets: &[Target],
+    cancel: &CancellationToken,
+) -> Vec<Row> {
+    let sem = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut set = JoinSet::new();
+    for (i, t) in targets.iter().enumerate() {
+        let t = t.clone();
+        let overrides = config.resolve.clone();
+        let limit = config.connect_timeout;
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _p = sem.acquire_owned().await;
+            (i, resolve(&t, &overrides, limit).await)
+        });
+    }
+    let mut results: Vec<Option<Result<Vec<IpAddr>, String>>> = vec![None; targets.len()];
+    loop {
+        tokio::select! {
+            r = set.join_next() => match r {
+                Some(Ok((i, res))) => results[i] = Some(res),
+                Some(Err(_)) => {}
+                None => break,
+            },
+            _ = cancel.cancelled() => {
+                set.abort_all();
+                break;
+            }
+        }
+    }
+
+    let mut rows = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let sni = config
+            .sni
+            .clone()
+            .or_else(|| t.default_sni().map(str::to_string));
+        let base = |address| Row {
+            target: i,
+            host: t.host.to_string(),
+            address,
+            port: t.port,
+            sni: sni.clone(),
+            cells: BTreeMap::new(),
+        };
+        match results[i].take() {
+            Some(Ok(addrs)) => rows.extend(addrs.into_iter().map(|a| base(Some(a)))),
+            Some(Err(why)) => {
+                let mut row = base(None);
+                for v in &config.versions {
+                    row.cells.insert(
+                        *v,
+                        Cell {
+                            outcome: Outcome::Unreachable(why.clone()),
+                            elapsed_ms: 0,
+                            attempts: 0,
+                        },
+                    );
+                }
+                rows.push(row);
+            }
+            None => {
+                let mut row = base(None);
+                for v in &config.versions {
+                    row.cells.insert(
+                        *v,
+                        Cell {
+                            outcome: Outcome::Error("not probed: the scan was interrupted".into()),
+                            elapsed_ms: 0,
+                            attempts: 0,
+                        },
+                    );
+                }
+                rows.push(row);
+            }
+        }
+    }
+    rows
+}
+
+fn finish(row: &Row, targets: &[Target]) -> Endpoint {
+    let t = &targets[row.target];
+    let (verdict, verdict_detail) = verdict::judge(&row.cells);
+    Endpoint {
+        target: t.input.clone(),
+        host: row.host.clone(),
+        address: row.address,
+        port: row.port,
+        protocol: t.protocol,
+        sni: row.sni.clone(),
+        verdict,
+        verdict_detail,
+        versions: row.cells.clone(),
+    }
+}
+
+/// Whether the scan found endpoints it could not judge.
+pub fn any_undecided(report: &Report) -> bool {
+    report
+        .endpoints
+        .iter()
+        .any(|e| matches!(e.verdict, Verdict::Unreachable | Verdict::Incomplete))
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}

@@ -1,0 +1,229 @@
+//! From a row of cells to a verdict.
+//!
+//! A verdict is given only when it cannot be changed by the cells we could not decide: every
+//! undecided cell (timeout, error, unreachable among reachable ones) is tried as accepted and as
+//! refused, and if the answers differ the endpoint is `incomplete`. So one timed-out TLS 1.3 cell
+//! does not hide that TLS 1.0 is accepted, and it never lets an endpoint pass as `ready` when an
+//! old version might still be accepted. Versions not tested, or not testable by this build, are
+//! left out and named in the explanation.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Cell, Outcome, Status, TlsVersion, Verdict};
+
+/// The verdict and a sentence that explains it.
+pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
+    let network: Vec<(TlsVersion, &Cell)> = cells
+        .iter()
+        .filter(|(_, c)| c.status() != Status::NotTestable)
+        .map(|(v, c)| (*v, c))
+        .collect();
+    let untested = names(
+        cells
+            .iter()
+            .filter(|(_, c)| c.status() == Status::NotTestable)
+            .map(|(v, _)| *v),
+    );
+    let untested_note = if untested.is_empty() {
+        String::new()
+    } else {
+        format!("; {untested} not testable by this build")
+    };
+
+    if network.is_empty() {
+        return (
+            Verdict::Incomplete,
+            format!("no version could be tested{untested_note}"),
+        );
+    }
+    if network.iter().all(|(_, c)| c.outcome.is_connect_failure()) {
+        let why = network[0].1.outcome.detail();
+        return (Verdict::Unreachable, format!("unreachable: {why}"));
+    }
+
+    let mut accepted = Vec::new();
+    let mut undecided = Vec::new();
+    for (v, c) in &network {
+        match c.status() {
+            Status::Accepted => accepted.push(*v),
+            Status::Refused => {}
+            _ => undecided.push(*v),
+        }
+    }
+
+    let verdict = invariant_verdict(&accepted, &undecided);
+    let acc_legacy = names(accepted.iter().copied().filter(|v| v.is_legacy()));
+    let acc_modern = names(accepted.iter().copied().filter(|v| !v.is_legacy()));
+    let open = names(undecided.iter().copied());
+    let detail = match verdict {
+        Some(Verdict::Ready) => format!("ready for TLS 1.2-only: {acc_modern} accepted, nothing older"),
+        Some(Verdict::Legacy) => format!("still accepts {acc_legacy}"),
+        Some(Verdict::Tls12Missing) => {
+            format!("neither TLS 1.2 nor TLS 1.3 accepted; only {acc_legacy}")
+        }
+        Some(Verdict::NoTls) => {
+            let how = network[0].1.outcome.detail();
+            format!("no working TLS: every version refused ({how})")
+        }
+        Some(other) => other.key().to_string(),
+        None => format!("incomplete: {open} could not be decided"),
+    };
+    (
+        verdict.unwrap_or(Verdict::Incomplete),
+        format!("{detail}{untested_note}"),
+    )
+}
+
+/// The verdict shared by every way the undecided cells could turn out, if there is one.
+fn invariant_verdict(accepted: &[TlsVersion], undecided: &[TlsVersion]) -> Option<Verdict> {
+    let mut found: Option<Verdict> = None;
+    for mask in 0u32..(1 << undecided.len()) {
+        let mut acc: Vec<TlsVersion> = accepted.to_vec();
+        acc.extend(
+            undecided
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, v)| *v),
+        );
+        let v = decided_verdict(&acc);
+        match found {
+            None => found = Some(v),
+            Some(f) if f != v => return None,
+            Some(_) => {}
+        }
+    }
+    found
+}
+
+/// The verdict when every tested cell is either accepted (listed) or refused.
+fn decided_verdict(accepted: &[TlsVersion]) -> Verdict {
+    let legacy = accepted.iter().any(|v| v.is_legacy());
+    let modern = accepted.iter().any(|v| !v.is_legacy());
+    match (modern, legacy) {
+        (true, true) => Verdict::Legacy,
+        (true, false) => Verdict::Ready,
+        (false, true) => Verdict::Tls12Missing,
+        (false, false) => Verdict::NoTls,
+    }
+}
+
+fn names(versions: impl Iterator<Item = TlsVersion>) -> String {
+    versions.map(|v| v.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether an outcome is a decided answer from the server.
+pub fn is_decided(o: &Outcome) -> bool {
+    matches!(o, Outcome::Accepted { .. } | Outcome::Refused(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Phase, Refusal};
+
+    fn row(cells: &[(TlsVersion, Outcome)]) -> BTreeMap<TlsVersion, Cell> {
+        cells
+            .iter()
+            .map(|(v, o)| {
+                (
+                    *v,
+                    Cell {
+                        outcome: o.clone(),
+                        elapsed_ms: 0,
+                        attempts: 1,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn acc() -> Outcome {
+        Outcome::Accepted {
+            cipher: None,
+            completed: true,
+            note: None,
+        }
+    }
+    fn refused() -> Outcome {
+        Outcome::Refused(Refusal::Alert { code: 70 })
+    }
+    fn timeout() -> Outcome {
+        Outcome::Timeout {
+            phase: Phase::Handshake,
+            message: "t".into(),
+        }
+    }
+    fn nt() -> Outcome {
+        Outcome::NotTestable("no SSLv3".into())
+    }
+    use TlsVersion::*;
+
+    #[test]
+    fn ready_when_only_modern_versions_are_accepted() {
+        let (v, d) = judge(&row(&[
+            (Ssl3, nt()),
+            (Tls10, refused()),
+            (Tls11, refused()),
+            (Tls12, acc()),
+            (Tls13, acc()),
+        ]));
+        assert_eq!(v, Verdict::Ready);
+        assert!(d.contains("SSLv3 not testable"), "{d}");
+    }
+
+    #[test]
+    fn legacy_is_certain_even_with_an_undecided_cell() {
+        let row = row(&[(Tls10, acc()), (Tls12, acc()), (Tls13, timeout())]);
+        assert_eq!(judge(&row).0, Verdict::Legacy);
+    }
+
+    #[test]
+    fn an_undecided_old_version_blocks_ready() {
+        let row = row(&[(Tls10, timeout()), (Tls11, refused()), (Tls12, acc())]);
+        assert_eq!(judge(&row).0, Verdict::Incomplete);
+    }
+
+    #[test]
+    fn an_undecided_new_version_does_not_block_ready_when_tls12_works() {
+        let row = row(&[(Tls10, refused()), (Tls12, acc()), (Tls13, timeout())]);
+        assert_eq!(judge(&row).0, Verdict::Ready);
+    }
+
+    #[test]
+    fn tls12_missing_when_only_old_versions_are_accepted() {
+        let row = row(&[(Tls10, acc()), (Tls12, refused()), (Tls13, refused())]);
+        assert_eq!(judge(&row).0, Verdict::Tls12Missing);
+    }
+
+    #[test]
+    fn every_version_reset_is_no_tls_not_enforcement() {
+        let r = Outcome::Refused(Refusal::Reset);
+        let (v, d) = judge(&row(&[
+            (Tls10, r.clone()),
+            (Tls11, r.clone()),
+            (Tls12, r.clone()),
+            (Tls13, r),
+        ]));
+        assert_eq!(v, Verdict::NoTls);
+        assert!(d.contains("reset"), "{d}");
+    }
+
+    #[test]
+    fn unreachable_when_no_connection_was_made() {
+        let u = Outcome::Unreachable("connection refused".into());
+        let t = Outcome::Timeout {
+            phase: Phase::Connect,
+            message: "t".into(),
+        };
+        assert_eq!(
+            judge(&row(&[(Ssl3, nt()), (Tls10, u), (Tls12, t)])).0,
+            Verdict::Unreachable
+        );
+    }
+
+    #[test]
+    fn nothing_testable_is_incomplete() {
+        assert_eq!(judge(&row(&[(Ssl3, nt())])).0, Verdict::Incomplete);
+    }
+}

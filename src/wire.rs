@@ -1,0 +1,361 @@
+//! What went over the wire: a stream wrapper that keeps the first bytes each way, and the
+//! reading of those bytes.
+//!
+//! The OpenSSL error after a failed handshake does not always say what the server did (an alert
+//! it sent and one we raised look alike; a failure after the server chose our version looks like
+//! a refusal). The bytes the server sent do say it, so the probe decides from them first.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tls_parser::{
+    TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions, parse_tls_message_handshake,
+    parse_tls_server_hello_extensions,
+};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// How much of the server's answer is kept: a ServerHello fits many times over.
+const KEEP_READ: usize = 8 * 1024;
+
+const CONTENT_ALERT: u8 = 21;
+const CONTENT_HANDSHAKE: u8 = 22;
+
+/// Wraps a transport and keeps the first bytes read, and counts bytes written.
+pub struct Tap<S> {
+    inner: S,
+    read: Vec<u8>,
+    written: u64,
+}
+
+impl<S> Tap<S> {
+    pub fn new(inner: S) -> Self {
+        Tap {
+            inner,
+            read: Vec::new(),
+            written: 0,
+        }
+    }
+
+    /// The first bytes received (at most a few KiB).
+    pub fn received(&self) -> &[u8] {
+        &self.read
+    }
+
+    /// Bytes handed to the transport so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = r {
+            let new = &buf.filled()[before..];
+            let room = KEEP_READ.saturating_sub(this.read.len());
+            this.read.extend_from_slice(&new[..new.len().min(room)]);
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = r {
+            this.written += n as u64;
+        }
+        r
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// What the server's first bytes say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerAnswer {
+    /// Nothing was received.
+    Nothing,
+    /// A ServerHello (or HelloRetryRequest) choosing this version (wire value) and cipher suite.
+    Hello { version: u16, cipher: u16 },
+    /// An alert before any ServerHello.
+    Alert { level: u8, code: u8 },
+    /// Bytes that are not TLS records.
+    NotTls,
+    /// TLS records, but cut off or not readable before a ServerHello or alert.
+    Unclear(String),
+}
+
+/// Read the server's first flight: handshake records are joined (a ServerHello may be split over
+/// several), and the first ServerHello or alert decides.
+pub fn server_answer(bytes: &[u8]) -> ServerAnswer {
+    if bytes.is_empty() {
+        return ServerAnswer::Nothing;
+    }
+    let mut handshake = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        if rest.len() < 5 {
+            if !looks_like_record(rest) {
+                return ServerAnswer::NotTls;
+            }
+            break;
+        }
+        if !looks_like_record(rest) {
+            return if handshake.is_empty() {
+                ServerAnswer::NotTls
+            } else {
+                ServerAnswer::Unclear("a record that is not TLS after the first".into())
+            };
+        }
+        let content = rest[0];
+        let len = u16::from_be_bytes([rest[3], rest[4]]) as usize;
+        let body = &rest[5..rest.len().min(5 + len)];
+        match content {
+            CONTENT_HANDSHAKE => {
+                handshake.extend_from_slice(body);
+                if let Some(answer) = hello_in(&handshake) {
+                    return answer;
+                }
+            }
+            CONTENT_ALERT if body.len() >= 2 => {
+                return ServerAnswer::Alert {
+                    level: body[0],
+                    code: body[1],
+                };
+            }
+            _ => {}
+        }
+        if body.len() < len {
+            break;
+        }
+        rest = &rest[5 + len..];
+    }
+    ServerAnswer::Unclear(format!(
+        "{} bytes of TLS without a complete ServerHello",
+        bytes.len()
+    ))
+}
+
+fn looks_like_record(b: &[u8]) -> bool {
+    (20..=24).contains(&b[0]) && (b.len() < 2 || b[1] == 3)
+}
+
+/// The first handshake message, if it is complete and a ServerHello.
+fn hello_in(handshake: &[u8]) -> Option<ServerAnswer> {
+    if handshake.len() < 4 {
+        return None;
+    }
+    let len = u32::from_be_bytes([0, handshake[1], handshake[2], handshake[3]]) as usize;
+    if handshake.len() < 4 + len {
+        return None;
+    }
+    let answer = match parse_tls_message_handshake(&handshake[..4 + len]) {
+        Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)))) => {
+            let mut version = sh.version.0;
+            if let Some(ext) = sh.ext
+                && let Ok((_, exts)) = parse_tls_server_hello_extensions(ext)
+            {
+                for e in exts {
+                    if let TlsExtension::SupportedVersions(v) = e
+                        && let Some(first) = v.first()
+                    {
+                        version = first.0;
+                    }
+                }
+            }
+            ServerAnswer::Hello {
+                version,
+                cipher: sh.cipher.0,
+            }
+        }
+        Ok((_, TlsMessage::Handshake(TlsMessageHandshake::HelloRetryRequest(hrr)))) => {
+            ServerAnswer::Hello {
+                version: hrr.version.0,
+                cipher: hrr.cipher.0,
+            }
+        }
+        Ok(_) => ServerAnswer::Unclear(format!(
+            "the server's first handshake message is type {}, not a ServerHello",
+            handshake[0]
+        )),
+        Err(_) => ServerAnswer::Unclear("a ServerHello that could not be parsed".into()),
+    };
+    Some(answer)
+}
+
+/// What our own ClientHello offers: its legacy version field and the `supported_versions` list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientOffer {
+    pub legacy_version: u16,
+    pub supported_versions: Vec<u16>,
+    pub cipher_count: usize,
+}
+
+impl ClientOffer {
+    /// True when this hello lets the server pick this version (wire value) and no other.
+    pub fn offers_only(&self, wire: u16) -> bool {
+        if self.supported_versions.is_empty() {
+            self.legacy_version == wire
+        } else {
+            self.supported_versions == [wire]
+        }
+    }
+}
+
+/// Read the ClientHello a client wrote (the first handshake record).
+pub fn client_offer(bytes: &[u8]) -> Option<ClientOffer> {
+    if bytes.len() < 5 || bytes[0] != CONTENT_HANDSHAKE {
+        return None;
+    }
+    let len = u16::from_be_bytes([bytes[3], bytes[4]]) as usize;
+    let body = bytes.get(5..5 + len)?;
+    match parse_tls_message_handshake(body) {
+        Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)))) => {
+            let mut supported_versions = Vec::new();
+            if let Some(ext) = ch.ext
+                && let Ok((_, exts)) = parse_tls_extensions(ext)
+            {
+                for e in exts {
+                    if let TlsExtension::SupportedVersions(v) = e {
+                        supported_versions = v.iter().map(|v| v.0).collect();
+                    }
+                }
+            }
+            Some(ClientOffer {
+                legacy_version: ch.version.0,
+                supported_versions,
+                cipher_count: ch.ciphers.len(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The IANA name of a cipher suite code point.
+pub fn cipher_name(id: u16) -> String {
+    match tls_parser::TlsCipherSuite::from_id(id) {
+        Some(c) => c.name.to_string(),
+        None => format!("0x{id:04X}"),
+    }
+}
+
+/// The first bytes, shown safely: printable ASCII as text, the rest as hex.
+pub fn show_bytes(b: &[u8]) -> String {
+    let head = &b[..b.len().min(16)];
+    if head
+        .iter()
+        .all(|c| c.is_ascii_graphic() || *c == b' ' || *c == b'\r' || *c == b'\n')
+    {
+        let text: String = head
+            .iter()
+            .map(|&c| if c == b'\r' || c == b'\n' { ' ' } else { c as char })
+            .collect();
+        format!("\"{}\"", text.trim_end())
+    } else {
+        head.iter().map(|c| format!("{c:02x}")).collect::<Vec<_>>().join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A TLS 1.2 ServerHello choosing TLS_RSA_WITH_AES_128_CBC_SHA (0x002f), no extensions.
+    fn server_hello(version: [u8; 2], ext: &[u8]) -> Vec<u8> {
+        let mut body = vec![version[0], version[1]];
+        body.extend_from_slice(&[0u8; 32]);
+        body.push(0); // session id
+        body.extend_from_slice(&[0x00, 0x2f, 0x00]);
+        if !ext.is_empty() {
+            body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+            body.extend_from_slice(ext);
+        }
+        let mut hs = vec![2, 0, 0, body.len() as u8];
+        hs.extend_from_slice(&body);
+        hs
+    }
+
+    fn record(content: u8, body: &[u8]) -> Vec<u8> {
+        let mut r = vec![content, 3, 3];
+        r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        r.extend_from_slice(body);
+        r
+    }
+
+    #[test]
+    fn reads_a_server_hello() {
+        let b = record(22, &server_hello([3, 1], &[]));
+        assert_eq!(
+            server_answer(&b),
+            ServerAnswer::Hello {
+                version: 0x0301,
+                cipher: 0x002f
+            }
+        );
+    }
+
+    #[test]
+    fn tls13_version_comes_from_supported_versions() {
+        let ext = [0x00, 0x2b, 0x00, 0x02, 0x03, 0x04];
+        let b = record(22, &server_hello([3, 3], &ext));
+        assert_eq!(
+            server_answer(&b),
+            ServerAnswer::Hello {
+                version: 0x0304,
+                cipher: 0x002f
+            }
+        );
+    }
+
+    #[test]
+    fn a_server_hello_split_over_records_is_joined() {
+        let hs = server_hello([3, 2], &[]);
+        let mut b = record(22, &hs[..10]);
+        b.extend(record(22, &hs[10..]));
+        assert!(matches!(
+            server_answer(&b),
+            ServerAnswer::Hello { version: 0x0302, .. }
+        ));
+        // Only the first part: undecided, never a refusal.
+        assert!(matches!(
+            server_answer(&record(22, &hs[..10])),
+            ServerAnswer::Unclear(_)
+        ));
+    }
+
+    #[test]
+    fn alerts_garbage_and_nothing() {
+        assert_eq!(
+            server_answer(&record(21, &[2, 70])),
+            ServerAnswer::Alert { level: 2, code: 70 }
+        );
+        assert_eq!(server_answer(b"HTTP/1.1 400 Bad Request\r\n"), ServerAnswer::NotTls);
+        assert_eq!(server_answer(&[]), ServerAnswer::Nothing);
+        assert!(matches!(server_answer(&[22, 3, 1]), ServerAnswer::Unclear(_)));
+    }
+
+    #[test]
+    fn shows_bytes_readably() {
+        assert_eq!(show_bytes(b"HTTP/1.1 400\r\n"), "\"HTTP/1.1 400\"");
+        assert_eq!(show_bytes(&[0x30, 0x0c, 0x02]), "30 0c 02");
+    }
+}
