@@ -143,7 +143,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = match s.trim().parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
         Ok(_) => return Err(format!("invalid duration '{s}'")),
-        Err(_) => humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration '{s}': {e}"))?,
+        Err(_) => humantime::parse_duration(s.trim())
+            .map_err(|e| format!("invalid duration '{s}': {e}"))?,
     };
     if d.is_zero() {
         return Err(format!("duration '{s}' must be more than zero"));

@@ -142,9 +142,15 @@ impl Write for Capture {
 
 /// Write a ClientHello with this context and check that it offers the version and nothing else.
 fn check_offer(ctx: &SslContext, v: TlsVersion) -> Result<(), String> {
-    let hello = client_hello(ctx, Some("offline.check"))?;
-    let offer = wire::client_offer(&hello)
-        .ok_or_else(|| format!("{}: the ClientHello it wrote could not be read", library_version()))?;
+    let lib = library_version();
+    let hello = client_hello(ctx, Some("offline.check"))
+        .map_err(|why| format!("{lib} cannot offer {}: {why}", v.name()))?;
+    let offer = wire::client_offer(&hello).ok_or_else(|| {
+        format!(
+            "{}: the ClientHello it wrote could not be read",
+            library_version()
+        )
+    })?;
     if !offer.offers_only(v.wire()) {
         return Err(format!(
             "{}: its ClientHello for {} offers {:?} (legacy version 0x{:04x}) instead",
@@ -155,7 +161,11 @@ fn check_offer(ctx: &SslContext, v: TlsVersion) -> Result<(), String> {
         ));
     }
     if offer.cipher_count == 0 {
-        return Err(format!("{}: no cipher suite for {}", library_version(), v.name()));
+        return Err(format!(
+            "{}: no cipher suite for {}",
+            library_version(),
+            v.name()
+        ));
     }
     Ok(())
 }
@@ -169,7 +179,7 @@ pub fn client_hello(ctx: &SslContext, sni: Option<&str>) -> Result<Vec<u8>, Stri
     }
     match ssl.connect(Capture(Vec::new())) {
         Err(HandshakeError::WouldBlock(mid)) => Ok(mid.get_ref().0.clone()),
-        Err(HandshakeError::Failure(mid)) => Err(format!("{lib} cannot offer it: {}", reason(mid.error()))),
+        Err(HandshakeError::Failure(mid)) => Err(reason(mid.error())),
         Err(HandshakeError::SetupFailure(e)) => Err(format!("{lib}: {e}")),
         Ok(_) => Err(format!("{lib}: handshake completed with no server")),
     }
@@ -195,7 +205,12 @@ mod tests {
     #[test]
     fn each_context_offers_exactly_its_version() {
         let ctxs = ClientContexts::new(&TlsVersion::ALL);
-        for v in [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12, TlsVersion::Tls13] {
+        for v in [
+            TlsVersion::Tls10,
+            TlsVersion::Tls11,
+            TlsVersion::Tls12,
+            TlsVersion::Tls13,
+        ] {
             match ctxs.get(v).unwrap() {
                 Offer::Ready(ctx) => {
                     let hello = client_hello(ctx, None).unwrap();

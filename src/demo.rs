@@ -83,8 +83,10 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
         })?;
         for r in &reports {
             let path = dir.join(format!("{}.json", r.label.as_deref().unwrap_or("scan")));
-            write_atomic(&path, |w| write_json(r, w))
-                .map_err(|source| Error::WriteOutput { path: path.clone(), source })?;
+            write_atomic(&path, |w| write_json(r, w)).map_err(|source| Error::WriteOutput {
+                path: path.clone(),
+                source,
+            })?;
             eprintln!("saved {}", path.display());
         }
     }

@@ -47,6 +47,12 @@ pub enum Behaviour {
     Alert(u8),
     /// Reads the ClientHello, then sends the start of a record one byte every 200 ms.
     SlowDrip,
+    /// A TLS 1.2 server from before TLS 1.3: it does not know the `supported_versions`
+    /// extension, so it answers a TLS 1.3-only hello with a TLS 1.2 ServerHello. (Modelled by
+    /// rewriting the hello before OpenSSL reads it: see `as_seen_before_tls13`.)
+    Pre13,
+    /// A TLS 1.2 server whose certificate chain is about `kib` KiB long.
+    OversizedChain { kib: usize },
 }
 
 impl Behaviour {
@@ -80,6 +86,13 @@ impl LabServer {
         let ctx = match &behaviour {
             Behaviour::Tls { min, max, ciphers } => {
                 Some(server_context(*min, *max, ciphers.as_deref()).map_err(io::Error::other)?)
+            }
+            Behaviour::Pre13 => Some(
+                server_context(TlsVersion::Tls12, TlsVersion::Tls12, None)
+                    .map_err(io::Error::other)?,
+            ),
+            Behaviour::OversizedChain { kib } => {
+                Some(oversized_context(*kib).map_err(io::Error::other)?)
             }
             _ => None,
         };
@@ -144,10 +157,22 @@ async fn handle(
     handshakes: Arc<AtomicUsize>,
 ) {
     match behaviour {
-        Behaviour::Tls { .. } => {
+        Behaviour::Tls { .. } | Behaviour::Pre13 | Behaviour::OversizedChain { .. } => {
             let Some(ctx) = ctx else { return };
             let Ok(ssl) = Ssl::new(&ctx) else { return };
-            let Ok(mut s) = SslStream::new(ssl, tcp) else {
+            let mut prefix = Vec::new();
+            if let Behaviour::Pre13 = behaviour {
+                let Ok(hello) = read_hello(&mut tcp).await else {
+                    return;
+                };
+                prefix = as_seen_before_tls13(hello);
+            }
+            let stream = Prefixed {
+                prefix,
+                pos: 0,
+                inner: tcp,
+            };
+            let Ok(mut s) = SslStream::new(ssl, stream) else {
                 return;
             };
             let r = tokio::time::timeout(Duration::from_secs(10), Pin::new(&mut s).accept()).await;
@@ -191,7 +216,10 @@ async fn handle(
         }
         Behaviour::SlowDrip => {
             let _ = read_hello(&mut tcp).await;
-            for b in [22u8, 3, 3, 0x40, 0x00].iter().chain([2u8, 0, 0x3f].iter().cycle()) {
+            for b in [22u8, 3, 3, 0x40, 0x00]
+                .iter()
+                .chain([2u8, 0, 0x3f].iter().cycle())
+            {
                 if tcp.write_all(&[*b]).await.is_err() {
                     break;
                 }
@@ -210,6 +238,105 @@ async fn read_hello(tcp: &mut TcpStream) -> io::Result<Vec<u8>> {
     tcp.read_exact(&mut body).await?;
     buf.extend(body);
     Ok(buf)
+}
+
+/// The ClientHello as a server from before TLS 1.3 reads it: without the `supported_versions`
+/// extension (43), so only the legacy version field counts, and with two TLS 1.2 suites added
+/// (such servers pick a suite they know from whatever is offered). Anything that is not a
+/// single-record ClientHello is returned as it is.
+fn as_seen_before_tls13(record: Vec<u8>) -> Vec<u8> {
+    fn rewrite(r: &[u8]) -> Option<Vec<u8>> {
+        let hs = r.get(5..)?;
+        if *hs.first()? != 1 {
+            return None;
+        }
+        let body = hs.get(4..)?;
+        let mut p = 2 + 32;
+        p += 1 + *body.get(p)? as usize;
+        let suites_at = p;
+        let suites_len = u16::from_be_bytes([*body.get(p)?, *body.get(p + 1)?]) as usize;
+        p += 2 + suites_len;
+        p += 1 + *body.get(p)? as usize;
+        let ext_len = u16::from_be_bytes([*body.get(p)?, *body.get(p + 1)?]) as usize;
+        let exts = body.get(p + 2..p + 2 + ext_len)?;
+        let mut kept = Vec::new();
+        let mut q = 0;
+        while q + 4 <= exts.len() {
+            let ty = u16::from_be_bytes([exts[q], exts[q + 1]]);
+            let len = u16::from_be_bytes([exts[q + 2], exts[q + 3]]) as usize;
+            let whole = exts.get(q..q + 4 + len)?;
+            if ty != 43 {
+                kept.extend_from_slice(whole);
+            }
+            q += 4 + len;
+        }
+        if kept.len() == exts.len() {
+            // No supported_versions: a TLS 1.2 hello, which such a server reads as it is.
+            return None;
+        }
+        // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_128_GCM_SHA256
+        let extra = [0xc0, 0x2f, 0x00, 0x9c];
+        let mut new_body = body[..suites_at].to_vec();
+        new_body.extend_from_slice(&((suites_len + extra.len()) as u16).to_be_bytes());
+        new_body.extend_from_slice(body.get(suites_at + 2..suites_at + 2 + suites_len)?);
+        new_body.extend_from_slice(&extra);
+        new_body.extend_from_slice(&body[suites_at + 2 + suites_len..p]);
+        new_body.extend_from_slice(&(kept.len() as u16).to_be_bytes());
+        new_body.extend_from_slice(&kept);
+        let mut out = r[..3].to_vec();
+        out.extend_from_slice(&((new_body.len() + 4) as u16).to_be_bytes());
+        out.push(1);
+        out.extend_from_slice(&(new_body.len() as u32).to_be_bytes()[1..]);
+        out.extend_from_slice(&new_body);
+        Some(out)
+    }
+    rewrite(&record).unwrap_or(record)
+}
+
+/// A stream that yields `prefix` before what the socket reads.
+struct Prefixed {
+    prefix: Vec<u8>,
+    pos: usize,
+    inner: TcpStream,
+}
+
+impl tokio::io::AsyncRead for Prefixed {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.pos < this.prefix.len() {
+            let n = buf.remaining().min(this.prefix.len() - this.pos);
+            buf.put_slice(&this.prefix[this.pos..this.pos + n]);
+            this.pos += n;
+            return std::task::Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Prefixed {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }
 
 /// Wait for the client to go away, so our close is seen as a close and not a reset.
@@ -245,7 +372,11 @@ pub fn server_context(
     let (key, cert) = identity();
     let mut b = SslContext::builder(SslMethod::tls_server())?;
     b.clear_options(
-        SslOptions::NO_SSLV3 | SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1 | SslOptions::NO_TLSV1_2 | SslOptions::NO_TLSV1_3,
+        SslOptions::NO_SSLV3
+            | SslOptions::NO_TLSV1
+            | SslOptions::NO_TLSV1_1
+            | SslOptions::NO_TLSV1_2
+            | SslOptions::NO_TLSV1_3,
     );
     b.set_security_level(0);
     b.set_min_proto_version(Some(ssl_version(min)))?;
@@ -254,6 +385,22 @@ pub fn server_context(
     b.set_private_key(key)?;
     b.set_certificate(cert)?;
     b.check_private_key()?;
+    Ok(b.build())
+}
+
+/// A TLS 1.2 server that sends its certificate again and again as a chain of about `kib` KiB.
+fn oversized_context(kib: usize) -> Result<SslContext, openssl::error::ErrorStack> {
+    let (key, cert) = identity();
+    let mut b = SslContext::builder(SslMethod::tls_server())?;
+    b.set_security_level(0);
+    b.set_min_proto_version(Some(SslVersion::TLS1_2))?;
+    b.set_max_proto_version(Some(SslVersion::TLS1_2))?;
+    b.set_private_key(key)?;
+    b.set_certificate(cert)?;
+    let one = cert.to_der()?.len().max(1);
+    for _ in 0..(kib * 1024 / one + 1) {
+        b.add_extra_chain_cert(cert.clone())?;
+    }
     Ok(b.build())
 }
 

@@ -60,14 +60,7 @@ async fn run_scan(job: config::ScanJob, cancel: CancellationToken) -> Result<Exi
         return Err(Error::NoTargets);
     }
     let bar = progress::Bar::new(out.quiet);
-    let report = scan::scan(
-        &job.config,
-        job.targets,
-        job.input_errors,
-        cancel,
-        &bar,
-    )
-    .await;
+    let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
     bar.finish();
     emit(&report, &out)?;
     Ok(exit_status(&report))

@@ -173,7 +173,9 @@ impl fmt::Display for Refusal {
             Refusal::Reset => f.write_str("connection reset by the server"),
             Refusal::Closed => f.write_str("connection closed without a TLS answer"),
             Refusal::OtherVersion { version } => write!(f, "server answered with {version}"),
-            Refusal::NotTls { received } => write!(f, "server answered with non-TLS data: {received}"),
+            Refusal::NotTls { received } => {
+                write!(f, "server answered with non-TLS data: {received}")
+            }
         }
     }
 }
@@ -200,7 +202,10 @@ pub enum Outcome {
     },
     Refused(Refusal),
     Unreachable(String),
-    Timeout { phase: Phase, message: String },
+    Timeout {
+        phase: Phase,
+        message: String,
+    },
     NotTestable(String),
     Error(String),
 }
@@ -405,6 +410,18 @@ impl Verdict {
             Verdict::Legacy => "legacy",
             Verdict::Tls12Missing => "tls12_missing",
             Verdict::NoTls => "no_tls",
+            Verdict::Unreachable => "unreachable",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+
+    /// The verdict's name for people, as in summaries.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::Legacy => "legacy",
+            Verdict::Tls12Missing => "TLS 1.2 missing",
+            Verdict::NoTls => "no TLS",
             Verdict::Unreachable => "unreachable",
             Verdict::Incomplete => "incomplete",
         }

@@ -48,7 +48,10 @@ pub async fn probe(
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
     let (outcome, attempts) = match connect(addr, limits, deadline).await {
         Err((outcome, attempts)) => (outcome, attempts),
-        Ok((tcp, attempts)) => (handshake(ctx, version, tcp, sni, deadline, limits).await, attempts),
+        Ok((tcp, attempts)) => (
+            handshake(ctx, version, tcp, sni, deadline, limits).await,
+            attempts,
+        ),
     };
     Cell {
         outcome,
@@ -119,6 +122,12 @@ async fn handshake(
         Err(e) => return Outcome::Error(format!("{lib}: {e}")),
     };
     let result = timeout_at(deadline, Pin::new(&mut stream).connect()).await;
+    if let Ok(Err(_)) = &result
+        && wire::server_answer(stream.get_ref().received()) == ServerAnswer::NotTls
+    {
+        // OpenSSL stops at the first record header; show the reader more of what came.
+        stream.get_mut().read_available();
+    }
     let tap = stream.get_ref();
     match result {
         Ok(Ok(())) => accepted(stream.ssl(), version),
@@ -197,13 +206,15 @@ pub fn classify_failure(
     if tap.written() == 0 {
         // Nothing went on the wire: whatever the server does, it was not asked.
         return match reason_code {
-            Some(SSL_R_NO_PROTOCOLS_AVAILABLE | SSL_R_NO_CIPHERS_AVAILABLE) => Outcome::NotTestable(
-                format!("{} cannot offer {}: {}", library_version(), version.name(), reason(e)),
-            ),
-            _ => Outcome::Error(format!(
-                "no ClientHello was sent: {}",
-                describe(e)
-            )),
+            Some(SSL_R_NO_PROTOCOLS_AVAILABLE | SSL_R_NO_CIPHERS_AVAILABLE) => {
+                Outcome::NotTestable(format!(
+                    "{} cannot offer {}: {}",
+                    library_version(),
+                    version.name(),
+                    reason(e)
+                ))
+            }
+            _ => Outcome::Error(format!("no ClientHello was sent: {}", describe(e))),
         };
     }
     match wire::server_answer(tap.received()) {

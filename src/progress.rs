@@ -37,7 +37,8 @@ impl Bar {
 impl ScanObserver for Bar {
     fn started(&self, endpoints: usize) {
         self.bar.set_length(endpoints as u64);
-        self.bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        self.bar
+            .enable_steady_tick(std::time::Duration::from_millis(120));
     }
 
     fn endpoint_done(&self, _endpoint: &Endpoint) {

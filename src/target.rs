@@ -204,8 +204,7 @@ impl ResolveOverrides {
         if host.is_empty() || list.is_empty() {
             return Err(bad());
         }
-        self.map
-            .insert((host.to_ascii_lowercase(), port), list);
+        self.map.insert((host.to_ascii_lowercase(), port), list);
         Ok(())
     }
 
@@ -263,14 +262,32 @@ mod tests {
     #[test]
     fn forms_and_default_ports() {
         let name = |n: &str| Host::Name(n.into());
-        assert_eq!(t("dc1.corp.example.com"), (name("dc1.corp.example.com"), 443));
-        assert_eq!(t("DC1.Corp.Example.com:636"), (name("dc1.corp.example.com"), 636));
-        assert_eq!(t("ldaps://dc2.corp.example.com"), (name("dc2.corp.example.com"), 636));
-        assert_eq!(t("https://web.example.com/path?q=1"), (name("web.example.com"), 443));
-        assert_eq!(t("tls://10.0.0.5:3269"), (Host::Ip("10.0.0.5".parse().unwrap()), 3269));
+        assert_eq!(
+            t("dc1.corp.example.com"),
+            (name("dc1.corp.example.com"), 443)
+        );
+        assert_eq!(
+            t("DC1.Corp.Example.com:636"),
+            (name("dc1.corp.example.com"), 636)
+        );
+        assert_eq!(
+            t("ldaps://dc2.corp.example.com"),
+            (name("dc2.corp.example.com"), 636)
+        );
+        assert_eq!(
+            t("https://web.example.com/path?q=1"),
+            (name("web.example.com"), 443)
+        );
+        assert_eq!(
+            t("tls://10.0.0.5:3269"),
+            (Host::Ip("10.0.0.5".parse().unwrap()), 3269)
+        );
         assert_eq!(t("[::1]:8443"), (Host::Ip("::1".parse().unwrap()), 8443));
         assert_eq!(t("::1"), (Host::Ip("::1".parse().unwrap()), 443));
-        assert_eq!(t("LDAPS://[2001:db8::1]"), (Host::Ip("2001:db8::1".parse().unwrap()), 636));
+        assert_eq!(
+            t("LDAPS://[2001:db8::1]"),
+            (Host::Ip("2001:db8::1".parse().unwrap()), 636)
+        );
     }
 
     #[test]
@@ -292,12 +309,18 @@ mod tests {
         let (targets, errors) = parse_target_list(text, "dcs.txt");
         assert_eq!(targets.len(), 2);
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].to_string(), "dcs.txt:4: invalid port '0' (expected 1 to 65535)");
+        assert_eq!(
+            errors[0].to_string(),
+            "dcs.txt:4: invalid port '0' (expected 1 to 65535)"
+        );
     }
 
     #[test]
     fn sni_is_the_name_never_an_address() {
-        assert_eq!(parse_target("dc1.example.com.").unwrap().default_sni(), Some("dc1.example.com"));
+        assert_eq!(
+            parse_target("dc1.example.com.").unwrap().default_sni(),
+            Some("dc1.example.com")
+        );
         assert_eq!(parse_target("127.0.0.1:636").unwrap().default_sni(), None);
     }
 

@@ -56,7 +56,9 @@ pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
     let acc_modern = names(accepted.iter().copied().filter(|v| !v.is_legacy()));
     let open = names(undecided.iter().copied());
     let detail = match verdict {
-        Some(Verdict::Ready) => format!("ready for TLS 1.2-only: {acc_modern} accepted, nothing older"),
+        Some(Verdict::Ready) => {
+            format!("ready for TLS 1.2-only: {acc_modern} accepted, nothing older")
+        }
         Some(Verdict::Legacy) => format!("still accepts {acc_legacy}"),
         Some(Verdict::Tls12Missing) => {
             format!("neither TLS 1.2 nor TLS 1.3 accepted; only {acc_legacy}")

@@ -10,8 +10,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tls_parser::{
-    TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions, parse_tls_message_handshake,
-    parse_tls_server_hello_extensions,
+    TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions,
+    parse_tls_message_handshake, parse_tls_server_hello_extensions,
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -40,6 +40,24 @@ impl<S> Tap<S> {
     /// The first bytes received (at most a few KiB).
     pub fn received(&self) -> &[u8] {
         &self.read
+    }
+
+    /// Read whatever more the peer has already sent, without waiting, up to the keep limit: to
+    /// show more of an answer that OpenSSL stopped reading early.
+    pub fn read_available(&mut self)
+    where
+        S: AsRef<tokio::net::TcpStream>,
+    {
+        let mut buf = [0u8; 256];
+        while self.read.len() < KEEP_READ {
+            match self.inner.as_ref().try_read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = KEEP_READ - self.read.len();
+                    self.read.extend_from_slice(&buf[..n.min(room)]);
+                }
+            }
+        }
     }
 
     /// Bytes handed to the transport so far.
@@ -267,11 +285,20 @@ pub fn show_bytes(b: &[u8]) -> String {
     {
         let text: String = head
             .iter()
-            .map(|&c| if c == b'\r' || c == b'\n' { ' ' } else { c as char })
+            .map(|&c| {
+                if c == b'\r' || c == b'\n' {
+                    ' '
+                } else {
+                    c as char
+                }
+            })
             .collect();
         format!("\"{}\"", text.trim_end())
     } else {
-        head.iter().map(|c| format!("{c:02x}")).collect::<Vec<_>>().join(" ")
+        head.iter()
+            .map(|c| format!("{c:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -333,7 +360,10 @@ mod tests {
         b.extend(record(22, &hs[10..]));
         assert!(matches!(
             server_answer(&b),
-            ServerAnswer::Hello { version: 0x0302, .. }
+            ServerAnswer::Hello {
+                version: 0x0302,
+                ..
+            }
         ));
         // Only the first part: undecided, never a refusal.
         assert!(matches!(
@@ -348,9 +378,15 @@ mod tests {
             server_answer(&record(21, &[2, 70])),
             ServerAnswer::Alert { level: 2, code: 70 }
         );
-        assert_eq!(server_answer(b"HTTP/1.1 400 Bad Request\r\n"), ServerAnswer::NotTls);
+        assert_eq!(
+            server_answer(b"HTTP/1.1 400 Bad Request\r\n"),
+            ServerAnswer::NotTls
+        );
         assert_eq!(server_answer(&[]), ServerAnswer::Nothing);
-        assert!(matches!(server_answer(&[22, 3, 1]), ServerAnswer::Unclear(_)));
+        assert!(matches!(
+            server_answer(&[22, 3, 1]),
+            ServerAnswer::Unclear(_)
+        ));
     }
 
     #[test]

@@ -6,8 +6,19 @@ use crate::model::{Outcome, Refusal, Report};
 pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     let mut out = ::csv::Writer::from_writer(w);
     out.write_record([
-        "target", "host", "address", "port", "protocol", "sni", "version", "status", "how",
-        "detail", "cipher", "elapsed_ms", "verdict",
+        "target",
+        "host",
+        "address",
+        "port",
+        "protocol",
+        "sni",
+        "version",
+        "status",
+        "how",
+        "detail",
+        "cipher",
+        "elapsed_ms",
+        "verdict",
     ])?;
     for e in &report.endpoints {
         let address = e.address.map(|a| a.to_string()).unwrap_or_default();

@@ -30,7 +30,9 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     for e in &report.endpoints {
         let mut row = vec![
             esc(&e.target),
-            e.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+            e.address
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
             e.port.to_string(),
         ];
         for v in versions {

@@ -38,7 +38,12 @@ impl Format {
 }
 
 /// Write a report in a format. `color` applies to the table only.
-pub fn write_report(report: &Report, format: Format, color: bool, w: &mut dyn Write) -> io::Result<()> {
+pub fn write_report(
+    report: &Report,
+    format: Format,
+    color: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         Format::Table => write_table(report, color, w),
         Format::Json => write_json(report, w),
@@ -49,7 +54,10 @@ pub fn write_report(report: &Report, format: Format, color: bool, w: &mut dyn Wr
 
 /// Write a file so that readers see the old file or the whole new one, never a part: a temporary
 /// file in the same folder, synced, then renamed over the target.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -71,8 +79,12 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Resul
 /// The short text of a cell in a matrix.
 pub fn cell_text(cell: &Cell) -> String {
     match &cell.outcome {
-        Outcome::Accepted { completed: true, .. } => "yes".into(),
-        Outcome::Accepted { completed: false, .. } => "yes*".into(),
+        Outcome::Accepted {
+            completed: true, ..
+        } => "yes".into(),
+        Outcome::Accepted {
+            completed: false, ..
+        } => "yes*".into(),
         Outcome::Refused(r) => match r {
             Refusal::Alert { code } => format!("no: alert {code}"),
             Refusal::Reset => "no: reset".into(),
@@ -114,16 +126,23 @@ pub fn summary_line(report: &Report) -> String {
         .summary
         .iter()
         .filter(|(_, c)| **c > 0)
-        .map(|(v, c)| format!("{c} {}", v.key().replace('_', " ")))
+        .map(|(v, c)| format!("{c} {}", v.label()))
         .collect();
     let mut s = format!(
         "{n} endpoint{}: {}",
         if n == 1 { "" } else { "s" },
-        if parts.is_empty() { "none".to_string() } else { parts.join(", ") }
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
     );
     if !report.input_errors.is_empty() {
         let k = report.input_errors.len();
-        s.push_str(&format!("; {k} target{} could not be read", if k == 1 { "" } else { "s" }));
+        s.push_str(&format!(
+            "; {k} target{} could not be read",
+            if k == 1 { "" } else { "s" }
+        ));
     }
     if !report.complete {
         s.push_str("; scan interrupted, unfinished cells marked error");
@@ -190,7 +209,9 @@ pub fn notes(report: &Report, limit: usize) -> Vec<String> {
         }
     }
     if more > 0 {
-        out.push(format!("... and {more} more (the JSON report has every detail)"));
+        out.push(format!(
+            "... and {more} more (the JSON report has every detail)"
+        ));
     }
     out.extend(not_testable);
     out

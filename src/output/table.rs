@@ -17,14 +17,22 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
         t.force_no_tty();
     }
     let versions = &report.options.versions;
-    let mut header = vec![TCell::new("TARGET"), TCell::new("ADDRESS"), TCell::new("PORT")];
+    let mut header = vec![
+        TCell::new("TARGET"),
+        TCell::new("ADDRESS"),
+        TCell::new("PORT"),
+    ];
     header.extend(versions.iter().map(|v| TCell::new(v.name())));
     header.push(TCell::new("VERDICT"));
     t.set_header(header);
     for e in &report.endpoints {
         let mut row = vec![
             TCell::new(&e.target),
-            TCell::new(e.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into())),
+            TCell::new(
+                e.address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
             TCell::new(e.port),
         ];
         for v in versions {
@@ -33,7 +41,11 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
                 None => TCell::new(""),
             });
         }
-        row.push(paint(TCell::new(verdict_text(e)), verdict_color(e.verdict), color));
+        row.push(paint(
+            TCell::new(verdict_text(e)),
+            verdict_color(e.verdict),
+            color,
+        ));
         t.add_row(row);
     }
     if let Some(label) = &report.label {

@@ -1,0 +1,385 @@
+//! The command line as a user runs it: the real binary against lab servers.
+
+use tlsmatrix::lab::Behaviour;
+use tlsmatrix::model::{Report, Status, TlsVersion::*, Verdict};
+
+use crate::util::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_system_openssl_config_does_not_stop_old_versions_being_offered() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("strict.cnf");
+    std::fs::write(
+        &conf,
+        "openssl_conf = openssl_init\n\
+         [openssl_init]\nssl_conf = ssl_sect\n\
+         [ssl_sect]\nsystem_default = system_default_sect\n\
+         [system_default_sect]\nMinProtocol = TLSv1.2\nCipherString = DEFAULT@SECLEVEL=2\n",
+    )
+    .unwrap();
+    // TLS 1.0/1.1 with only an ECDHE suite: the case the security level breaks.
+    let old = server(Behaviour::Tls {
+        min: Tls10,
+        max: Tls11,
+        ciphers: Some("ECDHE-RSA-AES128-SHA:@SECLEVEL=0".into()),
+    })
+    .await;
+    let out = run_cli(
+        &["scan", "--format", "json", &old.addr().to_string()],
+        &[("OPENSSL_CONF", conf.to_str().unwrap())],
+        None,
+    )
+    .await;
+    let r = report(&out);
+    let e = &r.endpoints[0];
+    assert_eq!(row(e)["tls1.0"], "yes", "{}", stderr(&out));
+    assert_eq!(row(e)["tls1.1"], "yes");
+    assert_eq!(e.verdict, Verdict::Tls12Missing);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_strict_config_really_is_strict_for_a_default_client() {
+    // The control for the test above: a default OpenSSL client under that config refuses to
+    // offer TLS 1.0, so the test above would fail if our contexts inherited it.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("strict.cnf");
+    std::fs::write(
+        &conf,
+        "openssl_conf = openssl_init\n[openssl_init]\nssl_conf = ssl_sect\n\
+         [ssl_sect]\nsystem_default = s\n[s]\nMinProtocol = TLSv1.2\n",
+    )
+    .unwrap();
+    let old = tls_server(Tls10, Tls10).await;
+    let out = tokio::process::Command::new("openssl")
+        .args(["s_client", "-connect", &old.addr().to_string(), "-tls1"])
+        .env("OPENSSL_CONF", &conf)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("the openssl command");
+    assert!(!out.status.success());
+    assert_eq!(old.handshakes(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_targets_file_names_file_and_line_and_scans_the_rest() {
+    let s = tls_server(Tls12, Tls13).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dcs.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "# domain controllers\n\n{}\ndc2:99999\nldap://dc3\n",
+            s.addr()
+        ),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = run_cli(&["scan", "-f", f, "--format", "json"], &[], None).await;
+    assert_eq!(out.status.code(), Some(2), "input errors exit 2");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{f}:4: invalid port '99999'")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{f}:5: ldap:// (LDAP with StartTLS) is not supported yet"
+        )),
+        "{err}"
+    );
+    let r = report(&out);
+    assert_eq!(r.endpoints.len(), 1);
+    assert_eq!(r.endpoints[0].verdict, Verdict::Ready);
+    assert_eq!(r.input_errors.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_from_stdin() {
+    let s = tls_server(Tls10, Tls13).await;
+    let out = run_cli(
+        &["scan", "-f", "-", "--format", "json", "--label", "before"],
+        &[],
+        Some(&format!("{}\n", s.addr())),
+    )
+    .await;
+    let r = report(&out);
+    assert_eq!(r.label.as_deref(), Some("before"));
+    assert_eq!(r.endpoints[0].verdict, Verdict::Legacy);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_endpoint_exits_3_and_does_not_stop_the_others() {
+    let s = tls_server(Tls12, Tls13).await;
+    let closed = format!("127.0.0.1:{}", closed_port());
+    let out = run_cli(
+        &["scan", "--format", "json", &closed, &s.addr().to_string()],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    let r = report(&out);
+    let verdicts: Vec<Verdict> = r.endpoints.iter().map(|e| e.verdict).collect();
+    assert_eq!(verdicts, vec![Verdict::Unreachable, Verdict::Ready]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_report_has_the_documented_shape() {
+    let s = tls_server(Tls12, Tls13).await;
+    let out = run_cli(
+        &["scan", "--format", "json", &s.addr().to_string()],
+        &[],
+        None,
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["tool"]["name"], "tlsmatrix");
+    assert!(v["tls_library"].as_str().unwrap().starts_with("OpenSSL"));
+    for key in ["started", "finished"] {
+        let t = v[key].as_str().unwrap();
+        assert!(humantime::parse_rfc3339(t).is_ok(), "{key}: {t}");
+    }
+    let e = &v["endpoints"][0];
+    for key in [
+        "target", "host", "address", "port", "protocol", "sni", "verdict", "versions",
+    ] {
+        assert!(e.get(key).is_some(), "endpoint lacks {key}");
+    }
+    let keys: Vec<&str> = e["versions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(keys, ["ssl3", "tls1.0", "tls1.1", "tls1.2", "tls1.3"]);
+    let statuses = [
+        "accepted",
+        "refused",
+        "unreachable",
+        "timeout",
+        "not_testable",
+        "error",
+    ];
+    for (_, cell) in e["versions"].as_object().unwrap() {
+        assert!(statuses.contains(&cell["status"].as_str().unwrap()));
+        assert!(cell["detail"].is_string());
+        assert!(cell["elapsed_ms"].is_u64());
+    }
+    assert_eq!(e["versions"]["tls1.0"]["how"]["name"], "protocol_version");
+    assert!(
+        e["versions"]["tls1.2"]["cipher"]
+            .as_str()
+            .unwrap()
+            .starts_with("TLS_")
+    );
+    // And it reads back into the library's types.
+    let _: Report = serde_json::from_value(v).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_markdown_and_table_outputs() {
+    let s = tls_server(Tls10, Tls12).await;
+    let addr = s.addr().to_string();
+    let csv = run_cli(
+        &[
+            "scan",
+            "--format",
+            "csv",
+            "--versions",
+            "tls1.0,tls1.3",
+            &addr,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&csv);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "target,host,address,port,protocol,sni,version,status,how,detail,cipher,elapsed_ms,verdict"
+    );
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][6], "tls1.0");
+    assert_eq!(rows[0][7], "accepted");
+    assert_eq!(rows[1][6], "tls1.3");
+    assert_eq!(rows[1][7], "refused");
+    assert_eq!(rows[1][8], "alert:70");
+
+    let md = run_cli(&["scan", "--format", "md", &addr], &[], None).await;
+    let text = stdout(&md);
+    assert!(
+        text.contains(
+            "| Target | Address | Port | SSLv3 | TLS 1.0 | TLS 1.1 | TLS 1.2 | TLS 1.3 | Verdict |"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("**still accepts TLS 1.0, TLS 1.1**"),
+        "{text}"
+    );
+
+    let table = run_cli(&["scan", "--format", "table", &addr], &[], None).await;
+    let text = stdout(&table);
+    assert!(
+        text.contains("TLS 1.0") && text.contains("still accepts"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(text.contains("1 endpoint: 1 legacy"), "{text}");
+    let forced = run_cli(
+        &["scan", "--format", "table", "--color", "always", &addr],
+        &[],
+        None,
+    )
+    .await;
+    assert!(stdout(&forced).contains('\u{1b}'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_file_is_written_whole_with_format_from_its_extension() {
+    let s = tls_server(Tls12, Tls13).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("before.json");
+    let out = run_cli(
+        &[
+            "scan",
+            "-o",
+            path.to_str().unwrap(),
+            "--quiet",
+            &s.addr().to_string(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "report goes to the file only");
+    let r: Report = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(r.endpoints[0].verdict, Verdict::Ready);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left: {leftovers:?}");
+
+    let bad = run_cli(
+        &[
+            "scan",
+            "-o",
+            "/nonexistent-dir/x.json",
+            &s.addr().to_string(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("cannot write /nonexistent-dir/x.json"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_are_one_clear_line_and_exit_2() {
+    for (args, needle) in [
+        (vec!["scan"], "no targets"),
+        (
+            vec!["scan", "ldap://dc1"],
+            "ldap:// (LDAP with StartTLS) is not supported yet",
+        ),
+        (
+            vec!["scan", "--versions", "tls1.4", "x"],
+            "unknown protocol version 'tls1.4'",
+        ),
+        (
+            vec!["scan", "--timeout", "soon", "x"],
+            "invalid duration 'soon'",
+        ),
+        (
+            vec!["scan", "--concurrency", "0", "x"],
+            "0 is not in 1..=100000",
+        ),
+        (
+            vec!["scan", "-f", "/nonexistent/targets.txt"],
+            "cannot read targets from /nonexistent/targets.txt",
+        ),
+        (
+            vec!["scan", "--resolve", "dc:636", "x"],
+            "invalid --resolve",
+        ),
+        (
+            vec!["scan", "--connect-timeout", "20s", "--timeout", "5s", "x"],
+            "--connect-timeout",
+        ),
+    ] {
+        let out = run_cli(&args, &[], None).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssl3_is_not_testable_never_refused_on_a_build_without_it() {
+    let s = tls_server(Tls10, Tls13).await;
+    let out = run_cli(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--versions",
+            "ssl3",
+            &s.addr().to_string(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let r = report(&out);
+    let cell = &r.endpoints[0].versions[&Ssl3];
+    // This build's OpenSSL decides which: either it offers SSLv3 (and this server, which starts
+    // at TLS 1.0, must refuse it), or it cannot and the cell says so.
+    match cell.status() {
+        Status::NotTestable => {
+            assert!(
+                cell.outcome.detail().contains("SSLv3"),
+                "{}",
+                cell.outcome.detail()
+            );
+            assert_eq!(cell.attempts, 0, "nothing was sent");
+            assert_eq!(r.endpoints[0].verdict, Verdict::Incomplete);
+        }
+        Status::Refused => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_prints_both_matrices() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_cli(&["demo", "--save", dir.path().to_str().unwrap()], &[], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("== Before enforcement =="), "{text}");
+    assert!(
+        text.contains("4 endpoints: 1 ready, 2 legacy, 1 no TLS"),
+        "{text}"
+    );
+    assert!(text.contains("4 endpoints: 4 ready"), "{text}");
+    let after: Report =
+        serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
+    assert_eq!(after.label.as_deref(), Some("after"));
+}

@@ -1,0 +1,192 @@
+//! Broken and hostile peers: each ends in a classified cell within the limits, never a hang.
+
+use std::time::{Duration, Instant};
+
+use tlsmatrix::lab::Behaviour;
+use tlsmatrix::model::{Outcome, Phase, Refusal, Status, TlsVersion::*, Verdict};
+
+use crate::util::*;
+
+fn short() -> tlsmatrix::scan::ScanConfig {
+    let mut c = quick();
+    c.connect_timeout = Duration::from_millis(500);
+    c.timeout = Duration::from_millis(800);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_port_is_unreachable() {
+    let port = closed_port();
+    let e = scan_addr(&short(), format!("127.0.0.1:{port}").parse().unwrap()).await;
+    assert_eq!(e.verdict, Verdict::Unreachable);
+    for (v, c) in &e.versions {
+        if *v != Ssl3 || c.status() != Status::NotTestable {
+            assert_eq!(c.status(), Status::Unreachable, "{v}");
+        }
+    }
+    assert!(
+        e.verdict_detail.contains("connection refused"),
+        "{}",
+        e.verdict_detail
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_server_times_out_in_the_handshake_phase_within_the_bound() {
+    let s = server(Behaviour::Silent).await;
+    let start = Instant::now();
+    let e = scan_addr(&short(), s.addr()).await;
+    // Four probes run at once against one host (per-host 4), five versions: two rounds at most.
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    for v in [Tls10, Tls11, Tls12, Tls13] {
+        match &e.versions[&v].outcome {
+            Outcome::Timeout {
+                phase: Phase::Handshake,
+                message,
+            } => {
+                assert!(message.contains("800ms"), "{message}")
+            }
+            other => panic!("{v}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        e.verdict,
+        Verdict::Incomplete,
+        "a timeout is never a refusal"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_after_hello_on_every_version_is_no_tls() {
+    let s = server(Behaviour::Reset).await;
+    let e = scan_addr(&short(), s.addr()).await;
+    for v in [Tls10, Tls11, Tls12, Tls13] {
+        assert_eq!(
+            e.versions[&v].outcome,
+            Outcome::Refused(Refusal::Reset),
+            "{v}"
+        );
+    }
+    assert_eq!(e.verdict, Verdict::NoTls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_close_is_refused_closed() {
+    let s = server(Behaviour::Close).await;
+    let e = scan_addr(&short(), s.addr()).await;
+    assert_eq!(
+        e.versions[&Tls10].outcome,
+        Outcome::Refused(Refusal::Closed)
+    );
+    assert_eq!(e.verdict, Verdict::NoTls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_is_reported_with_its_name() {
+    let s = server(Behaviour::Alert(40)).await;
+    let e = scan_addr(&short(), s.addr()).await;
+    assert_eq!(
+        e.versions[&Tls12].outcome,
+        Outcome::Refused(Refusal::Alert { code: 40 })
+    );
+    assert_eq!(
+        e.versions[&Tls12].outcome.detail(),
+        "alert handshake_failure(40)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plaintext_answer_is_not_tls() {
+    let s = server(Behaviour::Garbage).await;
+    let e = scan_addr(&short(), s.addr()).await;
+    match &e.versions[&Tls12].outcome {
+        Outcome::Refused(Refusal::NotTls { received }) => {
+            assert!(received.contains("HTTP/1.1 400"), "{received}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_drip_ends_in_a_timeout_not_a_hang() {
+    let s = server(Behaviour::SlowDrip).await;
+    let start = Instant::now();
+    let e = scan_addr(&short(), s.addr()).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    match &e.versions[&Tls12].outcome {
+        Outcome::Timeout {
+            phase: Phase::Handshake,
+            message,
+        } => {
+            assert!(message.contains("bytes received"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_certificate_chain_still_shows_the_version_accepted() {
+    let s = server(Behaviour::OversizedChain { kib: 300 }).await;
+    let e = scan_addr(&quick(), s.addr()).await;
+    match &e.versions[&Tls12].outcome {
+        Outcome::Accepted {
+            completed: false,
+            note: Some(n),
+            cipher: Some(_),
+        } => {
+            assert!(n.contains("the server chose TLS 1.2"), "{n}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        e.versions[&Tls10].outcome,
+        Outcome::Refused(Refusal::Alert { code: 70 })
+    );
+    assert_eq!(e.verdict, Verdict::Ready);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresolvable_name_is_one_unreachable_row_and_others_still_scan() {
+    let s = tls_server(Tls12, Tls13).await;
+    let report = scan_targets(
+        &short(),
+        &["no-such-host.invalid:636".to_string(), s.addr().to_string()],
+    )
+    .await;
+    assert_eq!(report.endpoints.len(), 2);
+    let bad = &report.endpoints[0];
+    assert_eq!(bad.address, None);
+    assert_eq!(bad.verdict, Verdict::Unreachable);
+    assert!(bad.verdict_detail.contains("DNS"), "{}", bad.verdict_detail);
+    assert_eq!(report.endpoints[1].verdict, Verdict::Ready);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_returns_what_is_done_marked_incomplete() {
+    let s = server(Behaviour::Silent).await;
+    let mut config = quick();
+    config.timeout = Duration::from_secs(30);
+    config.connect_timeout = Duration::from_secs(30);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        c2.cancel();
+    });
+    let start = Instant::now();
+    let targets = vec![tlsmatrix::target::parse_target(&s.addr().to_string()).unwrap()];
+    let report =
+        tlsmatrix::scan::scan(&config, targets, vec![], cancel, &tlsmatrix::scan::Silent).await;
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(!report.complete);
+    assert_eq!(report.endpoints[0].versions[&Tls12].status(), Status::Error);
+    assert_eq!(report.endpoints[0].verdict, Verdict::Incomplete);
+}

@@ -1,0 +1,8 @@
+//! The integration tests, one binary made of modules. Every server is real TLS on loopback.
+
+mod util;
+
+mod cli;
+mod hostile;
+mod matrix;
+mod s_server;
