@@ -375,10 +375,10 @@ async fn demo_prints_both_matrices() {
     let text = stdout(&out);
     assert!(text.contains("== Before enforcement =="), "{text}");
     assert!(
-        text.contains("4 endpoints: 1 ready, 2 legacy, 1 no TLS"),
+        text.contains("[before] 4 endpoints: 1 ready, 2 legacy, 1 no TLS"),
         "{text}"
     );
-    assert!(text.contains("4 endpoints: 4 ready"), "{text}");
+    assert!(text.contains("[after] 4 endpoints: 4 ready"), "{text}");
     let after: Report =
         serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
     assert_eq!(after.label.as_deref(), Some("after"));

@@ -128,8 +128,12 @@ pub fn summary_line(report: &Report) -> String {
         .filter(|(_, c)| **c > 0)
         .map(|(v, c)| format!("{c} {}", v.label()))
         .collect();
+    let label = match &report.label {
+        Some(l) => format!("[{l}] "),
+        None => String::new(),
+    };
     let mut s = format!(
-        "{n} endpoint{}: {}",
+        "{label}{n} endpoint{}: {}",
         if n == 1 { "" } else { "s" },
         if parts.is_empty() {
             "none".to_string()

@@ -1,15 +1,19 @@
 use std::io::{self, Write};
 
-use comfy_table::{Cell as TCell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Cell as TCell, Color, ContentArrangement, LineStyle, Table, TableStyle};
 
 use super::{cell_text, notes, summary_line, verdict_text};
 use crate::model::{Cell, Outcome, Report, TlsVersion, Verdict};
+
+/// A line under the header and nothing else: rows stay one line each, easy to read and to grep.
+const STYLE: TableStyle =
+    TableStyle::new().header_separator(LineStyle::none().fill('─').junction(' '));
 
 /// The matrix for a terminal: one row per endpoint, one column per version, a verdict column,
 /// then notes and a summary line.
 pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_HORIZONTAL_ONLY);
+    t.load_style(STYLE);
     t.set_content_arrangement(ContentArrangement::Disabled);
     if color {
         t.enforce_styling();
@@ -48,10 +52,9 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
         ));
         t.add_row(row);
     }
-    if let Some(label) = &report.label {
-        writeln!(w, "{label}")?;
+    for line in t.lines() {
+        writeln!(w, "{}", line.trim_end())?;
     }
-    writeln!(w, "{t}")?;
     for e in &report.input_errors {
         writeln!(w, "input error: {e}")?;
     }
