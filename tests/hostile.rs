@@ -190,3 +190,58 @@ async fn cancelling_returns_what_is_done_marked_incomplete() {
     assert_eq!(report.endpoints[0].versions[&Tls12].status(), Status::Error);
     assert_eq!(report.endpoints[0].verdict, Verdict::Incomplete);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_timeout_is_a_connect_phase_timeout_and_is_retried() {
+    let (_listener, _filler, addr) = full_backlog().await;
+    let mut config = short();
+    config.connect_timeout = std::time::Duration::from_millis(300);
+    config.timeout = std::time::Duration::from_secs(2);
+    config.retries = 1;
+    let start = Instant::now();
+    let e = scan_addr(&config, addr).await;
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
+    let mut tried = 0;
+    for v in [Tls10, Tls11, Tls12, Tls13] {
+        let c = &e.versions[&v];
+        match &c.outcome {
+            Outcome::Timeout {
+                phase: Phase::Connect,
+                message,
+            } => {
+                assert!(
+                    message.contains("no TCP connection within 300ms"),
+                    "{message}"
+                )
+            }
+            other => panic!("{v}: {other:?}"),
+        }
+        if c.attempts > 0 {
+            assert_eq!(c.attempts, 2, "one retry");
+            tried += 1;
+        }
+    }
+    assert!(tried >= 1);
+    assert_eq!(e.verdict, Verdict::Unreachable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_endpoint_is_not_tried_again_for_every_version() {
+    let port = closed_port();
+    let mut config = short();
+    config.per_host = 1;
+    config.retries = 2;
+    let e = scan_addr(&config, format!("127.0.0.1:{port}").parse().unwrap()).await;
+    let attempts: Vec<u32> = [Tls10, Tls11, Tls12, Tls13]
+        .iter()
+        .map(|v| e.versions[v].attempts)
+        .collect();
+    // The first version made three attempts (two retries); the rest reuse its answer.
+    assert_eq!(attempts, vec![3, 0, 0, 0]);
+    assert!(e.versions[&Tls13].outcome.detail().contains("not tried"));
+    assert_eq!(e.verdict, Verdict::Unreachable);
+}

@@ -220,3 +220,147 @@ pub fn notes(report: &Report, limit: usize) -> Vec<String> {
     out.extend(not_testable);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::{Phase, Protocol, ScanOptions, TlsVersion, ToolInfo};
+
+    fn cell(outcome: Outcome) -> Cell {
+        Cell {
+            outcome,
+            elapsed_ms: 3,
+            attempts: 1,
+        }
+    }
+
+    /// A fixed report covering every kind of cell and verdict the table shows.
+    fn sample() -> Report {
+        use TlsVersion::*;
+        let acc = || {
+            cell(Outcome::Accepted {
+                cipher: Some("TLS_AES_128_GCM_SHA256".into()),
+                completed: true,
+                note: None,
+            })
+        };
+        let alert = || cell(Outcome::Refused(Refusal::Alert { code: 70 }));
+        let nt = || cell(Outcome::NotTestable("no SSLv3 in this build".into()));
+        let rows: Vec<(&str, &str, BTreeMap<TlsVersion, Cell>)> = vec![
+            (
+                "ldaps://dc1.corp.example.com",
+                "10.0.0.11",
+                [
+                    (Ssl3, nt()),
+                    (Tls10, acc()),
+                    (Tls11, acc()),
+                    (Tls12, acc()),
+                    (Tls13, acc()),
+                ]
+                .into(),
+            ),
+            (
+                "ldaps://dc2.corp.example.com",
+                "10.0.0.12",
+                [
+                    (Ssl3, nt()),
+                    (Tls10, alert()),
+                    (Tls11, alert()),
+                    (Tls12, acc()),
+                    (Tls13, acc()),
+                ]
+                .into(),
+            ),
+            (
+                "dc3.corp.example.com:3269",
+                "2001:db8::13",
+                [
+                    (Ssl3, nt()),
+                    (Tls10, cell(Outcome::Refused(Refusal::Reset))),
+                    (Tls11, cell(Outcome::Refused(Refusal::Closed))),
+                    (
+                        Tls12,
+                        cell(Outcome::Timeout {
+                            phase: Phase::Handshake,
+                            message: "no TLS answer within 10s".into(),
+                        }),
+                    ),
+                    (
+                        Tls13,
+                        cell(Outcome::Refused(Refusal::OtherVersion {
+                            version: "TLS 1.2".into(),
+                        })),
+                    ),
+                ]
+                .into(),
+            ),
+        ];
+        let endpoints: Vec<Endpoint> = rows
+            .into_iter()
+            .map(|(target, addr, versions)| {
+                let (verdict, verdict_detail) = crate::verdict::judge(&versions);
+                let t = crate::target::parse_target(target).unwrap();
+                Endpoint {
+                    target: target.into(),
+                    host: t.host.to_string(),
+                    address: Some(addr.parse().unwrap()),
+                    port: t.port,
+                    protocol: Protocol::Tls,
+                    sni: Some(t.host.to_string()),
+                    verdict,
+                    verdict_detail,
+                    versions,
+                }
+            })
+            .collect();
+        Report {
+            schema_version: 1,
+            tool: ToolInfo {
+                name: "tlsmatrix".into(),
+                version: "0.0.0".into(),
+            },
+            tls_library: "OpenSSL 3.0.19".into(),
+            label: Some("before".into()),
+            scanner: Some("admin1".into()),
+            started: "2026-11-25T09:00:00.000Z".into(),
+            finished: "2026-11-25T09:00:01.000Z".into(),
+            complete: true,
+            options: ScanOptions {
+                versions: TlsVersion::ALL.to_vec(),
+                concurrency: 64,
+                per_host: 4,
+                connect_timeout_ms: 5000,
+                timeout_ms: 10000,
+                retries: 0,
+                sni: None,
+            },
+            input_errors: vec![],
+            summary: Report::count_verdicts(&endpoints),
+            endpoints,
+        }
+    }
+
+    fn render(format: Format) -> String {
+        let mut out = Vec::new();
+        write_report(&sample(), format, false, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn table_snapshot() {
+        insta::assert_snapshot!(render(Format::Table));
+    }
+
+    #[test]
+    fn markdown_snapshot() {
+        insta::assert_snapshot!(render(Format::Markdown));
+    }
+
+    #[test]
+    fn json_reads_back_as_the_same_report() {
+        let back: Report = serde_json::from_str(&render(Format::Json)).unwrap();
+        assert_eq!(back, sample());
+    }
+}

@@ -109,3 +109,14 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind((LOCALHOST, 0)).unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// A listener whose accept queue is full, so further connection attempts get no answer: the
+/// loopback way to make a TCP connect time out. Keep the returned values alive.
+pub async fn full_backlog() -> (tokio::net::TcpListener, tokio::net::TcpStream, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(LOCALHOST, 0)).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let filler = tokio::net::TcpStream::connect(addr).await.unwrap();
+    (listener, filler, addr)
+}
