@@ -66,7 +66,8 @@ impl ClientContexts {
     }
 }
 
-fn ssl_version(v: TlsVersion) -> SslVersion {
+/// OpenSSL's name for a version.
+pub fn ssl_version(v: TlsVersion) -> SslVersion {
     match v {
         TlsVersion::Ssl3 => SslVersion::SSL3,
         TlsVersion::Tls10 => SslVersion::TLS1,

@@ -22,6 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 
+use crate::client::ssl_version;
 use crate::model::TlsVersion;
 
 /// How a lab server answers.
@@ -350,16 +351,6 @@ async fn linger(tcp: &mut TcpStream) {
         }
     })
     .await;
-}
-
-fn ssl_version(v: TlsVersion) -> SslVersion {
-    match v {
-        TlsVersion::Ssl3 => SslVersion::SSL3,
-        TlsVersion::Tls10 => SslVersion::TLS1,
-        TlsVersion::Tls11 => SslVersion::TLS1_1,
-        TlsVersion::Tls12 => SslVersion::TLS1_2,
-        TlsVersion::Tls13 => SslVersion::TLS1_3,
-    }
 }
 
 /// A server context for `min..=max`, with every suite and security level 0 so that old versions

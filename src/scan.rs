@@ -402,14 +402,6 @@ fn finish(row: &Row, targets: &[Target]) -> Endpoint {
     }
 }
 
-/// Whether the scan found endpoints it could not judge.
-pub fn any_undecided(report: &Report) -> bool {
-    report
-        .endpoints
-        .iter()
-        .any(|e| matches!(e.verdict, Verdict::Unreachable | Verdict::Incomplete))
-}
-
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }

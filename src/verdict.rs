@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cell, Outcome, Status, TlsVersion, Verdict};
+use crate::model::{Cell, Status, TlsVersion, Verdict};
 
 /// The verdict and a sentence that explains it.
 pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
@@ -114,15 +114,10 @@ fn names(versions: impl Iterator<Item = TlsVersion>) -> String {
     versions.map(|v| v.name()).collect::<Vec<_>>().join(", ")
 }
 
-/// Whether an outcome is a decided answer from the server.
-pub fn is_decided(o: &Outcome) -> bool {
-    matches!(o, Outcome::Accepted { .. } | Outcome::Refused(_))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Phase, Refusal};
+    use crate::model::{Outcome, Phase, Refusal};
 
     fn row(cells: &[(TlsVersion, Outcome)]) -> BTreeMap<TlsVersion, Cell> {
         cells

@@ -49,6 +49,14 @@ pub async fn scan_addr(config: &ScanConfig, addr: SocketAddr) -> Endpoint {
     report.endpoints.into_iter().next().unwrap()
 }
 
+/// Scan one address, and check that it took less than `limit`.
+pub async fn scan_addr_within(config: &ScanConfig, addr: SocketAddr, limit: Duration) -> Endpoint {
+    let start = std::time::Instant::now();
+    let e = scan_addr(config, addr).await;
+    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
+    e
+}
+
 /// The row as `version -> short cell text`, for exact comparisons.
 pub fn row(e: &Endpoint) -> BTreeMap<&'static str, String> {
     e.versions
