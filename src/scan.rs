@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientContexts, Offer, library_version};
 use crate::model::{
-    Cell, Endpoint, InputError, Outcome, Report, ScanOptions, TlsVersion, ToolInfo, Verdict,
+    Cell, Endpoint, InputError, Outcome, Report, ScanOptions, TlsVersion, ToolInfo,
 };
 use crate::probe::{self, Limits};
 use crate::target::{ResolveOverrides, Target, resolve};
