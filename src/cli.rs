@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Probe endpoints with each TLS version and print the matrix.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Start a local lab of TLS servers that behave like domain controllers before and after
     /// "TLS 1.2 only", scan it, and print both matrices.
     Demo(DemoArgs),
@@ -33,10 +33,24 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Targets: HOST, HOST:PORT, [IPV6]:PORT, ldaps://HOST (636), https://HOST (443),
-    /// tls://HOST:PORT. A bare host means port 443.
+    /// Targets: HOST, HOST:PORT, [IPV6]:PORT, or URLs ldap://HOST (389, StartTLS),
+    /// ldaps://HOST (636), gc://HOST (3268, StartTLS), gcs://HOST (3269), rdp://HOST (3389),
+    /// https://HOST (443), tls://HOST:PORT. A bare host means port 443.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
+
+    /// Scan the five services of a domain controller: ldap, ldaps, gc, gcs and rdp.
+    #[arg(long, value_name = "HOST")]
+    pub dc: Vec<String>,
+
+    /// What to speak before TLS on targets written without a scheme [default: by port: 389 and
+    /// 3268 ldap, 3389 rdp, others none].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub starttls: Option<StartTlsArg>,
+
+    /// Do not search the RootDSE over each accepted version on LDAP endpoints.
+    #[arg(long)]
+    pub no_ldap_check: bool,
 
     /// Read targets from FILE, one a line; '#' starts a comment; '-' reads standard input.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
@@ -125,6 +139,13 @@ pub enum FormatArg {
     Csv,
     #[value(alias = "markdown")]
     Md,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StartTlsArg {
+    None,
+    Ldap,
+    Rdp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

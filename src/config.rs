@@ -3,12 +3,14 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use crate::cli::{ColorArg, FormatArg, OutputArgs, ScanArgs};
+use crate::cli::{ColorArg, FormatArg, OutputArgs, ScanArgs, StartTlsArg};
 use crate::error::Error;
 use crate::model::InputError;
 use crate::output::Format;
 use crate::scan::ScanConfig;
-use crate::target::{ResolveOverrides, Target, parse_target, parse_target_list};
+use crate::target::{
+    DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target, parse_target_list,
+};
 
 /// Where and how the report goes.
 #[derive(Clone, Debug)]
@@ -32,6 +34,20 @@ pub struct ScanJob {
 pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
     let mut targets = Vec::new();
     let mut input_errors = Vec::new();
+    for host in &args.dc {
+        for scheme in DC_SCHEMES {
+            match parse_target(&format!("{scheme}://{host}")) {
+                Ok(t) => targets.push(t),
+                Err(message) => {
+                    input_errors.push(InputError {
+                        source: format!("--dc '{host}'"),
+                        message,
+                    });
+                    break;
+                }
+            }
+        }
+    }
     for (i, t) in args.targets.iter().enumerate() {
         match parse_target(t) {
             Ok(t) => targets.push(t),
@@ -67,10 +83,19 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         targets.extend(t);
         input_errors.extend(e);
     }
+    let starttls = args.starttls.map(|m| match m {
+        StartTlsArg::None => StartTls::None,
+        StartTlsArg::Ldap => StartTls::Ldap,
+        StartTlsArg::Rdp => StartTls::Rdp,
+    });
+    let mut targets: Vec<Target> = targets
+        .into_iter()
+        .map(|t| t.with_starttls(starttls))
+        .collect();
     dedupe(&mut targets);
     if targets.is_empty() && input_errors.is_empty() {
         return Err(Error::Usage(
-            "no targets: give TARGET arguments or -f FILE (see --help)".into(),
+            "no targets: give TARGET arguments, --dc HOST or -f FILE (see --help)".into(),
         ));
     }
 
@@ -105,6 +130,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         sni: args.sni.clone(),
         resolve,
         label: args.label.clone(),
+        ldap_check: !args.no_ldap_check,
     };
     Ok(ScanJob {
         config,

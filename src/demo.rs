@@ -9,7 +9,8 @@ use crate::cli::DemoArgs;
 use crate::config::color_enabled;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::lab::{Behaviour, LabServer};
+use crate::lab::{Behaviour, LabServer, RdpReply, StartTlsReply};
+use crate::ldap::ResultCode;
 use crate::model::{Report, TlsVersion};
 use crate::output::{write_atomic, write_json, write_table};
 use crate::scan::{ScanConfig, Silent, scan};
@@ -25,26 +26,63 @@ struct Service {
 
 fn services() -> Vec<Service> {
     use TlsVersion::*;
+    let ldap = |starttls: Option<StartTlsReply>, min, max| Behaviour::Ldap {
+        starttls,
+        min,
+        max,
+        answers: true,
+    };
+    let ok = || Some(StartTlsReply::Result(ResultCode::Success));
     vec![
         Service {
             name: "dc1.lab.test",
-            scheme: "ldaps",
-            before: Behaviour::tls(Tls10, Tls13),
-            after: Behaviour::tls(Tls12, Tls13),
+            scheme: "ldap",
+            before: ldap(ok(), Tls10, Tls13),
+            after: ldap(ok(), Tls12, Tls13),
         },
         Service {
             name: "dc1.lab.test",
-            scheme: "tls",
+            scheme: "ldaps",
+            before: ldap(None, Tls10, Tls13),
+            after: ldap(None, Tls12, Tls13),
+        },
+        Service {
+            name: "dc1.lab.test",
+            scheme: "gcs",
             // A Global Catalog on an older server: no TLS 1.3.
-            before: Behaviour::tls(Tls10, Tls12),
-            after: Behaviour::tls(Tls12, Tls12),
+            before: ldap(None, Tls10, Tls12),
+            after: ldap(None, Tls12, Tls12),
+        },
+        Service {
+            name: "dc1.lab.test",
+            scheme: "rdp",
+            before: Behaviour::Rdp(RdpReply::Tls {
+                min: Tls10,
+                max: Tls12,
+            }),
+            after: Behaviour::Rdp(RdpReply::Tls {
+                min: Tls12,
+                max: Tls12,
+            }),
         },
         Service {
             name: "dc2.lab.test",
             scheme: "ldaps",
-            // No certificate for LDAPS yet: every handshake is reset, as Active Directory does.
+            // No certificate for LDAP over TLS yet: LDAPS handshakes are reset...
             before: Behaviour::Reset,
-            after: Behaviour::tls(Tls12, Tls13),
+            after: ldap(None, Tls12, Tls13),
+        },
+        Service {
+            name: "dc2.lab.test",
+            scheme: "ldap",
+            // ...and StartTLS is answered with 52 unavailable, as Active Directory does.
+            before: Behaviour::Ldap {
+                starttls: Some(StartTlsReply::Result(ResultCode::Unavailable)),
+                min: Tls10,
+                max: Tls13,
+                answers: true,
+            },
+            after: ldap(ok(), Tls12, Tls13),
         },
         Service {
             name: "web.lab.test",

@@ -23,6 +23,7 @@ use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ssl_version;
+use crate::ldap::{self, ResultCode, encode_for_lab as lab_ldap};
 use crate::model::TlsVersion;
 
 /// How a lab server answers.
@@ -54,6 +55,42 @@ pub enum Behaviour {
     Pre13,
     /// A TLS 1.2 server whose certificate chain is about `kib` KiB long.
     OversizedChain { kib: usize },
+    /// A directory server in the manner of Active Directory (BER long-form lengths), accepting
+    /// TLS `min..=max`. With `starttls` it speaks LDAP in clear first and answers the StartTLS
+    /// request as told (LDAP StartTLS on 389/3268); without, TLS comes first (LDAPS 636/3269).
+    /// After the handshake it answers a RootDSE search if `answers` is set.
+    Ldap {
+        starttls: Option<StartTlsReply>,
+        min: TlsVersion,
+        max: TlsVersion,
+        answers: bool,
+    },
+    /// An RDP server: reads the X.224 connection request and answers as told.
+    Rdp(RdpReply),
+}
+
+/// How a lab directory answers a StartTLS request.
+#[derive(Clone, Debug)]
+pub enum StartTlsReply {
+    /// An ExtendedResponse with this result code; TLS follows when it is success.
+    Result(ResultCode),
+    /// The first bytes of a success response, then a close.
+    Truncated,
+    /// Plain text instead of LDAP.
+    Garbage,
+    /// Nothing at all.
+    Silent,
+}
+
+/// How a lab RDP server answers the negotiation request.
+#[derive(Clone, Debug)]
+pub enum RdpReply {
+    /// Selects TLS (PROTOCOL_SSL), then handshakes with versions `min..=max`.
+    Tls { min: TlsVersion, max: TlsVersion },
+    /// Selects standard RDP security: no TLS.
+    StandardSecurity,
+    /// Sends an RDP negotiation failure with this code.
+    Failure(u32),
 }
 
 impl Behaviour {
@@ -94,6 +131,9 @@ impl LabServer {
             ),
             Behaviour::OversizedChain { kib } => {
                 Some(oversized_context(*kib).map_err(io::Error::other)?)
+            }
+            Behaviour::Ldap { min, max, .. } | Behaviour::Rdp(RdpReply::Tls { min, max }) => {
+                Some(server_context(*min, *max, None).map_err(io::Error::other)?)
             }
             _ => None,
         };
@@ -173,16 +213,67 @@ async fn handle(
                 pos: 0,
                 inner: tcp,
             };
-            let Ok(mut s) = SslStream::new(ssl, stream) else {
-                return;
-            };
-            let r = tokio::time::timeout(Duration::from_secs(10), Pin::new(&mut s).accept()).await;
-            if let Ok(Ok(())) = r {
-                let sni = s.ssl().servername(NameType::HOST_NAME).map(str::to_string);
-                names.lock().expect("lock").push(sni);
-                handshakes.fetch_add(1, Ordering::SeqCst);
+            if let Some(mut s) = accept_tls(ssl, stream, &names, &handshakes).await {
                 let mut buf = [0u8; 256];
                 let _ = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+            }
+        }
+        Behaviour::Ldap {
+            starttls, answers, ..
+        } => {
+            let Some(ctx) = ctx else { return };
+            if let Some(reply) = starttls
+                && !answer_starttls(&mut tcp, reply).await
+            {
+                return;
+            }
+            let Ok(ssl) = Ssl::new(&ctx) else { return };
+            let stream = Prefixed {
+                prefix: Vec::new(),
+                pos: 0,
+                inner: tcp,
+            };
+            if let Some(mut s) = accept_tls(ssl, stream, &names, &handshakes).await {
+                if answers {
+                    answer_root_dse(&mut s).await;
+                } else {
+                    linger(&mut s).await;
+                }
+            }
+        }
+        Behaviour::Rdp(reply) => {
+            let mut request = [0u8; 19];
+            if tcp.read_exact(&mut request).await.is_err() {
+                return;
+            }
+            // X.224 Connection Confirm with an RDP_NEG_RSP or RDP_NEG_FAILURE.
+            let (kind, value) = match reply {
+                RdpReply::Tls { .. } => (2u8, 1u32),
+                RdpReply::StandardSecurity => (2, 0),
+                RdpReply::Failure(code) => (3, code),
+            };
+            let mut confirm = vec![0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0];
+            confirm.extend_from_slice(&[kind, 0, 8, 0]);
+            confirm.extend_from_slice(&value.to_le_bytes());
+            if tcp.write_all(&confirm).await.is_err() {
+                return;
+            }
+            match (ctx, kind, value) {
+                (Some(ctx), 2, 1) => {
+                    let Ok(ssl) = Ssl::new(&ctx) else { return };
+                    let stream = Prefixed {
+                        prefix: Vec::new(),
+                        pos: 0,
+                        inner: tcp,
+                    };
+                    if let Some(mut s) = accept_tls(ssl, stream, &names, &handshakes).await {
+                        linger(&mut s).await;
+                    }
+                }
+                _ => {
+                    let _ = tcp.shutdown().await;
+                    linger(&mut tcp).await;
+                }
             }
         }
         Behaviour::Silent => {
@@ -226,6 +317,94 @@ async fn handle(
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
+        }
+    }
+}
+
+/// Run the server side of a handshake; count it and keep the server name if it completes.
+async fn accept_tls(
+    ssl: Ssl,
+    stream: Prefixed,
+    names: &Mutex<Vec<Option<String>>>,
+    handshakes: &AtomicUsize,
+) -> Option<SslStream<Prefixed>> {
+    let mut s = SslStream::new(ssl, stream).ok()?;
+    let r = tokio::time::timeout(Duration::from_secs(10), Pin::new(&mut s).accept()).await;
+    if let Ok(Ok(())) = r {
+        let sni = s.ssl().servername(NameType::HOST_NAME).map(str::to_string);
+        names.lock().expect("lock").push(sni);
+        handshakes.fetch_add(1, Ordering::SeqCst);
+        Some(s)
+    } else {
+        None
+    }
+}
+
+/// Read the StartTLS request and answer it; true when TLS should follow.
+async fn answer_starttls(tcp: &mut TcpStream, reply: StartTlsReply) -> bool {
+    let id = match ldap::read_message(tcp).await {
+        Ok(msg) => msg.message_id,
+        Err(_) => return false,
+    };
+    let ok = lab_ldap::long_form(&lab_ldap::extended_response(id, ResultCode::Success));
+    match reply {
+        StartTlsReply::Result(code) => {
+            let bytes = lab_ldap::long_form(&lab_ldap::extended_response(id, code));
+            if tcp.write_all(&bytes).await.is_err() {
+                return false;
+            }
+            if code == ResultCode::Success {
+                return true;
+            }
+            linger(tcp).await;
+            false
+        }
+        StartTlsReply::Truncated => {
+            let _ = tcp.write_all(&ok[..7]).await;
+            let _ = tcp.shutdown().await;
+            linger(tcp).await;
+            false
+        }
+        StartTlsReply::Garbage => {
+            let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            let _ = tcp.shutdown().await;
+            linger(tcp).await;
+            false
+        }
+        StartTlsReply::Silent => {
+            linger(tcp).await;
+            let mut buf = [0u8; 64];
+            while let Ok(n) = tcp.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+            false
+        }
+    }
+}
+
+/// Answer RootDSE searches the way a domain controller would, until the client goes away.
+async fn answer_root_dse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(s: &mut S) {
+    while let Ok(Ok(msg)) =
+        tokio::time::timeout(Duration::from_secs(5), ldap::read_message(s)).await
+    {
+        if !matches!(msg.protocol_op, rasn_ldap::ProtocolOp::SearchRequest(_)) {
+            break;
+        }
+        let id = msg.message_id;
+        let entry = lab_ldap::long_form(&lab_ldap::root_dse_entry(
+            id,
+            &[
+                ("dnsHostName", &["dc1.lab.test"]),
+                ("defaultNamingContext", &["DC=lab,DC=test"]),
+                ("supportedLDAPVersion", &["3", "2"]),
+                ("domainControllerFunctionality", &["7"]),
+            ],
+        ));
+        let done = lab_ldap::long_form(&lab_ldap::search_done(id));
+        if s.write_all(&entry).await.is_err() || s.write_all(&done).await.is_err() {
+            break;
         }
     }
 }
@@ -341,7 +520,7 @@ impl tokio::io::AsyncWrite for Prefixed {
 }
 
 /// Wait for the client to go away, so our close is seen as a close and not a reset.
-async fn linger(tcp: &mut TcpStream) {
+async fn linger<S: tokio::io::AsyncRead + Unpin>(tcp: &mut S) {
     let mut buf = [0u8; 1024];
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         while let Ok(n) = tcp.read(&mut buf).await {

@@ -24,11 +24,13 @@ pub mod demo;
 pub mod error;
 pub mod exit;
 pub mod lab;
+pub mod ldap;
 pub mod model;
 pub mod output;
 pub mod probe;
 pub mod progress;
 pub mod scan;
+pub mod starttls;
 pub mod target;
 pub mod verdict;
 pub mod wire;
@@ -46,7 +48,7 @@ use crate::output::{Format, write_atomic, write_report};
 /// Run one command line. Returns the exit status; `Err` is an error that ended the run.
 pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
     match cli.command {
-        Command::Scan(args) => run_scan(config::scan_job(args)?, cancel).await,
+        Command::Scan(args) => run_scan(config::scan_job(*args)?, cancel).await,
         Command::Demo(args) => demo::run(args, cancel).await,
     }
 }

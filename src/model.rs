@@ -109,19 +109,33 @@ impl FromStr for TlsVersion {
     }
 }
 
-/// How TLS is reached on an endpoint.
+/// How TLS is reached on an endpoint, and what runs inside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
-    /// The handshake starts as soon as TCP is up (LDAPS, GC over SSL, HTTPS, ...).
+    /// The handshake starts as soon as TCP is up (HTTPS or any TLS service).
     Tls,
+    /// LDAP over TLS from the first byte (LDAPS 636, Global Catalog 3269).
+    Ldaps,
+    /// LDAP in clear, upgraded with the StartTLS extended operation (389, Global Catalog 3268).
+    LdapStarttls,
+    /// RDP: X.224 connection request with an RDP negotiation request, then TLS (3389).
+    Rdp,
 }
 
 impl Protocol {
     pub fn key(self) -> &'static str {
         match self {
             Protocol::Tls => "tls",
+            Protocol::Ldaps => "ldaps",
+            Protocol::LdapStarttls => "ldap_starttls",
+            Protocol::Rdp => "rdp",
         }
+    }
+
+    /// Whether LDAP runs inside the TLS connection, so a RootDSE search can prove it works.
+    pub fn is_ldap(self) -> bool {
+        matches!(self, Protocol::Ldaps | Protocol::LdapStarttls)
     }
 }
 
@@ -185,6 +199,8 @@ impl fmt::Display for Refusal {
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Connect,
+    /// The StartTLS exchange or the RDP negotiation before the handshake.
+    Prelude,
     Handshake,
 }
 
@@ -199,8 +215,16 @@ pub enum Outcome {
         /// certificate demanded, an oversized certificate, ...): the version is still accepted.
         completed: bool,
         note: Option<String>,
+        /// For LDAP endpoints: whether the directory answered a RootDSE search over this
+        /// version (`None` when not checked).
+        ldap: Option<LdapCheck>,
     },
     Refused(Refusal),
+    /// The server declined TLS itself before any ClientHello: StartTLS answered with an error
+    /// code, or RDP negotiation chose standard RDP security or failed. Reported with status
+    /// `error` (no version was put on the wire), but an endpoint where every version ends so has
+    /// no TLS service.
+    TlsDeclined(String),
     Unreachable(String),
     Timeout {
         phase: Phase,
@@ -215,6 +239,7 @@ impl Outcome {
         match self {
             Outcome::Accepted { .. } => Status::Accepted,
             Outcome::Refused(_) => Status::Refused,
+            Outcome::TlsDeclined(_) => Status::Error,
             Outcome::Unreachable(_) => Status::Unreachable,
             Outcome::Timeout { .. } => Status::Timeout,
             Outcome::NotTestable(_) => Status::NotTestable,
@@ -229,6 +254,7 @@ impl Outcome {
                 cipher,
                 completed,
                 note,
+                ldap,
             } => {
                 let mut s = match cipher {
                     Some(c) => format!("accepted with {c}"),
@@ -241,14 +267,34 @@ impl Outcome {
                     s.push_str(": ");
                     s.push_str(n);
                 }
+                match ldap {
+                    Some(LdapCheck::Answered) => s.push_str("; LDAP RootDSE search answered"),
+                    Some(LdapCheck::Failed(why)) => {
+                        s.push_str("; LDAP RootDSE search failed: ");
+                        s.push_str(why);
+                    }
+                    None => {}
+                }
                 s
             }
             Outcome::Refused(r) => r.to_string(),
-            Outcome::Unreachable(m)
+            Outcome::TlsDeclined(m)
+            | Outcome::Unreachable(m)
             | Outcome::NotTestable(m)
             | Outcome::Error(m)
             | Outcome::Timeout { message: m, .. } => m.clone(),
         }
+    }
+
+    /// Accepted, and for LDAP the directory answered over it: the version really works.
+    pub fn works(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Accepted {
+                ldap: None | Some(LdapCheck::Answered),
+                ..
+            }
+        )
     }
 
     /// True when a connection never got as far as TCP, so other versions will fare the same.
@@ -262,6 +308,61 @@ impl Outcome {
                 }
         )
     }
+}
+
+/// The result of the LDAP proof after a handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LdapCheck {
+    Answered,
+    Failed(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct LdapCheckRepr {
+    answered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// What a directory's RootDSE says about itself, as far as the scan asked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootDse {
+    #[serde(
+        rename = "dnsHostName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dns_host_name: Option<String>,
+    #[serde(
+        rename = "defaultNamingContext",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_naming_context: Option<String>,
+    #[serde(
+        rename = "supportedLDAPVersion",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub supported_ldap_version: Vec<String>,
+    #[serde(
+        rename = "vendorName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vendor_name: Option<String>,
+    #[serde(
+        rename = "vendorVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vendor_version: Option<String>,
+    #[serde(
+        rename = "domainControllerFunctionality",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub domain_controller_functionality: Option<String>,
 }
 
 /// One cell of the matrix as it is saved.
@@ -291,9 +392,13 @@ struct CellRepr {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    ldap: Option<LdapCheckRepr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     how: Option<RefusalRepr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     phase: Option<Phase>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    tls_declined: bool,
     elapsed_ms: u64,
     #[serde(default)]
     attempts: u32,
@@ -317,8 +422,10 @@ impl From<Cell> for CellRepr {
             cipher: None,
             handshake_completed: None,
             note: None,
+            ldap: None,
             how: None,
             phase: None,
+            tls_declined: false,
             elapsed_ms: cell.elapsed_ms,
             attempts: cell.attempts,
         };
@@ -327,11 +434,23 @@ impl From<Cell> for CellRepr {
                 cipher,
                 completed,
                 note,
+                ldap,
             } => {
                 repr.cipher = cipher;
                 repr.handshake_completed = Some(completed);
                 repr.note = note;
+                repr.ldap = ldap.map(|l| match l {
+                    LdapCheck::Answered => LdapCheckRepr {
+                        answered: true,
+                        error: None,
+                    },
+                    LdapCheck::Failed(e) => LdapCheckRepr {
+                        answered: false,
+                        error: Some(e),
+                    },
+                });
             }
+            Outcome::TlsDeclined(_) => repr.tls_declined = true,
             Outcome::Refused(r) => {
                 let name = match &r {
                     Refusal::Alert { code } => Some(alert_name(*code).to_string()),
@@ -355,6 +474,13 @@ impl TryFrom<CellRepr> for Cell {
                 cipher: r.cipher,
                 completed: r.handshake_completed.unwrap_or(true),
                 note: r.note,
+                ldap: r.ldap.map(|l| {
+                    if l.answered {
+                        LdapCheck::Answered
+                    } else {
+                        LdapCheck::Failed(l.error.unwrap_or_default())
+                    }
+                }),
             },
             Status::Refused => Outcome::Refused(
                 r.how
@@ -367,6 +493,7 @@ impl TryFrom<CellRepr> for Cell {
             },
             Status::Unreachable => Outcome::Unreachable(r.detail),
             Status::NotTestable => Outcome::NotTestable(r.detail),
+            Status::Error if r.tls_declined => Outcome::TlsDeclined(r.detail),
             Status::Error => Outcome::Error(r.detail),
         };
         Ok(Cell {
@@ -444,6 +571,9 @@ pub struct Endpoint {
     pub verdict: Verdict,
     /// A sentence explaining the verdict.
     pub verdict_detail: String,
+    /// For LDAP endpoints: the RootDSE attributes from the first search that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_dse: Option<RootDse>,
     pub versions: BTreeMap<TlsVersion, Cell>,
 }
 
@@ -463,6 +593,9 @@ pub struct ScanOptions {
     pub timeout_ms: u64,
     pub retries: u32,
     pub sni: Option<String>,
+    /// Whether LDAP endpoints were checked with a RootDSE search.
+    #[serde(default)]
+    pub ldap_check: bool,
 }
 
 /// A target that could not be read, kept in the report so nothing is dropped silently.
@@ -584,7 +717,15 @@ mod tests {
                 cipher: Some("TLS_AES_128_GCM_SHA256".into()),
                 completed: true,
                 note: None,
+                ldap: None,
             },
+            Outcome::Accepted {
+                cipher: None,
+                completed: true,
+                note: None,
+                ldap: Some(LdapCheck::Failed("no answer".into())),
+            },
+            Outcome::TlsDeclined("StartTLS answered 52 unavailable".into()),
             Outcome::Refused(Refusal::Alert { code: 70 }),
             Outcome::Refused(Refusal::Reset),
             Outcome::Refused(Refusal::OtherVersion {

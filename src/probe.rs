@@ -16,7 +16,9 @@ use tokio::time::timeout_at;
 use tokio_openssl::SslStream;
 
 use crate::client::{library_version, reason};
-use crate::model::{Cell, Outcome, Phase, Refusal, TlsVersion};
+use crate::ldap;
+use crate::model::{Cell, LdapCheck, Outcome, Phase, Protocol, Refusal, RootDse, TlsVersion};
+use crate::starttls::{PreludeError, prelude};
 use crate::wire::{self, ServerAnswer, Tap};
 
 /// OpenSSL reasons that mean the local library could not build a hello for the version.
@@ -36,27 +38,71 @@ pub struct Limits {
     pub retries: u32,
 }
 
-/// Probe `addr` with only `version` enabled in `ctx`.
+/// Where and how to probe.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint<'a> {
+    pub addr: SocketAddr,
+    /// Server name for the ClientHello.
+    pub sni: Option<&'a str>,
+    pub protocol: Protocol,
+    /// For LDAP protocols: search the RootDSE after an accepted handshake.
+    pub ldap_check: bool,
+}
+
+/// One probe's cell, and the RootDSE when an LDAP search answered.
+pub struct ProbeResult {
+    pub cell: Cell,
+    pub root_dse: Option<RootDse>,
+}
+
+/// Probe an endpoint with only `version` enabled in `ctx`.
 pub async fn probe(
     ctx: &SslContext,
     version: TlsVersion,
-    addr: SocketAddr,
-    sni: Option<&str>,
+    endpoint: &Endpoint<'_>,
     limits: Limits,
-) -> Cell {
+) -> ProbeResult {
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
-    let (outcome, attempts) = match connect(addr, limits, deadline).await {
+    let mut root_dse = None;
+    let (outcome, attempts) = match connect(endpoint.addr, limits, deadline).await {
         Err((outcome, attempts)) => (outcome, attempts),
-        Ok((tcp, attempts)) => (
-            handshake(ctx, version, tcp, sni, deadline, limits).await,
-            attempts,
-        ),
+        Ok((mut tcp, attempts)) => {
+            let outcome = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
+                Err(_) => Outcome::Timeout {
+                    phase: Phase::Prelude,
+                    message: format!(
+                        "no {} answer within {}",
+                        prelude_name(endpoint.protocol),
+                        show_duration(limits.timeout)
+                    ),
+                },
+                Ok(Err(PreludeError::Declined(m))) => Outcome::TlsDeclined(m),
+                Ok(Err(PreludeError::Failed(m))) => Outcome::Error(m),
+                Ok(Ok(())) => {
+                    let (outcome, dse) =
+                        handshake(ctx, version, tcp, endpoint, deadline, limits).await;
+                    root_dse = dse;
+                    outcome
+                }
+            };
+            (outcome, attempts)
+        }
     };
-    Cell {
-        outcome,
-        elapsed_ms: start.elapsed().as_millis() as u64,
-        attempts,
+    ProbeResult {
+        cell: Cell {
+            outcome,
+            elapsed_ms: start.elapsed().as_millis() as u64,
+            attempts,
+        },
+        root_dse,
+    }
+}
+
+fn prelude_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Rdp => "RDP negotiation",
+        _ => "StartTLS",
     }
 }
 
@@ -103,24 +149,61 @@ async fn handshake(
     ctx: &SslContext,
     version: TlsVersion,
     tcp: TcpStream,
+    endpoint: &Endpoint<'_>,
+    deadline: tokio::time::Instant,
+    limits: Limits,
+) -> (Outcome, Option<RootDse>) {
+    let outcome = tls_handshake(ctx, version, tcp, endpoint.sni, deadline, limits).await;
+    let (mut outcome, mut stream) = match outcome {
+        Ok(pair) => pair,
+        Err(outcome) => return (outcome, None),
+    };
+    let mut dse = None;
+    if endpoint.protocol.is_ldap() && endpoint.ldap_check {
+        // The StartTLS request used message ID 1.
+        let id = if endpoint.protocol == Protocol::LdapStarttls {
+            2
+        } else {
+            1
+        };
+        let check = match timeout_at(deadline, ldap::root_dse(&mut stream, id)).await {
+            Ok(Ok(found)) => {
+                dse = Some(found);
+                ldap::unbind(&mut stream, id + 1).await;
+                LdapCheck::Answered
+            }
+            Ok(Err(e)) => LdapCheck::Failed(e.to_string()),
+            Err(_) => LdapCheck::Failed(format!(
+                "no answer within {}",
+                show_duration(limits.timeout)
+            )),
+        };
+        if let Outcome::Accepted { ldap, .. } = &mut outcome {
+            *ldap = Some(check);
+        }
+    }
+    (outcome, dse)
+}
+
+type Stream = SslStream<Tap<TcpStream>>;
+
+/// The handshake; on success the outcome and the open stream.
+async fn tls_handshake(
+    ctx: &SslContext,
+    version: TlsVersion,
+    tcp: TcpStream,
     sni: Option<&str>,
     deadline: tokio::time::Instant,
     limits: Limits,
-) -> Outcome {
+) -> Result<(Outcome, Stream), Outcome> {
     let lib = library_version();
-    let mut ssl = match Ssl::new(ctx) {
-        Ok(s) => s,
-        Err(e) => return Outcome::Error(format!("{lib}: {e}")),
-    };
-    if let Some(name) = sni
-        && let Err(e) = ssl.set_hostname(name)
-    {
-        return Outcome::Error(format!("cannot send server name '{name}': {e}"));
+    let mut ssl = Ssl::new(ctx).map_err(|e| Outcome::Error(format!("{lib}: {e}")))?;
+    if let Some(name) = sni {
+        ssl.set_hostname(name)
+            .map_err(|e| Outcome::Error(format!("cannot send server name '{name}': {e}")))?;
     }
-    let mut stream = match SslStream::new(ssl, Tap::new(tcp)) {
-        Ok(s) => s,
-        Err(e) => return Outcome::Error(format!("{lib}: {e}")),
-    };
+    let mut stream =
+        SslStream::new(ssl, Tap::new(tcp)).map_err(|e| Outcome::Error(format!("{lib}: {e}")))?;
     let result = timeout_at(deadline, Pin::new(&mut stream).connect()).await;
     if let Ok(Err(_)) = &result
         && wire::server_answer(stream.get_ref().received()) == ServerAnswer::NotTls
@@ -130,14 +213,17 @@ async fn handshake(
     }
     let tap = stream.get_ref();
     match result {
-        Ok(Ok(())) => accepted(stream.ssl(), version),
-        Ok(Err(e)) => classify_failure(&e, tap, version),
+        Ok(Ok(())) => {
+            let outcome = accepted(stream.ssl(), version);
+            Ok((outcome, stream))
+        }
+        Ok(Err(e)) => Err(classify_failure(&e, tap, version)),
         Err(_) => {
             // A server that chose our version and then stalled still accepts it.
             if let ServerAnswer::Hello { version: v, cipher } = wire::server_answer(tap.received())
                 && v == version.wire()
             {
-                return Outcome::Accepted {
+                return Err(Outcome::Accepted {
                     cipher: Some(wire::cipher_name(cipher)),
                     completed: false,
                     note: Some(format!(
@@ -145,7 +231,8 @@ async fn handshake(
                         version.name(),
                         show_duration(limits.timeout)
                     )),
-                };
+                    ldap: None,
+                });
             }
             let message = if tap.received().is_empty() {
                 format!("no TLS answer within {}", show_duration(limits.timeout))
@@ -156,10 +243,10 @@ async fn handshake(
                     tap.received().len()
                 )
             };
-            Outcome::Timeout {
+            Err(Outcome::Timeout {
                 phase: Phase::Handshake,
                 message,
-            }
+            })
         }
     }
 }
@@ -179,6 +266,7 @@ fn accepted(ssl: &openssl::ssl::SslRef, version: TlsVersion) -> Outcome {
         cipher,
         completed: true,
         note: None,
+        ldap: None,
     }
 }
 
@@ -226,6 +314,7 @@ pub fn classify_failure(
                 version.name(),
                 describe(e)
             )),
+            ldap: None,
         },
         ServerAnswer::Hello { version: v, .. } => Outcome::Refused(Refusal::OtherVersion {
             version: wire_name(v),

@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientContexts, Offer, library_version};
 use crate::model::{
-    Cell, Endpoint, InputError, Outcome, Report, ScanOptions, TlsVersion, ToolInfo,
+    Cell, Endpoint, InputError, Outcome, Protocol, Report, RootDse, ScanOptions, TlsVersion,
+    ToolInfo,
 };
 use crate::probe::{self, Limits};
 use crate::target::{ResolveOverrides, Target, resolve};
@@ -37,6 +38,8 @@ pub struct ScanConfig {
     pub sni: Option<String>,
     pub resolve: ResolveOverrides,
     pub label: Option<String>,
+    /// Search the RootDSE after each accepted handshake on LDAP endpoints.
+    pub ldap_check: bool,
 }
 
 impl Default for ScanConfig {
@@ -51,6 +54,7 @@ impl Default for ScanConfig {
             sni: None,
             resolve: ResolveOverrides::default(),
             label: None,
+            ldap_check: true,
         }
     }
 }
@@ -72,8 +76,10 @@ struct Row {
     host: String,
     address: Option<IpAddr>,
     port: u16,
+    protocol: Protocol,
     sni: Option<String>,
     cells: BTreeMap<TlsVersion, Cell>,
+    root_dse: Option<RootDse>,
 }
 
 /// Scan every target with every configured version. Never fails: what goes wrong with an
@@ -136,7 +142,7 @@ pub async fn scan(
     }
 
     let global = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let (tx, mut rx) = mpsc::channel::<(usize, TlsVersion, Cell)>(256);
+    let (tx, mut rx) = mpsc::channel::<Done>(256);
     let mut hosts = JoinSet::new();
     for addr in order {
         let jobs: Vec<Job> = by_address[&addr]
@@ -152,6 +158,7 @@ pub async fn scan(
                         version: v,
                         addr: SocketAddr::new(addr, row.port),
                         sni: row.sni.clone(),
+                        protocol: row.protocol,
                     })
             })
             .collect();
@@ -161,6 +168,7 @@ pub async fn scan(
             global.clone(),
             contexts.clone(),
             limits,
+            config.ldap_check,
             tx.clone(),
         ));
     }
@@ -175,8 +183,11 @@ pub async fn scan(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some((i, v, cell)) => {
+                Some((i, v, cell, dse)) => {
                     rows[i].cells.insert(v, cell);
+                    if rows[i].root_dse.is_none() {
+                        rows[i].root_dse = dse;
+                    }
                     if rows[i].cells.len() == wanted {
                         observer.endpoint_done(&finish(&rows[i], &targets));
                     }
@@ -225,6 +236,7 @@ pub async fn scan(
             timeout_ms: config.timeout.as_millis() as u64,
             retries: config.retries,
             sni: config.sni.clone(),
+            ldap_check: config.ldap_check,
         },
         input_errors,
         summary: Report::count_verdicts(&endpoints),
@@ -237,7 +249,11 @@ struct Job {
     version: TlsVersion,
     addr: SocketAddr,
     sni: Option<String>,
+    protocol: Protocol,
 }
+
+/// A finished cell: row, version, cell, and the RootDSE if an LDAP search answered.
+type Done = (usize, TlsVersion, Cell, Option<RootDse>);
 
 /// Run the jobs of one address, at most `per_host` at once, each also holding a global permit.
 async fn run_host(
@@ -246,7 +262,8 @@ async fn run_host(
     global: Arc<Semaphore>,
     contexts: Arc<ClientContexts>,
     limits: Limits,
-    tx: mpsc::Sender<(usize, TlsVersion, Cell)>,
+    ldap_check: bool,
+    tx: mpsc::Sender<Done>,
 ) {
     let local = Arc::new(Semaphore::new(per_host));
     // Rows whose first connect failed: later versions get the same answer.
@@ -263,7 +280,7 @@ async fn run_host(
                 elapsed_ms: 0,
                 attempts: 0,
             };
-            let _ = tx.send((job.row, job.version, cell)).await;
+            let _ = tx.send((job.row, job.version, cell, None)).await;
             continue;
         }
         let Ok(global_permit) = global.clone().acquire_owned().await else {
@@ -277,14 +294,21 @@ async fn run_host(
             let Some(Offer::Ready(ctx)) = contexts.get(job.version) else {
                 return;
             };
-            let cell = probe::probe(ctx, job.version, job.addr, job.sni.as_deref(), limits).await;
+            let endpoint = probe::Endpoint {
+                addr: job.addr,
+                sni: job.sni.as_deref(),
+                protocol: job.protocol,
+                ldap_check,
+            };
+            let result = probe::probe(ctx, job.version, &endpoint, limits).await;
+            let cell = result.cell;
             if cell.outcome.is_connect_failure() {
                 dead.lock()
                     .expect("lock")
                     .entry(job.row)
                     .or_insert_with(|| cell.outcome.clone());
             }
-            let _ = tx.send((job.row, job.version, cell)).await;
+            let _ = tx.send((job.row, job.version, cell, result.root_dse)).await;
         });
         // Reap finished probes so the set does not grow with the job count.
         while running.try_join_next().is_some() {}
@@ -348,8 +372,10 @@ async fn resolve_all(
             host: t.host.to_string(),
             address,
             port: t.port,
+            protocol: t.protocol,
             sni: sni.clone(),
             cells: BTreeMap::new(),
+            root_dse: None,
         };
         match results[i].take() {
             Some(Ok(addrs)) => rows.extend(addrs.into_iter().map(|a| base(Some(a)))),
@@ -394,10 +420,11 @@ fn finish(row: &Row, targets: &[Target]) -> Endpoint {
         host: row.host.clone(),
         address: row.address,
         port: row.port,
-        protocol: t.protocol,
+        protocol: row.protocol,
         sni: row.sni.clone(),
         verdict,
         verdict_detail,
+        root_dse: row.root_dse.clone(),
         versions: row.cells.clone(),
     }
 }

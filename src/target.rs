@@ -33,6 +33,17 @@ pub struct Target {
     pub host: Host,
     pub port: u16,
     pub protocol: Protocol,
+    /// True when the protocol came from a URL scheme rather than from the port.
+    pub explicit: bool,
+}
+
+/// How `--starttls` treats targets written without a scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartTls {
+    /// TLS from the first byte.
+    None,
+    Ldap,
+    Rdp,
 }
 
 impl Target {
@@ -45,16 +56,23 @@ impl Target {
     }
 }
 
+/// The five services of a domain controller, as `--dc HOST` expands them.
+pub const DC_SCHEMES: [&str; 5] = ["ldap", "ldaps", "gc", "gcs", "rdp"];
+
 /// Parse one target: `host`, `host:port`, `[v6]:port`, a bare IPv6 address, or a URL with
-/// scheme `ldaps://`, `https://` or `tls://`.
+/// scheme `ldap://`, `ldaps://`, `gc://`, `gcs://`, `rdp://`, `https://` or `tls://`. Without a
+/// scheme the port decides: 389 and 3268 use StartTLS, 3389 RDP, 636 and 3269 are LDAPS.
 pub fn parse_target(input: &str) -> Result<Target, String> {
     let s = input.trim();
     if s.is_empty() {
         return Err("empty target".into());
     }
-    let (default_port, rest) = match s.split_once("://") {
-        Some((scheme, rest)) => (scheme_port(scheme)?, rest),
-        None => (Some(DEFAULT_PORT), s),
+    let (default_port, protocol, rest) = match s.split_once("://") {
+        Some((scheme, rest)) => {
+            let (port, protocol) = scheme_port(scheme)?;
+            (port, Some(protocol), rest)
+        }
+        None => (Some(DEFAULT_PORT), None, s),
     };
     // A URL may carry a path, query or fragment: they do not matter for TLS.
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -71,21 +89,49 @@ pub fn parse_target(input: &str) -> Result<Target, String> {
         input: s.to_string(),
         host,
         port,
-        protocol: Protocol::Tls,
+        protocol: protocol.unwrap_or_else(|| protocol_for_port(port, None)),
+        explicit: protocol.is_some(),
     })
 }
 
-fn scheme_port(scheme: &str) -> Result<Option<u16>, String> {
+/// The protocol a bare `host:port` gets, or the one `--starttls` asks for.
+pub fn protocol_for_port(port: u16, starttls: Option<StartTls>) -> Protocol {
+    let ldaps_port = matches!(port, 636 | 3269);
+    match starttls {
+        Some(StartTls::Ldap) => Protocol::LdapStarttls,
+        Some(StartTls::Rdp) => Protocol::Rdp,
+        Some(StartTls::None) if ldaps_port => Protocol::Ldaps,
+        Some(StartTls::None) => Protocol::Tls,
+        None => match port {
+            389 | 3268 => Protocol::LdapStarttls,
+            3389 => Protocol::Rdp,
+            _ if ldaps_port => Protocol::Ldaps,
+            _ => Protocol::Tls,
+        },
+    }
+}
+
+impl Target {
+    /// Apply `--starttls` to a target written without a scheme.
+    pub fn with_starttls(mut self, starttls: Option<StartTls>) -> Self {
+        if !self.explicit && starttls.is_some() {
+            self.protocol = protocol_for_port(self.port, starttls);
+        }
+        self
+    }
+}
+
+fn scheme_port(scheme: &str) -> Result<(Option<u16>, Protocol), String> {
     match scheme.to_ascii_lowercase().as_str() {
-        "ldaps" => Ok(Some(636)),
-        "https" => Ok(Some(443)),
-        "tls" => Ok(None),
-        "ldap" => Err(
-            "ldap:// (LDAP with StartTLS) is not supported yet; for LDAPS use ldaps://HOST or HOST:636"
-                .into(),
-        ),
+        "ldap" => Ok((Some(389), Protocol::LdapStarttls)),
+        "ldaps" => Ok((Some(636), Protocol::Ldaps)),
+        "gc" => Ok((Some(3268), Protocol::LdapStarttls)),
+        "gcs" => Ok((Some(3269), Protocol::Ldaps)),
+        "rdp" => Ok((Some(3389), Protocol::Rdp)),
+        "https" => Ok((Some(443), Protocol::Tls)),
+        "tls" => Ok((None, Protocol::Tls)),
         other => Err(format!(
-            "unknown scheme '{other}://' (expected ldaps://, https:// or tls://)"
+            "unknown scheme '{other}://' (expected ldap, ldaps, gc, gcs, rdp, https or tls)"
         )),
     }
 }
@@ -293,7 +339,6 @@ mod tests {
     #[test]
     fn bad_targets_say_what_is_wrong() {
         let e = |s: &str| parse_target(s).unwrap_err();
-        assert!(e("ldap://dc1").contains("StartTLS"));
         assert!(e("ftp://x").contains("unknown scheme"));
         assert!(e("tls://x").contains("needs a port"));
         assert!(e("dc1:99999").contains("invalid port '99999'"));

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cell, Status, TlsVersion, Verdict};
+use crate::model::{Cell, Outcome, Status, TlsVersion, Verdict};
 
 /// The verdict and a sentence that explains it.
 pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
@@ -41,27 +41,50 @@ pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
         return (Verdict::Unreachable, format!("unreachable: {why}"));
     }
 
+    if network
+        .iter()
+        .all(|(_, c)| matches!(c.outcome, Outcome::TlsDeclined(_)))
+    {
+        let why = network[0].1.outcome.detail();
+        return (Verdict::NoTls, format!("no TLS service: {why}"));
+    }
+
+    // A version "works" when accepted and, on LDAP, the directory answered over it. Old
+    // versions count as soon as the handshake is accepted; new ones only when they work.
     let mut accepted = Vec::new();
     let mut undecided = Vec::new();
+    let mut handshake_only = Vec::new();
     for (v, c) in &network {
         match c.status() {
-            Status::Accepted => accepted.push(*v),
+            Status::Accepted if v.is_legacy() || c.outcome.works() => accepted.push(*v),
+            Status::Accepted => handshake_only.push(*v),
             Status::Refused => {}
             _ => undecided.push(*v),
         }
     }
 
-    let verdict = invariant_verdict(&accepted, &undecided);
+    let verdict = invariant_verdict(&accepted, &undecided, !handshake_only.is_empty());
     let acc_legacy = names(accepted.iter().copied().filter(|v| v.is_legacy()));
     let acc_modern = names(accepted.iter().copied().filter(|v| !v.is_legacy()));
     let open = names(undecided.iter().copied());
+    let no_ldap = if handshake_only.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} handshake but LDAP does not answer over it",
+            names(handshake_only.iter().copied())
+        )
+    };
     let detail = match verdict {
         Some(Verdict::Ready) => {
             format!("ready for TLS 1.2-only: {acc_modern} accepted, nothing older")
         }
         Some(Verdict::Legacy) => format!("still accepts {acc_legacy}"),
+        Some(Verdict::Tls12Missing) if acc_legacy.is_empty() => {
+            "TLS 1.2 broken: no TLS 1.2 or 1.3 that works".to_string()
+        }
         Some(Verdict::Tls12Missing) => {
-            format!("neither TLS 1.2 nor TLS 1.3 accepted; only {acc_legacy}")
+            format!("TLS 1.2 broken: neither TLS 1.2 nor TLS 1.3 works; only {acc_legacy}")
         }
         Some(Verdict::NoTls) => {
             let how = network[0].1.outcome.detail();
@@ -72,12 +95,16 @@ pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
     };
     (
         verdict.unwrap_or(Verdict::Incomplete),
-        format!("{detail}{untested_note}"),
+        format!("{detail}{no_ldap}{untested_note}"),
     )
 }
 
 /// The verdict shared by every way the undecided cells could turn out, if there is one.
-fn invariant_verdict(accepted: &[TlsVersion], undecided: &[TlsVersion]) -> Option<Verdict> {
+fn invariant_verdict(
+    accepted: &[TlsVersion],
+    undecided: &[TlsVersion],
+    handshake_only: bool,
+) -> Option<Verdict> {
     let mut found: Option<Verdict> = None;
     for mask in 0u32..(1 << undecided.len()) {
         let mut acc: Vec<TlsVersion> = accepted.to_vec();
@@ -88,7 +115,7 @@ fn invariant_verdict(accepted: &[TlsVersion], undecided: &[TlsVersion]) -> Optio
                 .filter(|(i, _)| mask & (1 << i) != 0)
                 .map(|(_, v)| *v),
         );
-        let v = decided_verdict(&acc);
+        let v = decided_verdict(&acc, handshake_only);
         match found {
             None => found = Some(v),
             Some(f) if f != v => return None,
@@ -98,14 +125,16 @@ fn invariant_verdict(accepted: &[TlsVersion], undecided: &[TlsVersion]) -> Optio
     found
 }
 
-/// The verdict when every tested cell is either accepted (listed) or refused.
-fn decided_verdict(accepted: &[TlsVersion]) -> Verdict {
+/// The verdict when every tested cell is either accepted (listed) or not.
+fn decided_verdict(accepted: &[TlsVersion], handshake_only: bool) -> Verdict {
     let legacy = accepted.iter().any(|v| v.is_legacy());
     let modern = accepted.iter().any(|v| !v.is_legacy());
     match (modern, legacy) {
         (true, true) => Verdict::Legacy,
         (true, false) => Verdict::Ready,
         (false, true) => Verdict::Tls12Missing,
+        // TLS 1.2+ handshakes, but the service behind it does not answer.
+        (false, false) if handshake_only => Verdict::Tls12Missing,
         (false, false) => Verdict::NoTls,
     }
 }
@@ -117,7 +146,7 @@ fn names(versions: impl Iterator<Item = TlsVersion>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Outcome, Phase, Refusal};
+    use crate::model::{LdapCheck, Phase, Refusal};
 
     fn row(cells: &[(TlsVersion, Outcome)]) -> BTreeMap<TlsVersion, Cell> {
         cells
@@ -140,6 +169,7 @@ mod tests {
             cipher: None,
             completed: true,
             note: None,
+            ldap: None,
         }
     }
     fn refused() -> Outcome {
@@ -216,6 +246,38 @@ mod tests {
         assert_eq!(
             judge(&row(&[(Ssl3, nt()), (Tls10, u), (Tls12, t)])).0,
             Verdict::Unreachable
+        );
+    }
+
+    #[test]
+    fn tls12_that_handshakes_without_ldap_answering_is_broken() {
+        let no_ldap = Outcome::Accepted {
+            cipher: None,
+            completed: true,
+            note: None,
+            ldap: Some(LdapCheck::Failed("no answer".into())),
+        };
+        let (v, d) = judge(&row(&[(Tls10, refused()), (Tls12, no_ldap.clone())]));
+        assert_eq!(v, Verdict::Tls12Missing);
+        assert!(d.contains("LDAP does not answer"), "{d}");
+        // An old version that only handshakes is still accepted.
+        assert_eq!(
+            judge(&row(&[(Tls10, no_ldap), (Tls12, acc())])).0,
+            Verdict::Legacy
+        );
+    }
+
+    #[test]
+    fn tls_declined_everywhere_is_no_tls() {
+        let d =
+            || Outcome::TlsDeclined("StartTLS refused by the server: result 52 unavailable".into());
+        let (v, detail) = judge(&row(&[(Tls10, d()), (Tls12, d())]));
+        assert_eq!(v, Verdict::NoTls);
+        assert!(detail.contains("52 unavailable"), "{detail}");
+        // Declined once among accepted answers is not a decided answer.
+        assert_eq!(
+            judge(&row(&[(Tls10, d()), (Tls12, acc())])).0,
+            Verdict::Incomplete
         );
     }
 

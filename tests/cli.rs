@@ -70,7 +70,7 @@ async fn malformed_targets_file_names_file_and_line_and_scans_the_rest() {
     std::fs::write(
         &file,
         format!(
-            "# domain controllers\n\n{}\ndc2:99999\nldap://dc3\n",
+            "# domain controllers\n\n{}\ndc2:99999\nftp://dc3\n",
             s.addr()
         ),
     )
@@ -84,9 +84,7 @@ async fn malformed_targets_file_names_file_and_line_and_scans_the_rest() {
         "{err}"
     );
     assert!(
-        err.contains(&format!(
-            "{f}:5: ldap:// (LDAP with StartTLS) is not supported yet"
-        )),
+        err.contains(&format!("{f}:5: unknown scheme 'ftp://'")),
         "{err}"
     );
     let r = report(&out);
@@ -296,9 +294,10 @@ async fn output_file_is_written_whole_with_format_from_its_extension() {
 async fn usage_errors_are_one_clear_line_and_exit_2() {
     for (args, needle) in [
         (vec!["scan"], "no targets"),
+        (vec!["scan", "ftp://dc1"], "unknown scheme 'ftp://'"),
         (
-            vec!["scan", "ldap://dc1"],
-            "ldap:// (LDAP with StartTLS) is not supported yet",
+            vec!["scan", "--starttls", "smtp", "x"],
+            "invalid value 'smtp'",
         ),
         (
             vec!["scan", "--versions", "tls1.4", "x"],
@@ -375,10 +374,10 @@ async fn demo_prints_both_matrices() {
     let text = stdout(&out);
     assert!(text.contains("== Before enforcement =="), "{text}");
     assert!(
-        text.contains("[before] 4 endpoints: 1 ready, 2 legacy, 1 no TLS"),
+        text.contains("[before] 7 endpoints: 1 ready, 4 legacy, 2 no TLS"),
         "{text}"
     );
-    assert!(text.contains("[after] 4 endpoints: 4 ready"), "{text}");
+    assert!(text.contains("[after] 7 endpoints: 7 ready"), "{text}");
     let after: Report =
         serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
     assert_eq!(after.label.as_deref(), Some("after"));

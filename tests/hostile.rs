@@ -129,6 +129,7 @@ async fn oversized_certificate_chain_still_shows_the_version_accepted() {
             completed: false,
             note: Some(n),
             cipher: Some(_),
+            ..
         } => {
             assert!(n.contains("the server chose TLS 1.2"), "{n}")
         }

@@ -8,7 +8,7 @@ mod table;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::model::{Cell, Endpoint, Outcome, Refusal, Report, Status, Verdict};
+use crate::model::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, Verdict};
 
 pub use self::csv::write_csv;
 pub use self::json::write_json;
@@ -80,11 +80,16 @@ pub fn write_atomic(
 pub fn cell_text(cell: &Cell) -> String {
     match &cell.outcome {
         Outcome::Accepted {
+            ldap: Some(LdapCheck::Failed(_)),
+            ..
+        } => "yes, no LDAP".into(),
+        Outcome::Accepted {
             completed: true, ..
         } => "yes".into(),
         Outcome::Accepted {
             completed: false, ..
         } => "yes*".into(),
+        Outcome::TlsDeclined(_) => "declined".into(),
         Outcome::Refused(r) => match r {
             Refusal::Alert { code } => format!("no: alert {code}"),
             Refusal::Reset => "no: reset".into(),
@@ -112,7 +117,7 @@ pub fn verdict_text(e: &Endpoint) -> String {
                 .collect();
             format!("still accepts {}", old.join(", "))
         }
-        Verdict::Tls12Missing => "TLS 1.2 broken: only older versions".into(),
+        Verdict::Tls12Missing => "TLS 1.2 broken".into(),
         Verdict::NoTls => "no working TLS".into(),
         Verdict::Unreachable => "unreachable".into(),
         Verdict::Incomplete => "incomplete".into(),
@@ -179,6 +184,8 @@ pub fn notes(report: &Report, limit: usize) -> Vec<String> {
         if e.verdict == Verdict::Unreachable {
             lines.push(format!("{}: {}", endpoint_name(e), e.verdict_detail));
         } else {
+            // Versions with the same explanation share one line.
+            let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
             for (v, c) in &e.versions {
                 let show = match &c.outcome {
                     Outcome::NotTestable(why) => {
@@ -188,20 +195,23 @@ pub fn notes(report: &Report, limit: usize) -> Vec<String> {
                         }
                         false
                     }
-                    Outcome::Accepted { completed, .. } => !completed,
+                    Outcome::Accepted {
+                        completed, ldap, ..
+                    } => !completed || matches!(ldap, Some(LdapCheck::Failed(_))),
                     Outcome::Refused(Refusal::NotTls { .. }) => true,
                     Outcome::Refused(_) => false,
                     _ => true,
                 };
                 if show {
-                    lines.push(format!(
-                        "{} {}: {}: {}",
-                        endpoint_name(e),
-                        v.name(),
-                        c.status().key(),
-                        c.outcome.detail()
-                    ));
+                    let text = format!("{}: {}", c.status().key(), c.outcome.detail());
+                    match groups.iter_mut().find(|(t, _)| *t == text) {
+                        Some((_, vs)) => vs.push(v.name()),
+                        None => groups.push((text, vec![v.name()])),
+                    }
                 }
+            }
+            for (text, vs) in groups {
+                lines.push(format!("{} {}: {text}", endpoint_name(e), vs.join(", ")));
             }
         }
         for l in lines {
@@ -244,6 +254,7 @@ mod tests {
                 cipher: Some("TLS_AES_128_GCM_SHA256".into()),
                 completed: true,
                 note: None,
+                ldap: None,
             })
         };
         let alert = || cell(Outcome::Refused(Refusal::Alert { code: 70 }));
@@ -311,6 +322,7 @@ mod tests {
                     sni: Some(t.host.to_string()),
                     verdict,
                     verdict_detail,
+                    root_dse: None,
                     versions,
                 }
             })
@@ -335,6 +347,7 @@ mod tests {
                 timeout_ms: 10000,
                 retries: 0,
                 sni: None,
+                ldap_check: true,
             },
             input_errors: vec![],
             summary: Report::count_verdicts(&endpoints),

@@ -128,3 +128,15 @@ pub async fn full_backlog() -> (tokio::net::TcpListener, tokio::net::TcpStream, 
     let filler = tokio::net::TcpStream::connect(addr).await.unwrap();
     (listener, filler, addr)
 }
+
+/// Wait until `check` holds (a lab server counts a handshake a moment after the client has
+/// finished it), for at most two seconds.
+pub async fn eventually(check: impl Fn() -> bool) -> bool {
+    for _ in 0..200 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    check()
+}
