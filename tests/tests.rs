@@ -4,5 +4,7 @@ mod util;
 
 mod cli;
 mod hostile;
+mod ldap;
 mod matrix;
 mod s_server;
+mod slapd;
