@@ -26,9 +26,89 @@ pub struct Cli {
 pub enum Command {
     /// Probe endpoints with each TLS version and print the matrix.
     Scan(Box<ScanArgs>),
+    /// Compare two saved scans: one transition per endpoint and version.
+    Diff(DiffArgs),
+    /// Check a saved scan against a policy (tls12-only, tls12-plus, tls13-only, or custom).
+    Check(CheckArgs),
+    /// Merge scans of the same estate made from several vantage points.
+    Merge(MergeArgs),
     /// Start a local lab of TLS servers that behave like domain controllers before and after
     /// "TLS 1.2 only", scan it, and print both matrices.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The scan made before the change.
+    #[arg(value_name = "BEFORE")]
+    pub before: String,
+    /// The scan made after it.
+    #[arg(value_name = "AFTER")]
+    pub after: String,
+    /// Pass even when some cells could not be decided (never hides a regression).
+    #[arg(long)]
+    pub allow_inconclusive: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A saved scan ('-' for standard input).
+    #[arg(value_name = "SCAN")]
+    pub scan: String,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Scans to merge (two or more).
+    #[arg(value_name = "SCAN", num_args = 2.., required = true)]
+    pub scans: Vec<String>,
+    /// A name for the merged report.
+    #[arg(long)]
+    pub label: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A named policy.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub policy: Option<PolicyArg>,
+    /// Versions that must work (a custom policy), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_version)]
+    pub require: Vec<TlsVersion>,
+    /// Versions that must be refused (a custom policy), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_version)]
+    pub forbid: Vec<TlsVersion>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// TLS 1.2 works; SSLv3, TLS 1.0 and 1.1 refused.
+    #[value(name = "tls12-only")]
+    Tls12Only,
+    /// TLS 1.2 or 1.3 works; nothing older accepted.
+    #[value(name = "tls12-plus")]
+    Tls12Plus,
+    /// TLS 1.3 works; everything older refused.
+    #[value(name = "tls13-only")]
+    Tls13Only,
+}
+
+impl PolicyArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyArg::Tls12Only => "tls12-only",
+            PolicyArg::Tls12Plus => "tls12-plus",
+            PolicyArg::Tls13Only => "tls13-only",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +177,17 @@ pub struct ScanArgs {
     /// A name for this scan, kept in the report (e.g. before, after).
     #[arg(long)]
     pub label: Option<String>,
+
+    /// Compare this scan with a saved one and report the transitions (as `diff` does).
+    #[arg(long, value_name = "SCAN")]
+    pub baseline: Option<String>,
+
+    /// With --baseline: pass even when some cells could not be decided.
+    #[arg(long)]
+    pub allow_inconclusive: bool,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -3,10 +3,11 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use crate::cli::{ColorArg, FormatArg, OutputArgs, ScanArgs, StartTlsArg};
+use crate::cli::{ColorArg, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg};
 use crate::error::Error;
-use crate::model::InputError;
+use crate::model::{InputError, Report};
 use crate::output::Format;
+use crate::policy::Policy;
 use crate::scan::ScanConfig;
 use crate::target::{
     DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target, parse_target_list,
@@ -29,6 +30,26 @@ pub struct ScanJob {
     pub targets: Vec<Target>,
     pub input_errors: Vec<InputError>,
     pub output: OutputConfig,
+    /// Compare with this saved scan (its path and contents).
+    pub baseline: Option<(String, Report)>,
+    pub allow_inconclusive: bool,
+    pub policy: Option<Policy>,
+}
+
+/// The policy the arguments ask for, if any.
+pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
+    let custom = !args.require.is_empty() || !args.forbid.is_empty();
+    match (args.policy, custom) {
+        (Some(_), true) => Err(Error::Usage(
+            "give either --policy or --require/--forbid, not both".into(),
+        )),
+        (Some(p), false) => Ok(Policy::named(p.name())),
+        (None, true) => Ok(Some(Policy::custom(
+            args.require.clone(),
+            args.forbid.clone(),
+        ))),
+        (None, false) => Ok(None),
+    }
 }
 
 pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
@@ -132,11 +153,25 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         label: args.label.clone(),
         ldap_check: !args.no_ldap_check,
     };
+    let policy = policy(&args.policy)?;
+    if policy.is_some() && args.baseline.is_some() {
+        return Err(Error::Usage(
+            "give --baseline or a policy, not both (save the scan with -o and run check on it)"
+                .into(),
+        ));
+    }
+    let baseline = match &args.baseline {
+        Some(path) => Some((path.clone(), crate::report_file::load(path)?)),
+        None => None,
+    };
     Ok(ScanJob {
         config,
         targets,
         input_errors,
         output: output_config(&args.output),
+        baseline,
+        allow_inconclusive: args.allow_inconclusive,
+        policy,
     })
 }
 

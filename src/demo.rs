@@ -12,7 +12,7 @@ use crate::exit::Exit;
 use crate::lab::{Behaviour, LabServer, RdpReply, StartTlsReply};
 use crate::ldap::ResultCode;
 use crate::model::{Report, TlsVersion};
-use crate::output::{write_atomic, write_json, write_table};
+use crate::output::{Format, write_atomic, write_diff, write_json, write_table};
 use crate::scan::{ScanConfig, Silent, scan};
 use crate::target::{ResolveOverrides, Target, parse_target};
 
@@ -96,9 +96,11 @@ fn services() -> Vec<Service> {
 pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Error> {
     let color = color_enabled(args.color, std::io::stdout().is_terminal());
     let services = services();
+    // The same ports before and after, so that the two scans compare endpoint by endpoint.
+    let mut ports = Vec::new();
     let mut reports = Vec::new();
     for (label, after) in [("before", false), ("after", true)] {
-        let report = scan_lab(&services, label, after, cancel.clone()).await?;
+        let report = scan_lab(&services, &mut ports, label, after, cancel.clone()).await?;
         let title = if after {
             "After enforcement (TLS 1.2 and newer only)"
         } else {
@@ -114,6 +116,12 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
         }
         reports.push(report);
     }
+    let d = crate::diff::diff(&reports[0], &reports[1], (None, None));
+    crate::to_stdout(|w| {
+        writeln!(w, "== What changed ==")?;
+        write_diff(&d, Format::Table, color, false, w)?;
+        writeln!(w)
+    })?;
     if let Some(dir) = &args.save {
         std::fs::create_dir_all(dir).map_err(|source| Error::WriteOutput {
             path: dir.clone(),
@@ -131,7 +139,7 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
     crate::to_stdout(|w| {
         writeln!(
             w,
-            "The lab servers ran on 127.0.0.1; the names are fixed with --resolve-style overrides."
+            "The lab servers ran on 127.0.0.1; their names are pinned as --resolve would pin them."
         )
     })?;
     Ok(Exit::Ok)
@@ -139,6 +147,7 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
 
 async fn scan_lab(
     services: &[Service],
+    ports: &mut Vec<u16>,
     label: &str,
     after: bool,
     cancel: CancellationToken,
@@ -146,13 +155,23 @@ async fn scan_lab(
     let mut servers = Vec::new();
     let mut targets: Vec<Target> = Vec::new();
     let mut resolve = ResolveOverrides::default();
-    for s in services {
+    for (i, s) in services.iter().enumerate() {
         let behaviour = if after { &s.after } else { &s.before };
-        let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-        let server = LabServer::start(bind, behaviour.clone())
-            .await
-            .map_err(Error::Lab)?;
+        let server = match ports.get(i) {
+            Some(&port) => {
+                let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+                LabServer::start_again(bind, behaviour.clone()).await
+            }
+            None => {
+                let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+                LabServer::start(bind, behaviour.clone()).await
+            }
+        }
+        .map_err(Error::Lab)?;
         let port = server.addr().port();
+        if ports.len() <= i {
+            ports.push(port);
+        }
         targets.push(parse_target(&format!("{}://{}:{port}", s.scheme, s.name)).expect("valid"));
         resolve.add(s.name, Some(port), vec![server.addr().ip()]);
         servers.push(server);
@@ -162,5 +181,9 @@ async fn scan_lab(
         label: Some(label.to_string()),
         ..ScanConfig::default()
     };
-    Ok(scan(&config, targets, Vec::new(), cancel, &Silent).await)
+    let report = scan(&config, targets, Vec::new(), cancel, &Silent).await;
+    for s in servers {
+        s.shutdown().await;
+    }
+    Ok(report)
 }

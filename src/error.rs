@@ -20,6 +20,9 @@ pub enum Error {
     /// Standard output failed (other than a closed pipe).
     #[error("cannot write to standard output: {0}")]
     Stdout(io::Error),
+    /// A saved report that cannot be used.
+    #[error("{path}: {message}")]
+    BadReport { path: String, message: String },
     #[error("cannot start the demo lab: {0}")]
     Lab(io::Error),
 }

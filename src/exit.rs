@@ -3,11 +3,14 @@
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
-    /// The scan completed and every endpoint got a verdict.
+    /// The scan completed and every endpoint got a verdict; a comparison or check passed.
     Ok,
+    /// A comparison or policy check failed.
+    Fail,
     /// Usage or input error: bad arguments, an unreadable targets file, a bad target line.
     Input,
-    /// The scan completed, but some endpoints were unreachable or incomplete.
+    /// The scan completed, but some endpoints were unreachable or incomplete; a policy check
+    /// could not decide some cells.
     Undecided,
     /// Interrupted (Ctrl-C); what was done has been written.
     Interrupted,
@@ -17,6 +20,7 @@ impl Exit {
     pub fn code(self) -> i32 {
         match self {
             Exit::Ok => 0,
+            Exit::Fail => 1,
             Exit::Input => 2,
             Exit::Undecided => 3,
             Exit::Interrupted => 130,

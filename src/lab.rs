@@ -109,6 +109,7 @@ pub struct LabServer {
     stop: CancellationToken,
     names: Arc<Mutex<Vec<Option<String>>>>,
     handshakes: Arc<AtomicUsize>,
+    accepting: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl LabServer {
@@ -140,13 +141,14 @@ impl LabServer {
         let stop = CancellationToken::new();
         let names: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
         let handshakes = Arc::new(AtomicUsize::new(0));
-        let server = LabServer {
+        let mut server = LabServer {
             addr,
             stop: stop.clone(),
             names: names.clone(),
             handshakes: handshakes.clone(),
+            accepting: None,
         };
-        tokio::spawn(async move {
+        server.accepting = Some(tokio::spawn(async move {
             loop {
                 let conn = tokio::select! {
                     _ = stop.cancelled() => break,
@@ -165,7 +167,7 @@ impl LabServer {
                     }
                 });
             }
-        });
+        }));
         Ok(server)
     }
 
@@ -176,6 +178,30 @@ impl LabServer {
     /// The server name each completed handshake carried, in order.
     pub fn server_names(&self) -> Vec<Option<String>> {
         self.names.lock().expect("lock").clone()
+    }
+
+    /// Stop, and wait until the port is free again (to start another server on it).
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.accepting.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Start a server on a port that was just released, retrying while the system frees it.
+    pub async fn start_again(bind: SocketAddr, behaviour: Behaviour) -> io::Result<LabServer> {
+        let mut last = None;
+        for _ in 0..50 {
+            match Self::start(bind, behaviour.clone()).await {
+                Ok(s) => return Ok(s),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("address in use")))
     }
 
     /// Handshakes completed so far.

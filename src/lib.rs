@@ -21,14 +21,18 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod diff;
 pub mod error;
 pub mod exit;
 pub mod lab;
 pub mod ldap;
+pub mod merge;
 pub mod model;
 pub mod output;
+pub mod policy;
 pub mod probe;
 pub mod progress;
+pub mod report_file;
 pub mod scan;
 pub mod starttls;
 pub mod target;
@@ -50,6 +54,95 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
     match cli.command {
         Command::Scan(args) => run_scan(config::scan_job(*args)?, cancel).await,
         Command::Demo(args) => demo::run(args, cancel).await,
+        Command::Diff(args) => run_diff(args),
+        Command::Check(args) => run_check(args),
+        Command::Merge(args) => run_merge(args),
+    }
+}
+
+fn run_diff(args: cli::DiffArgs) -> Result<Exit, Error> {
+    let before = report_file::load(&args.before)?;
+    let after = report_file::load(&args.after)?;
+    let out = config::output_config(&args.output);
+    let d = diff::diff(&before, &after, (Some(&args.before), Some(&args.after)));
+    if !before.endpoints.is_empty()
+        && !after.endpoints.is_empty()
+        && d.endpoints.iter().all(|e| e.only_in.is_some())
+    {
+        return Err(Error::Usage(format!(
+            "{} and {} have no endpoint in common (endpoints match by target, address, port and protocol)",
+            args.before, args.after
+        )));
+    }
+    emit_with(&out, |w, format, color| {
+        output::write_diff(&d, format, color, args.allow_inconclusive, w)
+    })?;
+    Ok(diff_exit(&d, args.allow_inconclusive))
+}
+
+fn diff_exit(d: &diff::Diff, allow_inconclusive: bool) -> Exit {
+    if diff::passes(d, allow_inconclusive) {
+        Exit::Ok
+    } else {
+        Exit::Fail
+    }
+}
+
+fn run_check(args: cli::CheckArgs) -> Result<Exit, Error> {
+    let policy = config::policy(&args.policy)?.ok_or_else(|| {
+        Error::Usage("check needs --policy NAME or --require/--forbid LIST".into())
+    })?;
+    let report = report_file::load(&args.scan)?;
+    let out = config::output_config(&args.output);
+    let c = policy::check(&report, &policy);
+    emit_with(&out, |w, format, color| {
+        output::write_check(&c, format, color, w)
+    })?;
+    Ok(check_exit(&c))
+}
+
+fn check_exit(c: &policy::CheckReport) -> Exit {
+    match c.result {
+        policy::Compliance::Pass => Exit::Ok,
+        policy::Compliance::Fail => Exit::Fail,
+        policy::Compliance::Inconclusive => Exit::Undecided,
+    }
+}
+
+fn run_merge(args: cli::MergeArgs) -> Result<Exit, Error> {
+    let mut reports = Vec::new();
+    for path in &args.scans {
+        reports.push((path.clone(), report_file::load(path)?));
+    }
+    let merged = merge::merge(&reports, args.label.clone());
+    let out = config::output_config(&args.output);
+    emit(&merged, &out)?;
+    Ok(if merged.has_undecided() {
+        Exit::Undecided
+    } else {
+        Exit::Ok
+    })
+}
+
+/// Write a result (a comparison or a check) where `out` says: to the file in its format, and to
+/// the terminal as a table; or to standard output.
+fn emit_with(
+    out: &config::OutputConfig,
+    write: impl Fn(&mut dyn Write, Format, bool) -> io::Result<()>,
+) -> Result<(), Error> {
+    if let Some(path) = &out.file {
+        write_atomic(path, |w| write(w, out.format, false)).map_err(|source| {
+            Error::WriteOutput {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        if out.echo_table {
+            to_stdout(|w| write(w, Format::Table, out.color))?;
+        }
+        Ok(())
+    } else {
+        to_stdout(|w| write(w, out.format, out.color))
     }
 }
 

@@ -575,6 +575,23 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_dse: Option<RootDse>,
     pub versions: BTreeMap<TlsVersion, Cell>,
+    /// In a merged report: the cells each vantage point saw.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub seen_by: BTreeMap<String, BTreeMap<TlsVersion, Cell>>,
+    /// In a merged report: versions on which vantage points gave different decided answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<String>,
+}
+
+/// One scan that went into a merged report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VantagePoint {
+    /// The name used in `seen_by`: the scan's label, else its scanning host, else its file.
+    pub name: String,
+    pub label: Option<String>,
+    pub scanner: Option<String>,
+    pub started: String,
+    pub finished: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -630,6 +647,9 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
     pub summary: BTreeMap<Verdict, usize>,
+    /// In a merged report: the scans merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vantage_points: Vec<VantagePoint>,
     pub endpoints: Vec<Endpoint>,
 }
 

@@ -240,6 +240,7 @@ pub async fn scan(
         },
         input_errors,
         summary: Report::count_verdicts(&endpoints),
+        vantage_points: Vec::new(),
         endpoints,
     }
 }
@@ -425,6 +426,8 @@ fn finish(row: &Row, targets: &[Target]) -> Endpoint {
         verdict,
         verdict_detail,
         root_dse: row.root_dse.clone(),
+        seen_by: BTreeMap::new(),
+        disagreements: Vec::new(),
         versions: row.cells.clone(),
     }
 }

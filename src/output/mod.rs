@@ -1,6 +1,8 @@
 //! Renderers: each writes a report to any `io::Write`. Nothing here decides anything.
 
+mod check;
 mod csv;
+mod diff;
 mod json;
 mod markdown;
 mod table;
@@ -10,7 +12,9 @@ use std::path::Path;
 
 use crate::model::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, Verdict};
 
+pub use self::check::write_check;
 pub use self::csv::write_csv;
+pub use self::diff::write_diff;
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
 pub use self::table::write_table;
@@ -323,6 +327,8 @@ mod tests {
                     verdict,
                     verdict_detail,
                     root_dse: None,
+                    seen_by: BTreeMap::new(),
+                    disagreements: vec![],
                     versions,
                 }
             })
@@ -351,6 +357,7 @@ mod tests {
             },
             input_errors: vec![],
             summary: Report::count_verdicts(&endpoints),
+            vantage_points: vec![],
             endpoints,
         }
     }

@@ -12,14 +12,7 @@ const STYLE: TableStyle =
 /// The matrix for a terminal: one row per endpoint, one column per version, a verdict column,
 /// then notes and a summary line.
 pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
-    let mut t = Table::new();
-    t.load_style(STYLE);
-    t.set_content_arrangement(ContentArrangement::Disabled);
-    if color {
-        t.enforce_styling();
-    } else {
-        t.force_no_tty();
-    }
+    let mut t = new_table(color);
     let versions = &report.options.versions;
     let mut header = vec![
         TCell::new("TARGET"),
@@ -52,9 +45,7 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
         ));
         t.add_row(row);
     }
-    for line in t.lines() {
-        writeln!(w, "{}", line.trim_end())?;
-    }
+    write_lines(&t, w)?;
     for e in &report.input_errors {
         writeln!(w, "input error: {e}")?;
     }
@@ -64,7 +55,28 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
     writeln!(w, "{}", summary_line(report))
 }
 
-fn paint(cell: TCell, color: Option<Color>, enabled: bool) -> TCell {
+/// An empty table in the house style.
+pub fn new_table(color: bool) -> Table {
+    let mut t = Table::new();
+    t.load_style(STYLE);
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    if color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    t
+}
+
+/// Write a table without trailing blanks.
+pub fn write_lines(t: &Table, w: &mut dyn Write) -> io::Result<()> {
+    for line in t.lines() {
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+pub fn paint(cell: TCell, color: Option<Color>, enabled: bool) -> TCell {
     match (color, enabled) {
         (Some(c), true) => cell.fg(c),
         _ => cell,

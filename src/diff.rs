@@ -1,0 +1,491 @@
+//! Before/after comparison of two reports: pure functions, no I/O.
+//!
+//! Endpoints are matched by (target, address, port, protocol). Each version of a matched endpoint
+//! becomes one transition, named for what it means to someone enforcing "TLS 1.2 only".
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion};
+
+/// What happened to one version of one endpoint between two scans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    /// TLS 1.2 or 1.3 worked before and does not now (refused, broken, or no longer answering).
+    Regression,
+    /// An old version (SSLv3, TLS 1.0, 1.1) is accepted after: enforcement is not done there.
+    StillAccepted,
+    /// A version accepted after that was not before. For an old version this fails like
+    /// `still_accepted`; for TLS 1.2/1.3 it is good news.
+    NewlyAccepted,
+    /// A timeout, error or unreachable on either side, or a version tested on one side only.
+    Inconclusive,
+    /// An old version went from accepted to refused: the change worked.
+    Enforced,
+    Unchanged,
+    /// Neither scan could test this version.
+    NotTestable,
+}
+
+impl Transition {
+    pub fn key(self) -> &'static str {
+        match self {
+            Transition::Regression => "regression",
+            Transition::StillAccepted => "still_accepted",
+            Transition::NewlyAccepted => "newly_accepted",
+            Transition::Inconclusive => "inconclusive",
+            Transition::Enforced => "enforced",
+            Transition::Unchanged => "unchanged",
+            Transition::NotTestable => "not_testable",
+        }
+    }
+}
+
+/// A cell reduced to what matters for a transition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Accepted, and (on LDAP) the directory answered: the version works.
+    Works,
+    /// Accepted handshake, but the LDAP search failed.
+    HandshakeOnly,
+    /// Refused, or TLS declined by the server: not accepted, decided.
+    No,
+    Undecided,
+    NotTestable,
+    /// The version was not in that scan.
+    Missing,
+}
+
+fn state(cell: Option<&Cell>) -> State {
+    let Some(c) = cell else {
+        return State::Missing;
+    };
+    match &c.outcome {
+        o if o.works() => State::Works,
+        Outcome::Accepted { .. } => State::HandshakeOnly,
+        Outcome::Refused(_) | Outcome::TlsDeclined(_) => State::No,
+        Outcome::NotTestable(_) => State::NotTestable,
+        _ => State::Undecided,
+    }
+}
+
+/// The transition of version `v` from `before` to `after`.
+pub fn transition(v: TlsVersion, before: Option<&Cell>, after: Option<&Cell>) -> Transition {
+    let (b, a) = (state(before), state(after));
+    let accepted = |s: State| matches!(s, State::Works | State::HandshakeOnly);
+    if v.is_legacy() {
+        // For an old version any accepted handshake counts against the endpoint.
+        match (b, a) {
+            (_, a) if accepted(a) => {
+                if accepted(b) {
+                    Transition::StillAccepted
+                } else if b == State::No {
+                    Transition::NewlyAccepted
+                } else {
+                    Transition::Inconclusive
+                }
+            }
+            (State::NotTestable, State::NotTestable)
+            | (State::NotTestable, State::No)
+            | (State::No, State::NotTestable) => Transition::NotTestable,
+            (b, State::No) if accepted(b) => Transition::Enforced,
+            (State::No, State::No) => Transition::Unchanged,
+            _ => Transition::Inconclusive,
+        }
+    } else {
+        match (b, a) {
+            // Not tested after: nothing is known.
+            (State::Works, State::Missing | State::NotTestable) => Transition::Inconclusive,
+            // Worked before and not now, whatever "not" is: the change broke something.
+            (State::Works, a) if a != State::Works => Transition::Regression,
+            (State::Works, State::Works) => Transition::Unchanged,
+            (State::No | State::HandshakeOnly, State::Works) => Transition::NewlyAccepted,
+            (State::No, State::No)
+            | (State::HandshakeOnly, State::HandshakeOnly)
+            | (State::No, State::HandshakeOnly)
+            | (State::HandshakeOnly, State::No) => Transition::Unchanged,
+            (State::NotTestable, State::NotTestable) => Transition::NotTestable,
+            _ => Transition::Inconclusive,
+        }
+    }
+}
+
+/// Which scan an endpoint was found in, when only one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnlyIn {
+    /// Only in the after scan.
+    Added,
+    /// Only in the before scan: it was not verified after.
+    Removed,
+}
+
+/// One version of one endpoint, before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub before: Option<Status>,
+    pub after: Option<Status>,
+    /// The cells as the matrix shows them (`yes`, `no`, `declined`, ...); not saved.
+    #[serde(skip)]
+    pub short: (String, String),
+    pub transition: Transition,
+    pub before_detail: Option<String>,
+    pub after_detail: Option<String>,
+}
+
+/// The overall result for one endpoint, worst first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointResult {
+    Regression,
+    StillAccepted,
+    Inconclusive,
+    Removed,
+    Added,
+    Enforced,
+    /// TLS 1.2 or 1.3 works now where it did not, and nothing got worse.
+    Improved,
+    Unchanged,
+}
+
+impl EndpointResult {
+    pub fn key(self) -> &'static str {
+        match self {
+            EndpointResult::Regression => "regression",
+            EndpointResult::StillAccepted => "still_accepted",
+            EndpointResult::Inconclusive => "inconclusive",
+            EndpointResult::Removed => "removed",
+            EndpointResult::Added => "added",
+            EndpointResult::Enforced => "enforced",
+            EndpointResult::Improved => "improved",
+            EndpointResult::Unchanged => "unchanged",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointDiff {
+    pub target: String,
+    pub address: Option<IpAddr>,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub result: EndpointResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_in: Option<OnlyIn>,
+    pub versions: BTreeMap<TlsVersion, Change>,
+}
+
+/// Which scan a side of the diff is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Side {
+    pub label: Option<String>,
+    pub scanner: Option<String>,
+    pub started: String,
+    pub file: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    pub schema_version: u32,
+    pub before: Side,
+    pub after: Side,
+    pub summary: BTreeMap<EndpointResult, usize>,
+    pub endpoints: Vec<EndpointDiff>,
+}
+
+type Key = (String, Option<IpAddr>, u16, Protocol);
+
+fn key(e: &Endpoint) -> Key {
+    (e.target.clone(), e.address, e.port, e.protocol)
+}
+
+fn side(r: &Report, file: Option<&str>) -> Side {
+    Side {
+        label: r.label.clone(),
+        scanner: r.scanner.clone(),
+        started: r.started.clone(),
+        file: file.map(str::to_string),
+    }
+}
+
+/// Compare two reports. Endpoints keep the order of the after scan, then those only before.
+pub fn diff(before: &Report, after: &Report, files: (Option<&str>, Option<&str>)) -> Diff {
+    let before_by_key: BTreeMap<Key, &Endpoint> =
+        before.endpoints.iter().map(|e| (key(e), e)).collect();
+    let after_keys: std::collections::HashSet<Key> = after.endpoints.iter().map(key).collect();
+    let mut endpoints = Vec::new();
+    for a in &after.endpoints {
+        let b = before_by_key.get(&key(a)).copied();
+        endpoints.push(compare(b, Some(a)));
+    }
+    for b in &before.endpoints {
+        if !after_keys.contains(&key(b)) {
+            endpoints.push(compare(Some(b), None));
+        }
+    }
+    let mut summary: BTreeMap<EndpointResult, usize> = BTreeMap::new();
+    for e in &endpoints {
+        *summary.entry(e.result).or_default() += 1;
+    }
+    Diff {
+        schema_version: crate::model::SCHEMA_VERSION,
+        before: side(before, files.0),
+        after: side(after, files.1),
+        summary,
+        endpoints,
+    }
+}
+
+fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff {
+    let e = after.or(before).expect("one side");
+    let only_in = match (before, after) {
+        (None, Some(_)) => Some(OnlyIn::Added),
+        (Some(_), None) => Some(OnlyIn::Removed),
+        _ => None,
+    };
+    let mut versions = BTreeMap::new();
+    if only_in.is_none() {
+        let all: std::collections::BTreeSet<TlsVersion> = before
+            .iter()
+            .chain(after.iter())
+            .flat_map(|e| e.versions.keys().copied())
+            .collect();
+        for v in all {
+            let b = before.and_then(|e| e.versions.get(&v));
+            let a = after.and_then(|e| e.versions.get(&v));
+            versions.insert(
+                v,
+                Change {
+                    before: b.map(Cell::status),
+                    after: a.map(Cell::status),
+                    short: (short(b), short(a)),
+                    transition: transition(v, b, a),
+                    before_detail: b.map(|c| c.outcome.detail()),
+                    after_detail: a.map(|c| c.outcome.detail()),
+                },
+            );
+        }
+    }
+    let result = match only_in {
+        Some(OnlyIn::Added) => EndpointResult::Added,
+        Some(OnlyIn::Removed) => EndpointResult::Removed,
+        None => endpoint_result(&versions),
+    };
+    EndpointDiff {
+        target: e.target.clone(),
+        address: e.address,
+        port: e.port,
+        protocol: e.protocol,
+        result,
+        only_in,
+        versions,
+    }
+}
+
+/// A cell in a word or two.
+fn short(c: Option<&Cell>) -> String {
+    let Some(c) = c else {
+        return "-".into();
+    };
+    match &c.outcome {
+        o if o.works() => "yes".into(),
+        Outcome::Accepted { .. } => "yes, no LDAP".into(),
+        Outcome::Refused(_) => "no".into(),
+        Outcome::TlsDeclined(_) => "declined".into(),
+        Outcome::NotTestable(_) => "n/a".into(),
+        o => o.status().key().into(),
+    }
+}
+
+fn endpoint_result(versions: &BTreeMap<TlsVersion, Change>) -> EndpointResult {
+    let has = |t: Transition| versions.values().any(|c| c.transition == t);
+    let legacy_new = versions
+        .iter()
+        .any(|(v, c)| v.is_legacy() && c.transition == Transition::NewlyAccepted);
+    if has(Transition::Regression) {
+        EndpointResult::Regression
+    } else if has(Transition::StillAccepted) || legacy_new {
+        EndpointResult::StillAccepted
+    } else if has(Transition::Inconclusive) {
+        EndpointResult::Inconclusive
+    } else if has(Transition::Enforced) {
+        EndpointResult::Enforced
+    } else if has(Transition::NewlyAccepted) {
+        EndpointResult::Improved
+    } else {
+        EndpointResult::Unchanged
+    }
+}
+
+/// Whether the comparison passes: no regression, no old version accepted after, and (unless
+/// allowed) nothing undecided or unverified.
+pub fn passes(d: &Diff, allow_inconclusive: bool) -> bool {
+    d.endpoints.iter().all(|e| match e.result {
+        EndpointResult::Regression | EndpointResult::StillAccepted => false,
+        EndpointResult::Inconclusive | EndpointResult::Removed => allow_inconclusive,
+        EndpointResult::Added
+        | EndpointResult::Enforced
+        | EndpointResult::Improved
+        | EndpointResult::Unchanged => true,
+    })
+}
+
+/// `12 endpoints: 10 enforced, 1 still accepts TLS 1.0, 1 regression`.
+pub fn summary_line(d: &Diff) -> String {
+    let n = d.endpoints.len();
+    let mut parts = Vec::new();
+    for (r, count) in &d.summary {
+        let text = match r {
+            EndpointResult::StillAccepted => {
+                let mut old: Vec<TlsVersion> = d
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.result == EndpointResult::StillAccepted)
+                    .flat_map(|e| {
+                        e.versions.iter().filter(|(v, c)| {
+                            v.is_legacy()
+                                && matches!(
+                                    c.transition,
+                                    Transition::StillAccepted | Transition::NewlyAccepted
+                                )
+                        })
+                    })
+                    .map(|(v, _)| *v)
+                    .collect();
+                old.sort();
+                old.dedup();
+                let names: Vec<&str> = old.iter().map(|v| v.name()).collect();
+                format!(
+                    "{count} still accept{} {}",
+                    if *count == 1 { "s" } else { "" },
+                    names.join(", ")
+                )
+            }
+            EndpointResult::Regression => {
+                format!("{count} regression{}", if *count == 1 { "" } else { "s" })
+            }
+            other => format!("{count} {}", other.key()),
+        };
+        parts.push(text);
+    }
+    format!(
+        "{n} endpoint{}: {}",
+        if n == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LdapCheck, Phase, Refusal};
+    use TlsVersion::*;
+
+    fn cell(o: Outcome) -> Cell {
+        Cell {
+            outcome: o,
+            elapsed_ms: 1,
+            attempts: 1,
+        }
+    }
+    fn acc() -> Option<Cell> {
+        Some(cell(Outcome::Accepted {
+            cipher: None,
+            completed: true,
+            note: None,
+            ldap: None,
+        }))
+    }
+    fn no_ldap() -> Option<Cell> {
+        Some(cell(Outcome::Accepted {
+            cipher: None,
+            completed: true,
+            note: None,
+            ldap: Some(LdapCheck::Failed("x".into())),
+        }))
+    }
+    fn refused() -> Option<Cell> {
+        Some(cell(Outcome::Refused(Refusal::Alert { code: 70 })))
+    }
+    fn declined() -> Option<Cell> {
+        Some(cell(Outcome::TlsDeclined("52".into())))
+    }
+    fn timeout() -> Option<Cell> {
+        Some(cell(Outcome::Timeout {
+            phase: Phase::Handshake,
+            message: "t".into(),
+        }))
+    }
+    fn unreachable() -> Option<Cell> {
+        Some(cell(Outcome::Unreachable("refused".into())))
+    }
+    fn error() -> Option<Cell> {
+        Some(cell(Outcome::Error("e".into())))
+    }
+    fn nt() -> Option<Cell> {
+        Some(cell(Outcome::NotTestable("no SSLv3".into())))
+    }
+
+    fn t(v: TlsVersion, b: Option<Cell>, a: Option<Cell>) -> Transition {
+        transition(v, b.as_ref(), a.as_ref())
+    }
+
+    #[test]
+    fn old_versions() {
+        use Transition::*;
+        assert_eq!(t(Tls10, acc(), refused()), Enforced);
+        assert_eq!(t(Tls10, acc(), declined()), Enforced);
+        assert_eq!(t(Tls11, acc(), acc()), StillAccepted);
+        assert_eq!(t(Tls11, no_ldap(), no_ldap()), StillAccepted);
+        assert_eq!(t(Tls10, refused(), acc()), NewlyAccepted);
+        assert_eq!(t(Tls10, refused(), refused()), Unchanged);
+        assert_eq!(t(Ssl3, nt(), nt()), NotTestable);
+        assert_eq!(t(Ssl3, nt(), refused()), NotTestable);
+        // An acceptance is never hidden by the other side being undecided.
+        assert_eq!(t(Tls10, timeout(), acc()), Inconclusive);
+        assert_eq!(t(Ssl3, nt(), acc()), Inconclusive);
+    }
+
+    #[test]
+    fn inconclusive_on_either_side() {
+        for v in [Tls10, Tls12] {
+            for undecided in [timeout(), unreachable(), error(), None] {
+                assert_eq!(
+                    t(v, undecided.clone(), refused()),
+                    Transition::Inconclusive,
+                    "{v} before"
+                );
+                assert_eq!(
+                    t(v, refused(), undecided.clone()),
+                    Transition::Inconclusive,
+                    "{v} after"
+                );
+            }
+        }
+        assert_eq!(t(Tls10, acc(), timeout()), Transition::Inconclusive);
+    }
+
+    #[test]
+    fn new_versions() {
+        use Transition::*;
+        assert_eq!(t(Tls12, acc(), acc()), Unchanged);
+        assert_eq!(t(Tls12, acc(), refused()), Regression);
+        assert_eq!(t(Tls12, acc(), declined()), Regression);
+        assert_eq!(
+            t(Tls12, acc(), no_ldap()),
+            Regression,
+            "handshake without LDAP is broken"
+        );
+        // Worked before and does not answer now: a regression, which --allow-inconclusive
+        // cannot hide.
+        assert_eq!(t(Tls13, acc(), timeout()), Regression);
+        assert_eq!(t(Tls13, acc(), unreachable()), Regression);
+        assert_eq!(t(Tls13, acc(), None), Inconclusive, "not tested after");
+        assert_eq!(t(Tls13, refused(), acc()), NewlyAccepted);
+        assert_eq!(t(Tls13, refused(), refused()), Unchanged);
+        assert_eq!(t(Tls12, no_ldap(), refused()), Unchanged);
+    }
+}

@@ -1,0 +1,171 @@
+//! Scans of one estate from several vantage points, merged into one report.
+//!
+//! Each endpoint keeps what every vantage point saw (`seen_by`). Its combined cell per version
+//! is the shared decided answer; when vantage points gave different decided answers (accepted
+//! from one, refused from another), the combined cell is an `error` that says so and the
+//! disagreement is listed: it is shown, never resolved quietly.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::model::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion, VantagePoint};
+use crate::verdict;
+
+type Key = (String, Option<IpAddr>, u16, Protocol);
+
+/// What a decided cell says, for comparing vantage points.
+fn class(c: &Cell) -> Option<&'static str> {
+    match &c.outcome {
+        o if o.works() => Some("accepted"),
+        Outcome::Accepted { .. } => Some("accepted without an LDAP answer"),
+        Outcome::Refused(_) | Outcome::TlsDeclined(_) => Some("refused"),
+        _ => None,
+    }
+}
+
+/// A name per report: its label, else its scanning host, else its file; made unique.
+fn names(reports: &[(String, Report)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (file, r) in reports {
+        let base = r
+            .label
+            .clone()
+            .or_else(|| r.scanner.clone())
+            .unwrap_or_else(|| file.clone());
+        let mut name = base.clone();
+        let mut n = 2;
+        while out.contains(&name) {
+            name = format!("{base}#{n}");
+            n += 1;
+        }
+        out.push(name);
+    }
+    out
+}
+
+/// Merge reports given with the file each came from.
+pub fn merge(reports: &[(String, Report)], label: Option<String>) -> Report {
+    let names = names(reports);
+    let mut order: Vec<Key> = Vec::new();
+    let mut seen: BTreeMap<Key, Vec<(String, &Endpoint)>> = BTreeMap::new();
+    for ((_, r), name) in reports.iter().zip(&names) {
+        for e in &r.endpoints {
+            let key = (e.target.clone(), e.address, e.port, e.protocol);
+            if !seen.contains_key(&key) {
+                order.push(key.clone());
+            }
+            seen.entry(key).or_default().push((name.clone(), e));
+        }
+    }
+    let endpoints: Vec<Endpoint> = order.iter().map(|k| combine(&seen[k])).collect();
+    let first = &reports[0].1;
+    let mut versions: Vec<TlsVersion> = reports
+        .iter()
+        .flat_map(|(_, r)| r.options.versions.iter().copied())
+        .collect();
+    versions.sort();
+    versions.dedup();
+    let mut options = first.options.clone();
+    options.versions = versions;
+    Report {
+        schema_version: crate::model::SCHEMA_VERSION,
+        tool: first.tool.clone(),
+        tls_library: first.tls_library.clone(),
+        label: label.or_else(|| Some("merged".into())),
+        scanner: None,
+        started: reports
+            .iter()
+            .map(|(_, r)| r.started.clone())
+            .min()
+            .unwrap_or_default(),
+        finished: reports
+            .iter()
+            .map(|(_, r)| r.finished.clone())
+            .max()
+            .unwrap_or_default(),
+        complete: reports.iter().all(|(_, r)| r.complete),
+        options,
+        input_errors: reports
+            .iter()
+            .flat_map(|(_, r)| r.input_errors.iter().cloned())
+            .collect(),
+        summary: Report::count_verdicts(&endpoints),
+        vantage_points: reports
+            .iter()
+            .zip(&names)
+            .map(|((_, r), name)| VantagePoint {
+                name: name.clone(),
+                label: r.label.clone(),
+                scanner: r.scanner.clone(),
+                started: r.started.clone(),
+                finished: r.finished.clone(),
+            })
+            .collect(),
+        endpoints,
+    }
+}
+
+fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
+    let base = views[0].1;
+    let mut all: Vec<TlsVersion> = views
+        .iter()
+        .flat_map(|(_, e)| e.versions.keys().copied())
+        .collect();
+    all.sort();
+    all.dedup();
+    let mut versions = BTreeMap::new();
+    let mut disagreements = Vec::new();
+    for v in all {
+        let cells: Vec<(&str, &Cell)> = views
+            .iter()
+            .filter_map(|(n, e)| e.versions.get(&v).map(|c| (n.as_str(), c)))
+            .collect();
+        let decided: Vec<(&str, &Cell, &str)> = cells
+            .iter()
+            .filter_map(|(n, c)| class(c).map(|k| (*n, *c, k)))
+            .collect();
+        let cell = match decided.first() {
+            None => cells[0].1.clone(),
+            Some((_, c, k)) if decided.iter().all(|(_, _, k2)| k2 == k) => (*c).clone(),
+            Some(_) => {
+                let who: Vec<String> = cells
+                    .iter()
+                    .map(|(n, c)| format!("{n}: {}", short(c)))
+                    .collect();
+                let text = format!("{}: vantage points disagree ({})", v.name(), who.join("; "));
+                disagreements.push(text.clone());
+                Cell {
+                    outcome: Outcome::Error(text),
+                    elapsed_ms: 0,
+                    attempts: 0,
+                }
+            }
+        };
+        versions.insert(v, cell);
+    }
+    let (verdict, verdict_detail) = verdict::judge(&versions);
+    Endpoint {
+        target: base.target.clone(),
+        host: base.host.clone(),
+        address: base.address,
+        port: base.port,
+        protocol: base.protocol,
+        sni: base.sni.clone(),
+        verdict,
+        verdict_detail,
+        root_dse: views.iter().find_map(|(_, e)| e.root_dse.clone()),
+        versions,
+        seen_by: views
+            .iter()
+            .map(|(n, e)| (n.clone(), e.versions.clone()))
+            .collect(),
+        disagreements,
+    }
+}
+
+fn short(c: &Cell) -> String {
+    match c.status() {
+        Status::Accepted | Status::NotTestable => c.status().key().replace('_', " "),
+        _ => format!("{} ({})", c.status().key(), c.outcome.detail()),
+    }
+}

@@ -1,0 +1,279 @@
+use std::io::{self, Write};
+
+use comfy_table::{Cell as TCell, Color};
+
+use super::Format;
+use super::table::{new_table, paint, write_lines};
+use crate::diff::{Change, Diff, EndpointDiff, EndpointResult, Transition, passes, summary_line};
+use crate::model::{Status, TlsVersion};
+
+/// Write a before/after comparison in a format.
+pub fn write_diff(
+    d: &Diff,
+    format: Format,
+    color: bool,
+    allow_inconclusive: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, d)?;
+            writeln!(w)
+        }
+        Format::Csv => csv(d, w),
+        Format::Markdown => markdown(d, allow_inconclusive, w),
+        Format::Table => table(d, color, allow_inconclusive, w),
+    }
+}
+
+fn versions(d: &Diff) -> Vec<TlsVersion> {
+    let mut vs: Vec<TlsVersion> = d
+        .endpoints
+        .iter()
+        .flat_map(|e| e.versions.keys().copied())
+        .collect();
+    vs.sort();
+    vs.dedup();
+    vs
+}
+
+fn cell_text(c: &Change) -> String {
+    let word = |saved: &str, status: Option<Status>| {
+        if !saved.is_empty() {
+            saved.to_string()
+        } else {
+            // Read back from JSON: only the status is known.
+            status.map_or("-".into(), |s| s.key().replace('_', " "))
+        }
+    };
+    format!(
+        "{} → {}",
+        word(&c.short.0, c.before),
+        word(&c.short.1, c.after)
+    )
+}
+
+fn side_name(s: &crate::diff::Side, fallback: &str) -> String {
+    s.label
+        .clone()
+        .or_else(|| s.file.clone())
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+fn endpoint_text(e: &EndpointDiff) -> String {
+    match e.address {
+        Some(a) => format!("{} [{a}]:{}", e.target, e.port),
+        None => e.target.clone(),
+    }
+}
+
+/// The transitions that need a reader's attention, one a line.
+fn findings(d: &Diff) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in &d.endpoints {
+        match e.result {
+            EndpointResult::Removed => out.push(format!(
+                "removed: {}: in the before scan only, not verified after",
+                endpoint_text(e)
+            )),
+            EndpointResult::Added => out.push(format!(
+                "added: {}: in the after scan only",
+                endpoint_text(e)
+            )),
+            _ => {}
+        }
+        for (v, c) in &e.versions {
+            let notable = match c.transition {
+                Transition::Regression | Transition::StillAccepted | Transition::Inconclusive => {
+                    true
+                }
+                Transition::NewlyAccepted => v.is_legacy(),
+                _ => false,
+            };
+            if notable {
+                out.push(format!(
+                    "{}: {} {}: {} → {}",
+                    c.transition.key(),
+                    endpoint_text(e),
+                    v.name(),
+                    c.before_detail.as_deref().unwrap_or("not tested"),
+                    c.after_detail.as_deref().unwrap_or("not tested"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn verdict_line(d: &Diff, allow_inconclusive: bool) -> String {
+    if passes(d, allow_inconclusive) {
+        "PASS: no regression, no old version accepted after".to_string()
+    } else {
+        "FAIL: see the transitions above".to_string()
+    }
+}
+
+fn transition_color(t: Transition, legacy: bool) -> Option<Color> {
+    match t {
+        Transition::Enforced => Some(Color::Green),
+        Transition::Regression | Transition::StillAccepted => Some(Color::Red),
+        Transition::NewlyAccepted if legacy => Some(Color::Red),
+        Transition::NewlyAccepted => Some(Color::Green),
+        Transition::Inconclusive => Some(Color::Yellow),
+        Transition::Unchanged | Transition::NotTestable => None,
+    }
+}
+
+fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "{} → {}",
+        side_name(&d.before, "before"),
+        side_name(&d.after, "after")
+    )?;
+    let vs = versions(d);
+    let mut t = new_table(color);
+    let mut header = vec![
+        TCell::new("TARGET"),
+        TCell::new("ADDRESS"),
+        TCell::new("PORT"),
+    ];
+    header.extend(vs.iter().map(|v| TCell::new(v.name())));
+    header.push(TCell::new("RESULT"));
+    t.set_header(header);
+    for e in &d.endpoints {
+        let mut row = vec![
+            TCell::new(&e.target),
+            TCell::new(
+                e.address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            TCell::new(e.port),
+        ];
+        for v in &vs {
+            row.push(match e.versions.get(v) {
+                Some(c) => paint(
+                    TCell::new(cell_text(c)),
+                    transition_color(c.transition, v.is_legacy()),
+                    color,
+                ),
+                None => TCell::new(""),
+            });
+        }
+        let rc = match e.result {
+            EndpointResult::Regression | EndpointResult::StillAccepted => Some(Color::Red),
+            EndpointResult::Inconclusive | EndpointResult::Removed => Some(Color::Yellow),
+            EndpointResult::Enforced | EndpointResult::Improved => Some(Color::Green),
+            _ => None,
+        };
+        row.push(paint(
+            TCell::new(e.result.key().replace('_', " ")),
+            rc,
+            color,
+        ));
+        t.add_row(row);
+    }
+    write_lines(&t, w)?;
+    for f in findings(d) {
+        writeln!(w, "{f}")?;
+    }
+    writeln!(w, "{}", summary_line(d))?;
+    writeln!(w, "{}", verdict_line(d, allow_inconclusive))
+}
+
+fn markdown(d: &Diff, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "### TLS before/after: `{}` → `{}`\n",
+        side_name(&d.before, "before"),
+        side_name(&d.after, "after")
+    )?;
+    let vs = versions(d);
+    let mut header = vec!["Target".to_string(), "Address".into(), "Port".into()];
+    header.extend(vs.iter().map(|v| v.name().to_string()));
+    header.push("Result".into());
+    writeln!(w, "| {} |", header.join(" | "))?;
+    writeln!(w, "|{}", "---|".repeat(header.len()))?;
+    for e in &d.endpoints {
+        let mut row = vec![
+            e.target.replace('|', "\\|"),
+            e.address
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
+            e.port.to_string(),
+        ];
+        for v in &vs {
+            row.push(
+                e.versions
+                    .get(v)
+                    .map(|c| format!("{} ({})", cell_text(c), c.transition.key()))
+                    .unwrap_or_default(),
+            );
+        }
+        row.push(format!("**{}**", e.result.key().replace('_', " ")));
+        writeln!(w, "| {} |", row.join(" | "))?;
+    }
+    writeln!(w)?;
+    for f in findings(d) {
+        writeln!(w, "- {}", f.replace('|', "\\|"))?;
+    }
+    writeln!(
+        w,
+        "\n{}\n\n**{}**",
+        summary_line(d),
+        verdict_line(d, allow_inconclusive)
+    )
+}
+
+fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
+    let mut out = ::csv::Writer::from_writer(w);
+    out.write_record([
+        "target",
+        "address",
+        "port",
+        "protocol",
+        "version",
+        "before",
+        "after",
+        "transition",
+        "before_detail",
+        "after_detail",
+        "result",
+    ])?;
+    for e in &d.endpoints {
+        let address = e.address.map(|a| a.to_string()).unwrap_or_default();
+        let port = e.port.to_string();
+        if e.versions.is_empty() {
+            out.write_record([
+                e.target.as_str(),
+                &address,
+                &port,
+                e.protocol.key(),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                e.result.key(),
+            ])?;
+        }
+        for (v, c) in &e.versions {
+            out.write_record([
+                e.target.as_str(),
+                &address,
+                &port,
+                e.protocol.key(),
+                v.key(),
+                c.before.map(|s| s.key()).unwrap_or(""),
+                c.after.map(|s| s.key()).unwrap_or(""),
+                c.transition.key(),
+                c.before_detail.as_deref().unwrap_or(""),
+                c.after_detail.as_deref().unwrap_or(""),
+                e.result.key(),
+            ])?;
+        }
+    }
+    out.flush()
+}
