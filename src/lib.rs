@@ -117,7 +117,8 @@ fn run_merge(args: cli::MergeArgs) -> Result<Exit, Error> {
     let merged = merge::merge(&reports, args.label.clone());
     let out = config::output_config(&args.output);
     emit(&merged, &out)?;
-    Ok(if merged.has_undecided() {
+    let disagree = merged.endpoints.iter().any(|e| !e.disagreements.is_empty());
+    Ok(if merged.has_undecided() || disagree {
         Exit::Undecided
     } else {
         Exit::Ok
@@ -157,8 +158,49 @@ async fn run_scan(job: config::ScanJob, cancel: CancellationToken) -> Result<Exi
     let bar = progress::Bar::new(out.quiet);
     let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
     bar.finish();
-    emit(&report, &out)?;
-    Ok(exit_status(&report))
+    if job.baseline.is_none() && job.policy.is_none() {
+        emit(&report, &out)?;
+        return Ok(exit_status(&report));
+    }
+    // With a baseline or a policy the comparison is the answer: it goes to standard output (a
+    // table on a terminal), and the scan itself to -o if asked.
+    if let Some(path) = &out.file {
+        write_atomic(path, |w| output::write_json(&report, w)).map_err(|source| {
+            Error::WriteOutput {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    }
+    let shown = config::OutputConfig {
+        file: None,
+        format: if out.file.is_some() && out.echo_table {
+            Format::Table
+        } else {
+            out.format
+        },
+        ..out.clone()
+    };
+    let exit = if let Some((path, baseline)) = &job.baseline {
+        let after_file = out.file.as_ref().and_then(|p| p.to_str());
+        let d = diff::diff(baseline, &report, (Some(path), after_file));
+        emit_with(&shown, |w, format, color| {
+            output::write_diff(&d, format, color, job.allow_inconclusive, w)
+        })?;
+        diff_exit(&d, job.allow_inconclusive)
+    } else {
+        let policy = job.policy.as_ref().expect("a policy");
+        let c = policy::check(&report, policy);
+        emit_with(&shown, |w, format, color| {
+            output::write_check(&c, format, color, w)
+        })?;
+        check_exit(&c)
+    };
+    Ok(if report.complete {
+        exit
+    } else {
+        Exit::Interrupted
+    })
 }
 
 /// Write the report where it was asked for.

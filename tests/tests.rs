@@ -2,6 +2,7 @@
 
 mod util;
 
+mod before_after;
 mod cli;
 mod hostile;
 mod ldap;

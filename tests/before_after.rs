@@ -1,0 +1,319 @@
+//! The before/after flow as a user runs it: scan, change the servers, scan again, diff, check,
+//! merge; with the exit statuses a pipeline relies on.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use tlsmatrix::lab::{Behaviour, LabServer};
+use tlsmatrix::model::{Report, Status, TlsVersion::*, Verdict};
+
+use crate::util::*;
+
+fn path(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path().join(name).to_str().unwrap().to_string()
+}
+
+async fn scan_to(file: &str, label: &str, targets: &[String]) -> std::process::Output {
+    let mut args = vec![
+        "scan",
+        "-q",
+        "--versions",
+        "tls1.0,tls1.1,tls1.2,tls1.3",
+        "--label",
+        label,
+        "-o",
+        file,
+    ];
+    args.extend(targets.iter().map(String::as_str));
+    run_cli(&args, &[], None).await
+}
+
+async fn restart(server: LabServer, behaviour: Behaviour) -> LabServer {
+    let addr: SocketAddr = server.addr();
+    server.shutdown().await;
+    LabServer::start_again(addr, behaviour).await.unwrap()
+}
+
+fn transition(d: &Value, i: usize, v: &str) -> String {
+    d["endpoints"][i]["versions"][v]["transition"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforce_then_diff_check_and_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = || Behaviour::tls(Tls10, Tls13);
+    let enforced = tls_server(Tls10, Tls13).await;
+    let forgotten = tls_server(Tls10, Tls13).await;
+    let broken = tls_server(Tls10, Tls13).await;
+    let retired = tls_server(Tls12, Tls13).await;
+    let targets: Vec<String> = [&enforced, &forgotten, &broken, &retired]
+        .iter()
+        .map(|s| s.addr().to_string())
+        .collect();
+    let before = path(&dir, "before.json");
+    let out = scan_to(&before, "before", &targets).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The change: TLS 1.2+ only; one server forgotten; one wrongly left with TLS 1.3 only; one
+    // taken away.
+    let enforced = restart(enforced, Behaviour::tls(Tls12, Tls13)).await;
+    let forgotten = restart(forgotten, all()).await;
+    let broken = restart(broken, Behaviour::tls(Tls13, Tls13)).await;
+    retired.shutdown().await;
+    let newcomer = tls_server(Tls12, Tls13).await;
+    let mut after_targets = targets.clone();
+    after_targets.push(newcomer.addr().to_string());
+    let after = path(&dir, "after.json");
+    scan_to(&after, "after", &after_targets).await;
+
+    let out = run_cli(&["diff", &before, &after, "--format", "json"], &[], None).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results: Vec<&str> = d["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        [
+            "enforced",
+            "still_accepted",
+            "regression",
+            "regression",
+            "added"
+        ]
+    );
+    assert_eq!(transition(&d, 0, "tls1.0"), "enforced");
+    assert_eq!(transition(&d, 0, "tls1.2"), "unchanged");
+    assert_eq!(transition(&d, 1, "tls1.1"), "still_accepted");
+    assert_eq!(transition(&d, 2, "tls1.2"), "regression");
+    assert_eq!(transition(&d, 2, "tls1.3"), "unchanged");
+    // Gone after the change: its TLS 1.2 no longer answers.
+    assert_eq!(transition(&d, 3, "tls1.2"), "regression");
+    assert_eq!(transition(&d, 3, "tls1.0"), "inconclusive");
+
+    // --allow-inconclusive never hides a regression.
+    let out = run_cli(
+        &[
+            "diff",
+            &before,
+            &after,
+            "--allow-inconclusive",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+
+    let table = run_cli(&["diff", &before, &after, "--format", "table"], &[], None).await;
+    let text = stdout(&table);
+    assert!(
+        text.contains(
+            "5 endpoints: 2 regressions, 1 still accepts TLS 1.0, TLS 1.1, 1 added, 1 enforced"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("FAIL"), "{text}");
+
+    let check = run_cli(
+        &[
+            "check",
+            &after,
+            "--require",
+            "tls1.2",
+            "--forbid",
+            "tls1.0,tls1.1",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(check.status.code(), Some(1));
+    let c: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let results: Vec<&str> = c["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["pass", "fail", "fail", "inconclusive", "pass"]);
+    assert_eq!(
+        c["endpoints"][1]["findings"][0]["message"],
+        "TLS 1.0 is accepted"
+    );
+    assert_eq!(
+        c["endpoints"][2]["findings"][0]["message"],
+        "TLS 1.2 is not accepted"
+    );
+
+    // The endpoint that was enforced passes on its own, scanned against the baseline.
+    let one = path(&dir, "one.json");
+    scan_to(&one, "before-one", &[targets[0].clone()]).await;
+    let enforced_again = restart(enforced, Behaviour::tls(Tls10, Tls13)).await;
+    let regressed = run_cli(
+        &[
+            "scan",
+            "-q",
+            "--versions",
+            "tls1.0,tls1.1,tls1.2,tls1.3",
+            "--baseline",
+            &one,
+            "--format",
+            "json",
+            &targets[0],
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        regressed.status.code(),
+        Some(1),
+        "TLS 1.0 came back: {}",
+        stdout(&regressed)
+    );
+    let d: Value = serde_json::from_slice(&regressed.stdout).unwrap();
+    assert_eq!(transition(&d, 0, "tls1.0"), "newly_accepted");
+    let fixed = restart(enforced_again, Behaviour::tls(Tls12, Tls13)).await;
+    let ok = run_cli(
+        &[
+            "scan",
+            "-q",
+            "--versions",
+            "tls1.0,tls1.1,tls1.2,tls1.3",
+            "--baseline",
+            &one,
+            "--format",
+            "json",
+            &targets[0],
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let policy = run_cli(
+        &[
+            "scan",
+            "-q",
+            "--versions",
+            "tls1.0,tls1.1,tls1.2,tls1.3",
+            "--policy",
+            "tls12-plus",
+            "--format",
+            "json",
+            &targets[0],
+        ],
+        &[],
+        None,
+    )
+    .await;
+    // SSLv3 was not scanned, so tls12-plus cannot be decided for it: never a pass.
+    assert_eq!(policy.status.code(), Some(3), "{}", stdout(&policy));
+    drop((fixed, forgotten, broken, newcomer));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_are_named_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = tls_server(Tls12, Tls13).await;
+    let good = path(&dir, "good.json");
+    scan_to(&good, "good", &[s.addr().to_string()]).await;
+    let text = std::fs::read_to_string(&good).unwrap();
+
+    let empty = path(&dir, "empty.json");
+    std::fs::write(&empty, "").unwrap();
+    let truncated = path(&dir, "truncated.json");
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    let future = path(&dir, "future.json");
+    std::fs::write(
+        &future,
+        text.replace("\"schema_version\": 1", "\"schema_version\": 2"),
+    )
+    .unwrap();
+    let other = path(&dir, "other.json");
+    std::fs::write(&other, "{\"name\": \"not a scan\"}").unwrap();
+    let elsewhere = tls_server(Tls12, Tls13).await;
+    let disjoint = path(&dir, "disjoint.json");
+    scan_to(&disjoint, "elsewhere", &[elsewhere.addr().to_string()]).await;
+
+    for (file, needle) in [
+        (&empty, "the file is empty, not a tlsmatrix scan"),
+        (&truncated, "truncated JSON"),
+        (&future, "schema version 2 is not supported"),
+        (&other, "not a tlsmatrix scan (no schema_version field)"),
+        (&disjoint, "have no endpoint in common"),
+    ] {
+        let out = run_cli(&["diff", &good, file], &[], None).await;
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let err = stderr(&out);
+        assert!(err.contains(needle), "{file}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    let out = run_cli(&["check", &future, "--policy", "tls12-only"], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("future.json: schema version 2"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_cli(&["check", &good], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("check needs --policy"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_shows_disagreement_between_vantage_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = tls_server(Tls10, Tls13).await;
+    let target = s.addr().to_string();
+    let a = path(&dir, "site-a.json");
+    scan_to(&a, "site-a", &[target.clone()]).await;
+    // Seen from site b, the same endpoint refuses TLS 1.0 (another path, another answer).
+    let s = restart(s, Behaviour::tls(Tls11, Tls13)).await;
+    let b = path(&dir, "site-b.json");
+    scan_to(&b, "site-b", &[target.clone()]).await;
+    let all = path(&dir, "all.json");
+    let out = run_cli(&["merge", &a, &b, "-o", &all], &[], None).await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a disagreement leaves the endpoint undecided"
+    );
+    let merged: Report = serde_json::from_slice(&std::fs::read(&all).unwrap()).unwrap();
+    let e = &merged.endpoints[0];
+    assert_eq!(merged.vantage_points.len(), 2);
+    assert_eq!(e.seen_by.keys().collect::<Vec<_>>(), ["site-a", "site-b"]);
+    assert_eq!(e.versions[&Tls10].status(), Status::Error);
+    assert!(
+        e.disagreements[0].contains("site-a: accepted"),
+        "{:?}",
+        e.disagreements
+    );
+    assert!(
+        e.disagreements[0].contains("site-b: refused"),
+        "{:?}",
+        e.disagreements
+    );
+    assert_eq!(
+        e.versions[&Tls11].status(),
+        Status::Accepted,
+        "agreement is kept"
+    );
+    assert_eq!(e.verdict, Verdict::Legacy, "TLS 1.1 is accepted from both");
+    drop(s);
+}
