@@ -282,11 +282,11 @@ async fn merge_shows_disagreement_between_vantage_points() {
     let s = tls_server(Tls10, Tls13).await;
     let target = s.addr().to_string();
     let a = path(&dir, "site-a.json");
-    scan_to(&a, "site-a", &[target.clone()]).await;
+    scan_to(&a, "site-a", std::slice::from_ref(&target)).await;
     // Seen from site b, the same endpoint refuses TLS 1.0 (another path, another answer).
     let s = restart(s, Behaviour::tls(Tls11, Tls13)).await;
     let b = path(&dir, "site-b.json");
-    scan_to(&b, "site-b", &[target.clone()]).await;
+    scan_to(&b, "site-b", std::slice::from_ref(&target)).await;
     let all = path(&dir, "all.json");
     let out = run_cli(&["merge", &a, &b, "-o", &all], &[], None).await;
     assert_eq!(
