@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Probe endpoints with each TLS version and print the matrix.
     Scan(Box<ScanArgs>),
+    /// Find the domain controllers of an Active Directory domain through DNS SRV records.
+    Discover(DiscoverArgs),
     /// Compare two saved scans: one transition per endpoint and version.
     Diff(DiffArgs),
     /// Check a saved scan against a policy (tls12-only, tls12-plus, tls13-only, or custom).
@@ -35,6 +37,49 @@ pub enum Command {
     /// Start a local lab of TLS servers that behave like domain controllers before and after
     /// "TLS 1.2 only", scan it, and print both matrices.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The Active Directory domain (e.g. corp.example.com).
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// Also ask for the DCs of this site (_ldap._tcp.SITE._sites.dc._msdcs.DOMAIN).
+    #[arg(long, value_name = "SITE")]
+    pub site: Option<String>,
+    /// DNS server to ask, ADDR or ADDR:PORT (usually a DC) [default: the system's].
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Limit of each DNS query.
+    #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
+    pub dns_timeout: Duration,
+    /// Also scan RDP (3389) on each DC found.
+    #[arg(long)]
+    pub with_rdp: bool,
+}
+
+fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(a) = s.parse::<std::net::SocketAddr>() {
+        return Ok(a);
+    }
+    match s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(ip) => Ok(std::net::SocketAddr::new(ip, 53)),
+        Err(_) => Err(format!(
+            "invalid DNS server '{s}' (expected ADDR or ADDR:PORT)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +167,13 @@ pub struct ScanArgs {
     /// Scan the five services of a domain controller: ldap, ldaps, gc, gcs and rdp.
     #[arg(long, value_name = "HOST")]
     pub dc: Vec<String>,
+
+    /// Find the domain controllers of DOMAIN through DNS and scan their services.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
 
     /// What to speak before TLS on targets written without a scheme [default: by port: 389 and
     /// 3268 ldap, 3389 rdp, others none].

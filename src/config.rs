@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use crate::cli::{ColorArg, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg};
+use crate::discover::DnsSettings;
 use crate::error::Error;
 use crate::model::{InputError, Report};
 use crate::output::Format;
@@ -34,6 +35,8 @@ pub struct ScanJob {
     pub baseline: Option<(String, Report)>,
     pub allow_inconclusive: bool,
     pub policy: Option<Policy>,
+    /// Discover the DCs of this domain and add their services.
+    pub domain: Option<(String, Option<String>, DnsSettings, bool)>,
 }
 
 /// The policy the arguments ask for, if any.
@@ -114,7 +117,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         .map(|t| t.with_starttls(starttls))
         .collect();
     dedupe(&mut targets);
-    if targets.is_empty() && input_errors.is_empty() {
+    if targets.is_empty() && input_errors.is_empty() && args.domain.is_none() {
         return Err(Error::Usage(
             "no targets: give TARGET arguments, --dc HOST or -f FILE (see --help)".into(),
         ));
@@ -172,11 +175,26 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         baseline,
         allow_inconclusive: args.allow_inconclusive,
         policy,
+        domain: args.domain.clone().map(|d| {
+            (
+                d,
+                args.dns.site.clone(),
+                dns_settings(&args.dns),
+                args.dns.with_rdp,
+            )
+        }),
     })
 }
 
+pub fn dns_settings(args: &crate::cli::DnsArgs) -> DnsSettings {
+    DnsSettings {
+        server: args.dns_server,
+        timeout: args.dns_timeout,
+    }
+}
+
 /// The same endpoint written twice is scanned once.
-fn dedupe(targets: &mut Vec<Target>) {
+pub fn dedupe(targets: &mut Vec<Target>) {
     let mut seen = std::collections::HashSet::new();
     targets.retain(|t| seen.insert((t.host.clone(), t.port, t.protocol)));
 }

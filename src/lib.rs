@@ -22,6 +22,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod diff;
+pub mod discover;
 pub mod error;
 pub mod exit;
 pub mod lab;
@@ -54,10 +55,27 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
     match cli.command {
         Command::Scan(args) => run_scan(config::scan_job(*args)?, cancel).await,
         Command::Demo(args) => demo::run(args, cancel).await,
+        Command::Discover(args) => run_discover(args).await,
         Command::Diff(args) => run_diff(args),
         Command::Check(args) => run_check(args),
         Command::Merge(args) => run_merge(args),
     }
+}
+
+async fn run_discover(args: cli::DiscoverArgs) -> Result<Exit, Error> {
+    let settings = config::dns_settings(&args.dns);
+    let out = config::output_config(&args.output);
+    let found = discover::discover(&args.domain, args.dns.site.as_deref(), &settings).await;
+    emit_with(&out, |w, format, _| {
+        output::write_discovery(&found, format, args.dns.with_rdp, w)
+    })?;
+    Ok(if found.dcs.is_empty() {
+        Exit::Input
+    } else if !found.problems.is_empty() {
+        Exit::Undecided
+    } else {
+        Exit::Ok
+    })
 }
 
 fn run_diff(args: cli::DiffArgs) -> Result<Exit, Error> {
@@ -147,8 +165,24 @@ fn emit_with(
     }
 }
 
-async fn run_scan(job: config::ScanJob, cancel: CancellationToken) -> Result<Exit, Error> {
+async fn run_scan(mut job: config::ScanJob, cancel: CancellationToken) -> Result<Exit, Error> {
     let out = job.output.clone();
+    if let Some((domain, site, settings, with_rdp)) = job.domain.take() {
+        let found = discover::discover(&domain, site.as_deref(), &settings).await;
+        for p in &found.problems {
+            job.input_errors.push(model::InputError {
+                source: format!("DNS {domain}"),
+                message: p.clone(),
+            });
+        }
+        if !out.quiet {
+            eprintln!("tlsmatrix: {}", output::discovery_summary(&found));
+        }
+        let (targets, resolve) = discover::targets(&found, with_rdp);
+        job.targets.extend(targets);
+        config::dedupe(&mut job.targets);
+        job.config.resolve.extend(resolve);
+    }
     for e in &job.input_errors {
         eprintln!("tlsmatrix: error: {e}");
     }

@@ -254,6 +254,11 @@ impl ResolveOverrides {
         Ok(())
     }
 
+    /// Take over the entries of another set (they win).
+    pub fn extend(&mut self, other: ResolveOverrides) {
+        self.map.extend(other.map);
+    }
+
     pub fn add(&mut self, host: &str, port: Option<u16>, addrs: Vec<IpAddr>) {
         self.map.insert((host.to_ascii_lowercase(), port), addrs);
     }

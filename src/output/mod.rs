@@ -3,6 +3,7 @@
 mod check;
 mod csv;
 mod diff;
+mod discovery;
 mod json;
 mod markdown;
 mod table;
@@ -15,6 +16,7 @@ use crate::model::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, 
 pub use self::check::write_check;
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
+pub use self::discovery::{discovery_summary, write_discovery};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
 pub use self::table::write_table;
