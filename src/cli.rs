@@ -184,6 +184,12 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_ldap_check: bool,
 
+    /// Probe engines: OpenSSL handshakes, hand-written ClientHellos (any version, every
+    /// registered suite), or both (each cell decided by both, the wire engine alone where
+    /// OpenSSL cannot offer the version).
+    #[arg(long, value_enum, default_value_t = EngineArg::Both)]
+    pub engine: EngineArg,
+
     /// Read targets from FILE, one a line; '#' starts a comment; '-' reads standard input.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<String>,
@@ -282,6 +288,13 @@ pub enum FormatArg {
     Csv,
     #[value(alias = "markdown")]
     Md,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Openssl,
+    Wire,
+    Both,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -155,6 +155,11 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         resolve,
         label: args.label.clone(),
         ldap_check: !args.no_ldap_check,
+        engine: match args.engine {
+            crate::cli::EngineArg::Openssl => crate::engine::Engine::Openssl,
+            crate::cli::EngineArg::Wire => crate::engine::Engine::Wire,
+            crate::cli::EngineArg::Both => crate::engine::Engine::Both,
+        },
     };
     let policy = policy(&args.policy)?;
     if policy.is_some() && args.baseline.is_some() {

@@ -389,6 +389,7 @@ mod tests {
             outcome: o,
             elapsed_ms: 1,
             attempts: 1,
+            engines: None,
         }
     }
     fn acc() -> Option<Cell> {

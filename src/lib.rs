@@ -23,8 +23,10 @@ pub mod config;
 pub mod demo;
 pub mod diff;
 pub mod discover;
+pub mod engine;
 pub mod error;
 pub mod exit;
+pub mod hello;
 pub mod lab;
 pub mod ldap;
 pub mod merge;
@@ -39,6 +41,7 @@ pub mod starttls;
 pub mod target;
 pub mod verdict;
 pub mod wire;
+pub mod wire_probe;
 
 use std::io::{self, Write};
 

@@ -138,6 +138,7 @@ fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
                     outcome: Outcome::Error(text),
                     elapsed_ms: 0,
                     attempts: 0,
+                    engines: None,
                 }
             }
         };

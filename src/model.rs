@@ -373,6 +373,35 @@ pub struct Cell {
     pub elapsed_ms: u64,
     /// TCP connection attempts made (retries + 1), 0 when nothing was sent.
     pub attempts: u32,
+    /// What each engine found, when both ran or when the wire engine stood in for OpenSSL.
+    pub engines: Option<Box<Engines>>,
+}
+
+/// The answers of the two probe engines for one cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Engines {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openssl: Option<EngineAnswer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<EngineAnswer>,
+    /// False when the engines gave different decided answers (or one could not decide).
+    pub agree: bool,
+}
+
+/// One engine's answer, as status and explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineAnswer {
+    pub status: Status,
+    pub detail: String,
+}
+
+impl EngineAnswer {
+    pub fn of(o: &Outcome) -> Self {
+        EngineAnswer {
+            status: o.status(),
+            detail: o.detail(),
+        }
+    }
 }
 
 impl Cell {
@@ -402,6 +431,8 @@ struct CellRepr {
     elapsed_ms: u64,
     #[serde(default)]
     attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    engines: Option<Box<Engines>>,
 }
 
 /// A refusal with the alert's name spelled out for readers of the JSON.
@@ -428,6 +459,7 @@ impl From<Cell> for CellRepr {
             tls_declined: false,
             elapsed_ms: cell.elapsed_ms,
             attempts: cell.attempts,
+            engines: cell.engines,
         };
         match cell.outcome {
             Outcome::Accepted {
@@ -500,6 +532,7 @@ impl TryFrom<CellRepr> for Cell {
             outcome,
             elapsed_ms: r.elapsed_ms,
             attempts: r.attempts,
+            engines: r.engines,
         })
     }
 }
@@ -613,6 +646,14 @@ pub struct ScanOptions {
     /// Whether LDAP endpoints were checked with a RootDSE search.
     #[serde(default)]
     pub ldap_check: bool,
+    /// The probe engines used (`openssl`, `wire`, `both`).
+    #[serde(default = "engine_of_old_reports")]
+    pub engine: crate::engine::Engine,
+}
+
+/// Reports written before the wire engine existed were made with OpenSSL alone.
+fn engine_of_old_reports() -> crate::engine::Engine {
+    crate::engine::Engine::Openssl
 }
 
 /// A target that could not be read, kept in the report so nothing is dropped silently.
@@ -762,6 +803,7 @@ mod tests {
                 outcome,
                 elapsed_ms: 3,
                 attempts: 1,
+                engines: None,
             };
             let json = serde_json::to_value(&cell).unwrap();
             let back: Cell = serde_json::from_value(json).unwrap();
@@ -771,6 +813,7 @@ mod tests {
             outcome: Outcome::Refused(Refusal::Alert { code: 70 }),
             elapsed_ms: 1,
             attempts: 1,
+            engines: None,
         })
         .unwrap();
         assert_eq!(json["how"]["kind"], "alert");

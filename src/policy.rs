@@ -229,6 +229,7 @@ mod tests {
                         outcome: o.clone(),
                         elapsed_ms: 1,
                         attempts: 1,
+                        engines: None,
                     },
                 )
             })

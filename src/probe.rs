@@ -94,6 +94,7 @@ pub async fn probe(
             outcome,
             elapsed_ms: start.elapsed().as_millis() as u64,
             attempts,
+            engines: None,
         },
         root_dse,
     }
@@ -106,7 +107,7 @@ fn prelude_name(p: Protocol) -> &'static str {
     }
 }
 
-async fn connect(
+pub(crate) async fn connect(
     addr: SocketAddr,
     limits: Limits,
     deadline: tokio::time::Instant,
@@ -324,6 +325,11 @@ pub fn classify_failure(
             received: wire::show_bytes(tap.received()),
         }),
         ServerAnswer::Unclear(what) => Outcome::Error(format!("{what}: {}", describe(e))),
+        ServerAnswer::Incomplete => Outcome::Error(format!(
+            "{} bytes of TLS without a whole ServerHello: {}",
+            tap.received().len(),
+            describe(e)
+        )),
         ServerAnswer::Nothing => nothing_received(e, reason_code),
     }
 }

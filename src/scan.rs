@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientContexts, Offer, library_version};
+use crate::engine::{self, Engine};
 use crate::model::{
     Cell, Endpoint, InputError, Outcome, Protocol, Report, RootDse, ScanOptions, TlsVersion,
     ToolInfo,
@@ -40,6 +41,8 @@ pub struct ScanConfig {
     pub label: Option<String>,
     /// Search the RootDSE after each accepted handshake on LDAP endpoints.
     pub ldap_check: bool,
+    /// Which probe engines decide the cells.
+    pub engine: Engine,
 }
 
 impl Default for ScanConfig {
@@ -55,6 +58,7 @@ impl Default for ScanConfig {
             resolve: ResolveOverrides::default(),
             label: None,
             ldap_check: true,
+            engine: Engine::Both,
         }
     }
 }
@@ -103,8 +107,12 @@ pub async fn scan(
     let mut rows = resolve_all(config, &targets, &cancel).await;
     observer.started(rows.len());
 
-    // Versions this build cannot offer are answered without touching the network.
+    // Versions this build cannot offer are answered without touching the network, unless the
+    // wire engine can stand in.
     for v in &config.versions {
+        if config.engine != Engine::Openssl {
+            break;
+        }
         if let Some(Offer::NotTestable(why)) = contexts.get(*v) {
             for row in &mut rows {
                 row.cells.insert(
@@ -113,6 +121,7 @@ pub async fn scan(
                         outcome: Outcome::NotTestable(why.clone()),
                         elapsed_ms: 0,
                         attempts: 0,
+                        engines: None,
                     },
                 );
             }
@@ -168,7 +177,7 @@ pub async fn scan(
             global.clone(),
             contexts.clone(),
             limits,
-            config.ldap_check,
+            (config.ldap_check, config.engine),
             tx.clone(),
         ));
     }
@@ -210,6 +219,7 @@ pub async fn scan(
                     outcome: Outcome::Error("not probed: the scan was interrupted".into()),
                     elapsed_ms: 0,
                     attempts: 0,
+                    engines: None,
                 });
             }
         }
@@ -237,6 +247,7 @@ pub async fn scan(
             retries: config.retries,
             sni: config.sni.clone(),
             ldap_check: config.ldap_check,
+            engine: config.engine,
         },
         input_errors,
         summary: Report::count_verdicts(&endpoints),
@@ -263,7 +274,7 @@ async fn run_host(
     global: Arc<Semaphore>,
     contexts: Arc<ClientContexts>,
     limits: Limits,
-    ldap_check: bool,
+    (ldap_check, engine): (bool, Engine),
     tx: mpsc::Sender<Done>,
 ) {
     let local = Arc::new(Semaphore::new(per_host));
@@ -280,6 +291,7 @@ async fn run_host(
                 outcome: copied(outcome),
                 elapsed_ms: 0,
                 attempts: 0,
+                engines: None,
             };
             let _ = tx.send((job.row, job.version, cell, None)).await;
             continue;
@@ -292,16 +304,14 @@ async fn run_host(
         let dead = dead.clone();
         running.spawn(async move {
             let _permits = (local_permit, global_permit);
-            let Some(Offer::Ready(ctx)) = contexts.get(job.version) else {
-                return;
-            };
             let endpoint = probe::Endpoint {
                 addr: job.addr,
                 sni: job.sni.as_deref(),
                 protocol: job.protocol,
                 ldap_check,
             };
-            let result = probe::probe(ctx, job.version, &endpoint, limits).await;
+            let result =
+                engine::probe_cell(&contexts, job.version, &endpoint, limits, engine).await;
             let cell = result.cell;
             if cell.outcome.is_connect_failure() {
                 dead.lock()
@@ -389,6 +399,7 @@ async fn resolve_all(
                             outcome: Outcome::Unreachable(why.clone()),
                             elapsed_ms: 0,
                             attempts: 0,
+                            engines: None,
                         },
                     );
                 }
@@ -403,6 +414,7 @@ async fn resolve_all(
                             outcome: Outcome::Error("not probed: the scan was interrupted".into()),
                             elapsed_ms: 0,
                             attempts: 0,
+                            engines: None,
                         },
                     );
                 }

@@ -158,6 +158,7 @@ mod tests {
                         outcome: o.clone(),
                         elapsed_ms: 0,
                         attempts: 1,
+                        engines: None,
                     },
                 )
             })

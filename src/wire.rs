@@ -118,7 +118,9 @@ pub enum ServerAnswer {
     Alert { level: u8, code: u8 },
     /// Bytes that are not TLS records.
     NotTls,
-    /// TLS records, but cut off or not readable before a ServerHello or alert.
+    /// TLS records so far, but not yet a whole ServerHello or alert: more bytes may decide.
+    Incomplete,
+    /// TLS records that cannot be read as a ServerHello or alert.
     Unclear(String),
 }
 
@@ -133,7 +135,11 @@ pub fn server_answer(bytes: &[u8]) -> ServerAnswer {
     while !rest.is_empty() {
         if rest.len() < 5 {
             if !looks_like_record(rest) {
-                return ServerAnswer::NotTls;
+                return if handshake.is_empty() {
+                    ServerAnswer::NotTls
+                } else {
+                    ServerAnswer::Unclear("a record that is not TLS after the first".into())
+                };
             }
             break;
         }
@@ -167,10 +173,7 @@ pub fn server_answer(bytes: &[u8]) -> ServerAnswer {
         }
         rest = &rest[5 + len..];
     }
-    ServerAnswer::Unclear(format!(
-        "{} bytes of TLS without a complete ServerHello",
-        bytes.len()
-    ))
+    ServerAnswer::Incomplete
 }
 
 fn looks_like_record(b: &[u8]) -> bool {
@@ -366,10 +369,10 @@ mod tests {
             }
         ));
         // Only the first part: undecided, never a refusal.
-        assert!(matches!(
+        assert_eq!(
             server_answer(&record(22, &hs[..10])),
-            ServerAnswer::Unclear(_)
-        ));
+            ServerAnswer::Incomplete
+        );
     }
 
     #[test]
@@ -383,10 +386,7 @@ mod tests {
             ServerAnswer::NotTls
         );
         assert_eq!(server_answer(&[]), ServerAnswer::Nothing);
-        assert!(matches!(
-            server_answer(&[22, 3, 1]),
-            ServerAnswer::Unclear(_)
-        ));
+        assert_eq!(server_answer(&[22, 3, 1]), ServerAnswer::Incomplete);
     }
 
     #[test]

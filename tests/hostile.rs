@@ -225,12 +225,10 @@ async fn a_dead_endpoint_is_not_tried_again_for_every_version() {
     config.per_host = 1;
     config.retries = 2;
     let e = scan_addr(&config, format!("127.0.0.1:{port}").parse().unwrap()).await;
-    let attempts: Vec<u32> = [Tls10, Tls11, Tls12, Tls13]
-        .iter()
-        .map(|v| e.versions[v].attempts)
-        .collect();
+    let attempts: Vec<u32> = e.versions.values().map(|c| c.attempts).collect();
     // The first version made three attempts (two retries); the rest reuse its answer.
-    assert_eq!(attempts, vec![3, 0, 0, 0]);
+    assert_eq!(attempts[0], 3);
+    assert!(attempts[1..].iter().all(|a| *a == 0), "{attempts:?}");
     assert!(e.versions[&Tls13].outcome.detail().contains("not tried"));
     assert_eq!(e.verdict, Verdict::Unreachable);
 }

@@ -204,6 +204,7 @@ pub fn notes(report: &Report, limit: usize) -> Vec<String> {
                     Outcome::Accepted {
                         completed, ldap, ..
                     } => !completed || matches!(ldap, Some(LdapCheck::Failed(_))),
+                    _ if c.engines.as_ref().is_some_and(|e| !e.agree) => true,
                     Outcome::Refused(Refusal::NotTls { .. }) => true,
                     Outcome::Refused(_) => false,
                     _ => true,
@@ -249,6 +250,7 @@ mod tests {
             outcome,
             elapsed_ms: 3,
             attempts: 1,
+            engines: None,
         }
     }
 
@@ -356,6 +358,7 @@ mod tests {
                 retries: 0,
                 sni: None,
                 ldap_check: true,
+                engine: crate::engine::Engine::Both,
             },
             input_errors: vec![],
             summary: Report::count_verdicts(&endpoints),
