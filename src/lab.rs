@@ -67,6 +67,20 @@ pub enum Behaviour {
     },
     /// An RDP server: reads the X.224 connection request and answers as told.
     Rdp(RdpReply),
+    /// A server that speaks only the first flight, byte by byte, for what OpenSSL cannot serve
+    /// here: it supports exactly `version` (SSLv3 included) and, if set, only the cipher suite
+    /// `only_cipher` (RC4, say). It answers a ClientHello with a ServerHello (a lower version
+    /// when the client offers more, as real servers do), or a protocol_version or
+    /// handshake_failure alert, then closes. With `drip` the ServerHello goes out split over two
+    /// records, one byte at a time.
+    Stub {
+        version: TlsVersion,
+        only_cipher: Option<u16>,
+        drip: bool,
+    },
+    /// A TLS 1.3 server that only knows the P-384 group, so a client offering an X25519 key
+    /// share gets a HelloRetryRequest.
+    Tls13P384,
 }
 
 /// How a lab directory answers a StartTLS request.
@@ -132,6 +146,17 @@ impl LabServer {
             ),
             Behaviour::OversizedChain { kib } => {
                 Some(oversized_context(*kib).map_err(io::Error::other)?)
+            }
+            Behaviour::Tls13P384 => {
+                let mut b =
+                    SslContext::builder(SslMethod::tls_server()).map_err(io::Error::other)?;
+                let (key, cert) = identity();
+                b.set_min_proto_version(Some(SslVersion::TLS1_3))
+                    .map_err(io::Error::other)?;
+                b.set_private_key(key).map_err(io::Error::other)?;
+                b.set_certificate(cert).map_err(io::Error::other)?;
+                b.set_groups_list("P-384").map_err(io::Error::other)?;
+                Some(b.build())
             }
             Behaviour::Ldap { min, max, .. } | Behaviour::Rdp(RdpReply::Tls { min, max }) => {
                 Some(server_context(*min, *max, None).map_err(io::Error::other)?)
@@ -224,7 +249,15 @@ async fn handle(
     handshakes: Arc<AtomicUsize>,
 ) {
     match behaviour {
-        Behaviour::Tls { .. } | Behaviour::Pre13 | Behaviour::OversizedChain { .. } => {
+        Behaviour::Stub {
+            version,
+            only_cipher,
+            drip,
+        } => stub(&mut tcp, version, only_cipher, drip).await,
+        Behaviour::Tls { .. }
+        | Behaviour::Pre13
+        | Behaviour::OversizedChain { .. }
+        | Behaviour::Tls13P384 => {
             let Some(ctx) = ctx else { return };
             let Ok(ssl) = Ssl::new(&ctx) else { return };
             let mut prefix = Vec::new();
@@ -364,6 +397,78 @@ async fn accept_tls(
     } else {
         None
     }
+}
+
+/// The first flight of a server that supports one version and maybe one suite.
+async fn stub(tcp: &mut TcpStream, version: TlsVersion, only_cipher: Option<u16>, drip: bool) {
+    let Ok(hello) = read_hello(tcp).await else {
+        return;
+    };
+    let Some(offer) = crate::wire::client_offer(&hello) else {
+        return;
+    };
+    let client_max = offer
+        .supported_versions
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(offer.legacy_version);
+    let alert = |code: u8| vec![21, 3, 1, 0, 2, 2, code];
+    let reply = if client_max < version.wire() {
+        alert(70)
+    } else if version == TlsVersion::Tls13 && !offer.supported_versions.contains(&0x0304) {
+        alert(70)
+    } else {
+        let cipher = match only_cipher {
+            Some(c) if offer.ciphers.contains(&c) => Some(c),
+            Some(_) => None,
+            None => offer.ciphers.first().copied(),
+        };
+        match cipher {
+            None => alert(40),
+            Some(c) => {
+                let legacy = version.wire().min(0x0303);
+                let mut body = legacy.to_be_bytes().to_vec();
+                body.extend_from_slice(&[0x5a; 32]);
+                body.push(0); // no session ID
+                body.extend_from_slice(&c.to_be_bytes());
+                body.push(0);
+                if version == TlsVersion::Tls13 {
+                    body.extend_from_slice(&[0, 6, 0, 43, 0, 2, 3, 4]);
+                }
+                let mut hs = vec![2];
+                hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+                hs.extend_from_slice(&body);
+                let rv = version.wire().min(0x0303).to_be_bytes();
+                let record = |part: &[u8]| {
+                    let mut r = vec![22, rv[0], rv[1]];
+                    r.extend_from_slice(&(part.len() as u16).to_be_bytes());
+                    r.extend_from_slice(part);
+                    r
+                };
+                if drip {
+                    let (a, b) = hs.split_at(hs.len() / 2);
+                    let mut both = record(a);
+                    both.extend(record(b));
+                    both
+                } else {
+                    record(&hs)
+                }
+            }
+        }
+    };
+    if drip {
+        for b in reply {
+            if tcp.write_all(&[b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    } else if tcp.write_all(&reply).await.is_err() {
+        return;
+    }
+    let _ = tcp.shutdown().await;
+    linger(tcp).await;
 }
 
 /// Read the StartTLS request and answer it; true when TLS should follow.

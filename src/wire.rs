@@ -229,6 +229,7 @@ pub struct ClientOffer {
     pub legacy_version: u16,
     pub supported_versions: Vec<u16>,
     pub cipher_count: usize,
+    pub ciphers: Vec<u16>,
 }
 
 impl ClientOffer {
@@ -265,6 +266,7 @@ pub fn client_offer(bytes: &[u8]) -> Option<ClientOffer> {
                 legacy_version: ch.version.0,
                 supported_versions,
                 cipher_count: ch.ciphers.len(),
+                ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
             })
         }
         _ => None,

@@ -10,3 +10,4 @@ mod ldap;
 mod matrix;
 mod s_server;
 mod slapd;
+mod wire;
