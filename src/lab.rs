@@ -414,9 +414,8 @@ async fn stub(tcp: &mut TcpStream, version: TlsVersion, only_cipher: Option<u16>
         .max()
         .unwrap_or(offer.legacy_version);
     let alert = |code: u8| vec![21, 3, 1, 0, 2, 2, code];
-    let reply = if client_max < version.wire() {
-        alert(70)
-    } else if version == TlsVersion::Tls13 && !offer.supported_versions.contains(&0x0304) {
+    let no_tls13 = version == TlsVersion::Tls13 && !offer.supported_versions.contains(&0x0304);
+    let reply = if client_max < version.wire() || no_tls13 {
         alert(70)
     } else {
         let cipher = match only_cipher {
