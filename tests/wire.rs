@@ -188,3 +188,32 @@ async fn engines_agree_with_each_other_and_with_s_client_on_the_fixture_set() {
     }
     assert!(compared >= 30, "{compared} cells compared");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_engine_completes_sslv3_when_the_build_has_it() {
+    use tlsmatrix::client::{ClientContexts, Offer};
+    let has_ssl3 = matches!(
+        ClientContexts::new(&[Ssl3]).get(Ssl3),
+        Some(Offer::Ready(_))
+    );
+    #[cfg(feature = "vendored-ssl3")]
+    assert!(has_ssl3, "the vendored-ssl3 build must offer SSLv3");
+    if !has_ssl3 {
+        // This build cannot: OpenSSL alone says so, and never that SSLv3 is refused.
+        let s = server(stub(Ssl3, None, false)).await;
+        let e = scan_addr(&with(Engine::Openssl), s.addr()).await;
+        assert_eq!(e.versions[&Ssl3].status(), Status::NotTestable);
+        return;
+    }
+    // Here the lab's OpenSSL can serve SSLv3 too: a real SSLv3 handshake, completed.
+    let s = server(Behaviour::tls(Ssl3, Ssl3)).await;
+    let e = scan_addr(&with(Engine::Openssl), s.addr()).await;
+    match &e.versions[&Ssl3].outcome {
+        Outcome::Accepted {
+            completed: true, ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
+    let both = scan_addr(&with(Engine::Both), s.addr()).await;
+    assert!(both.versions[&Ssl3].engines.as_ref().unwrap().agree);
+}
