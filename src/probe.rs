@@ -47,7 +47,14 @@ pub struct Endpoint<'a> {
     pub protocol: Protocol,
     /// For LDAP protocols: search the RootDSE after an accepted handshake.
     pub ldap_check: bool,
+    /// Told `Some(true)` as soon as a TCP connection to the endpoint is up.
+    pub gate: Option<&'a ConnectGate>,
 }
+
+/// Whether an endpoint answers TCP at all: `None` until its first probe knows. The other
+/// versions of the endpoint wait on it, so a dead endpoint costs one connect timeout and one
+/// connection, not one per version.
+pub type ConnectGate = tokio::sync::watch::Sender<Option<bool>>;
 
 /// One probe's cell, and the RootDSE when an LDAP search answered.
 pub struct ProbeResult {
@@ -65,7 +72,7 @@ pub async fn probe(
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
     let mut root_dse = None;
-    let (outcome, attempts) = match connect(endpoint.addr, limits, deadline).await {
+    let (outcome, attempts) = match connect(endpoint.addr, limits, deadline, endpoint.gate).await {
         Err((outcome, attempts)) => (outcome, attempts),
         Ok((mut tcp, attempts)) => {
             let outcome = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
@@ -111,6 +118,7 @@ pub(crate) async fn connect(
     addr: SocketAddr,
     limits: Limits,
     deadline: tokio::time::Instant,
+    gate: Option<&ConnectGate>,
 ) -> Result<(TcpStream, u32), (Outcome, u32)> {
     let mut attempts = 0;
     loop {
@@ -119,6 +127,9 @@ pub(crate) async fn connect(
         let failure = match timeout_at(attempt_deadline, TcpStream::connect(addr)).await {
             Ok(Ok(tcp)) => {
                 let _ = tcp.set_nodelay(true);
+                if let Some(g) = gate {
+                    g.send_replace(Some(true));
+                }
                 return Ok((tcp, attempts));
             }
             Ok(Err(e)) => Outcome::Unreachable(connect_error(&e)),

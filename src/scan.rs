@@ -22,7 +22,7 @@ use crate::model::{
     Cell, Endpoint, InputError, Outcome, Protocol, Report, RootDse, ScanOptions, TlsVersion,
     ToolInfo,
 };
-use crate::probe::{self, Limits};
+use crate::probe::{self, ConnectGate, Limits};
 use crate::target::{ResolveOverrides, Target, resolve};
 use crate::verdict;
 
@@ -280,35 +280,55 @@ async fn run_host(
     let local = Arc::new(Semaphore::new(per_host));
     // Rows whose first connect failed: later versions get the same answer.
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
+    let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
     let mut running = JoinSet::new();
     for job in jobs {
         let Ok(local_permit) = local.clone().acquire_owned().await else {
             return;
         };
-        let known = dead.lock().expect("lock").get(&job.row).cloned();
-        if let Some(outcome) = known {
-            let cell = Cell {
-                outcome: copied(outcome),
-                elapsed_ms: 0,
-                attempts: 0,
-                engines: None,
-            };
-            let _ = tx.send((job.row, job.version, cell, None)).await;
-            continue;
-        }
-        let Ok(global_permit) = global.clone().acquire_owned().await else {
-            return;
-        };
+        let first = !gates.contains_key(&job.row);
+        let gate = gates
+            .entry(job.row)
+            .or_insert_with(|| Arc::new(tokio::sync::watch::channel(None).0))
+            .clone();
+        let global = global.clone();
         let contexts = contexts.clone();
         let tx = tx.clone();
         let dead = dead.clone();
         running.spawn(async move {
-            let _permits = (local_permit, global_permit);
+            let _local = local_permit;
+            if !first {
+                // Wait until the endpoint's first probe knows whether TCP gets through.
+                let mut rx = gate.subscribe();
+                let up = rx
+                    .wait_for(|v| v.is_some())
+                    .await
+                    .map(|v| *v)
+                    .ok()
+                    .flatten();
+                if up == Some(false) {
+                    let known = dead.lock().expect("lock").get(&job.row).cloned();
+                    if let Some(outcome) = known {
+                        let cell = Cell {
+                            outcome: copied(outcome),
+                            elapsed_ms: 0,
+                            attempts: 0,
+                            engines: None,
+                        };
+                        let _ = tx.send((job.row, job.version, cell, None)).await;
+                        return;
+                    }
+                }
+            }
+            let Ok(_global) = global.acquire_owned().await else {
+                return;
+            };
             let endpoint = probe::Endpoint {
                 addr: job.addr,
                 sni: job.sni.as_deref(),
                 protocol: job.protocol,
                 ldap_check,
+                gate: Some(&gate),
             };
             let result =
                 engine::probe_cell(&contexts, job.version, &endpoint, limits, engine).await;
@@ -318,6 +338,18 @@ async fn run_host(
                     .expect("lock")
                     .entry(job.row)
                     .or_insert_with(|| cell.outcome.clone());
+            }
+            if first {
+                let failed = cell.outcome.is_connect_failure();
+                // Never leave the others waiting, whatever happened.
+                gate.send_if_modified(|v| {
+                    if v.is_none() {
+                        *v = Some(!failed);
+                        true
+                    } else {
+                        false
+                    }
+                });
             }
             let _ = tx.send((job.row, job.version, cell, result.root_dse)).await;
         });

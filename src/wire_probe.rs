@@ -22,7 +22,7 @@ const MAX_ANSWER: usize = 16 * 1024 + 5;
 pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits) -> Cell {
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
-    let (outcome, attempts) = match connect(endpoint.addr, limits, deadline).await {
+    let (outcome, attempts) = match connect(endpoint.addr, limits, deadline, endpoint.gate).await {
         Err(failed) => failed,
         Ok((mut tcp, attempts)) => {
             let outcome = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {

@@ -195,8 +195,7 @@ async fn connect_timeout_is_a_connect_phase_timeout_and_is_retried() {
         start.elapsed()
     );
     let mut tried = 0;
-    for v in [Tls10, Tls11, Tls12, Tls13] {
-        let c = &e.versions[&v];
+    for (v, c) in &e.versions {
         match &c.outcome {
             Outcome::Timeout {
                 phase: Phase::Connect,
@@ -214,7 +213,8 @@ async fn connect_timeout_is_a_connect_phase_timeout_and_is_retried() {
             tried += 1;
         }
     }
-    assert!(tried >= 1);
+    // Only the first version connects; the others wait for it and take its answer.
+    assert_eq!(tried, 1);
     assert_eq!(e.verdict, Verdict::Unreachable);
 }
 
