@@ -152,36 +152,59 @@ pub async fn scan(
 
     let global = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let (tx, mut rx) = mpsc::channel::<Done>(256);
-    let mut hosts = JoinSet::new();
-    for addr in order {
-        let jobs: Vec<Job> = by_address[&addr]
-            .iter()
-            .flat_map(|&i| {
-                let row = &rows[i];
-                config
-                    .versions
-                    .iter()
-                    .filter(|v| !row.cells.contains_key(v))
-                    .map(move |&v| Job {
-                        row: i,
-                        version: v,
-                        addr: SocketAddr::new(addr, row.port),
-                        sni: row.sni.clone(),
-                        protocol: row.protocol,
-                    })
-            })
-            .collect();
-        hosts.spawn(run_host(
-            jobs,
-            config.per_host.max(1),
-            global.clone(),
-            contexts.clone(),
-            limits,
-            (config.ldap_check, config.engine),
-            tx.clone(),
-        ));
-    }
-    drop(tx);
+    let work: Vec<(IpAddr, Vec<Job>)> = order
+        .into_iter()
+        .map(|addr| {
+            let jobs = by_address[&addr]
+                .iter()
+                .flat_map(|&i| {
+                    let row = &rows[i];
+                    config
+                        .versions
+                        .iter()
+                        .filter(|v| !row.cells.contains_key(v))
+                        .map(move |&v| Job {
+                            row: i,
+                            version: v,
+                            addr: SocketAddr::new(addr, row.port),
+                            sni: row.sni.clone(),
+                            protocol: row.protocol,
+                        })
+                })
+                .collect();
+            (addr, jobs)
+        })
+        .collect();
+    // At most `concurrency` hosts are active at once (each needs a global slot to do anything),
+    // so the tasks alive do not grow with the size of the estate.
+    let host_slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let per_host = config.per_host.max(1);
+    let settings = (config.ldap_check, config.engine);
+    let dispatch_contexts = contexts.clone();
+    let dispatcher = tokio::spawn(async move {
+        let mut hosts = JoinSet::new();
+        for (_, jobs) in work {
+            let Ok(slot) = host_slots.clone().acquire_owned().await else {
+                break;
+            };
+            let host = run_host(
+                jobs,
+                per_host,
+                global.clone(),
+                dispatch_contexts.clone(),
+                limits,
+                settings,
+                tx.clone(),
+            );
+            hosts.spawn(async move {
+                let _slot = slot;
+                host.await
+            });
+            while hosts.try_join_next().is_some() {}
+        }
+        drop(tx);
+        while hosts.join_next().await.is_some() {}
+    });
 
     let mut interrupted = false;
     for (i, row) in rows.iter().enumerate() {
@@ -209,8 +232,8 @@ pub async fn scan(
             }
         }
     }
-    hosts.abort_all();
-    while hosts.join_next().await.is_some() {}
+    dispatcher.abort();
+    let _ = dispatcher.await;
 
     if interrupted {
         for row in &mut rows {
@@ -225,7 +248,7 @@ pub async fn scan(
         }
     }
 
-    let endpoints: Vec<Endpoint> = rows.iter().map(|r| finish(r, &targets)).collect();
+    let endpoints: Vec<Endpoint> = rows.into_iter().map(|r| finish_row(r, &targets)).collect();
     Report {
         schema_version: crate::model::SCHEMA_VERSION,
         tool: ToolInfo {
@@ -330,8 +353,16 @@ async fn run_host(
                 ldap_check,
                 gate: Some(&gate),
             };
-            let result =
-                engine::probe_cell(&contexts, job.version, &endpoint, limits, engine).await;
+            // Boxed: a task waiting above holds a few bytes, not a whole probe's state, so
+            // thousands of waiting endpoints stay cheap.
+            let result = Box::pin(engine::probe_cell(
+                &contexts,
+                job.version,
+                &endpoint,
+                limits,
+                engine,
+            ))
+            .await;
             let cell = result.cell;
             if cell.outcome.is_connect_failure() {
                 dead.lock()
@@ -455,6 +486,26 @@ async fn resolve_all(
         }
     }
     rows
+}
+
+/// The endpoint of a finished row, taking the row's cells.
+fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
+    let t = &targets[row.target];
+    let (verdict, verdict_detail) = verdict::judge(&row.cells);
+    Endpoint {
+        target: t.input.clone(),
+        host: row.host,
+        address: row.address,
+        port: row.port,
+        protocol: row.protocol,
+        sni: row.sni,
+        verdict,
+        verdict_detail,
+        root_dse: row.root_dse,
+        seen_by: BTreeMap::new(),
+        disagreements: Vec::new(),
+        versions: row.cells,
+    }
 }
 
 fn finish(row: &Row, targets: &[Target]) -> Endpoint {
