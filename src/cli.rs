@@ -34,6 +34,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Merge scans of the same estate made from several vantage points.
     Merge(MergeArgs),
+    /// Which clients use which TLS versions, read from packet captures (pcap, pcapng, gzip).
+    Clients(ClientsArgs),
     /// Start a local lab of TLS servers that behave like domain controllers before and after
     /// "TLS 1.2 only", scan it, and print both matrices.
     Demo(DemoArgs),
@@ -104,6 +106,18 @@ pub struct CheckArgs {
     pub scan: String,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientsArgs {
+    /// Capture files: pcap or pcapng, gzip-compressed or not.
+    #[arg(value_name = "CAPTURE", required = true)]
+    pub captures: Vec<String>,
+    /// Only connections to these server ports (e.g. 636,3269,389,3268) [default: every port].
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub ports: Vec<u16>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+pub mod capture;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
         Command::Demo(args) => demo::run(args, cancel).await,
         Command::Discover(args) => run_discover(args).await,
         Command::Diff(args) => run_diff(args),
+        Command::Clients(args) => run_clients(args),
         Command::Check(args) => run_check(args),
         Command::Merge(args) => run_merge(args),
     }
@@ -76,6 +78,24 @@ async fn run_discover(args: cli::DiscoverArgs) -> Result<Exit, Error> {
         Exit::Input
     } else if !found.problems.is_empty() {
         Exit::Undecided
+    } else {
+        Exit::Ok
+    })
+}
+
+fn run_clients(args: cli::ClientsArgs) -> Result<Exit, Error> {
+    let out = config::output_config(&args.output);
+    let report = capture::analyze(&args.captures, args.ports.clone());
+    for f in &report.files {
+        if let Some(e) = &f.error {
+            eprintln!("tlsmatrix: error: {}: {e}", f.path);
+        }
+    }
+    emit_with(&out, |w, format, color| {
+        output::write_clients(&report, format, color, w)
+    })?;
+    Ok(if report.files.iter().any(|f| f.error.is_some()) {
+        Exit::Input
     } else {
         Exit::Ok
     })

@@ -1,6 +1,7 @@
 //! Renderers: each writes a report to any `io::Write`. Nothing here decides anything.
 
 mod check;
+mod clients;
 mod csv;
 mod diff;
 mod discovery;
@@ -14,6 +15,7 @@ use std::path::Path;
 use crate::model::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, Verdict};
 
 pub use self::check::write_check;
+pub use self::clients::{clients_summary, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
 pub use self::discovery::{discovery_summary, write_discovery};
