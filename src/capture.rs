@@ -409,10 +409,10 @@ impl Analyzer {
             Self::read(flow, s.src);
         }
         let finished = flow.ignore || (flow.hello.is_some() && flow.negotiated.is_some());
-        if s.end || finished {
-            if let Some(flow) = self.flows.remove(&key) {
-                self.record(flow);
-            }
+        if (s.end || finished)
+            && let Some(flow) = self.flows.remove(&key)
+        {
+            self.record(flow);
         }
     }
 
