@@ -15,15 +15,15 @@ use crate::util::*;
 
 const SLAPD: &str = "/usr/sbin/slapd";
 
-struct Slapd {
+pub(crate) struct Slapd {
     dir: tempfile::TempDir,
-    ldap: SocketAddr,
-    ldaps: SocketAddr,
+    pub(crate) ldap: SocketAddr,
+    pub(crate) ldaps: SocketAddr,
 }
 
 impl Slapd {
     /// Start slapd on two free loopback ports with this GnuTLS priority string.
-    fn start(priority: &str) -> Slapd {
+    pub(crate) fn start(priority: &str) -> Slapd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let (key, cert) = tlsmatrix::lab::identity();
@@ -104,7 +104,7 @@ fn stop(dir: &Path) {
 }
 
 /// True when slapd can run here; panics in CI where it must.
-fn slapd_available() -> bool {
+pub(crate) fn slapd_available() -> bool {
     if Path::new(SLAPD).exists() {
         return true;
     }

@@ -4,6 +4,7 @@ mod util;
 
 mod before_after;
 mod cli;
+mod clients;
 mod discovery;
 mod hostile;
 mod ldap;
