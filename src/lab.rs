@@ -287,12 +287,7 @@ async fn handle(
                 return;
             }
             let Ok(ssl) = Ssl::new(&ctx) else { return };
-            let stream = Prefixed {
-                prefix: Vec::new(),
-                pos: 0,
-                inner: tcp,
-            };
-            if let Some(mut s) = accept_tls(ssl, stream, &names, &handshakes).await {
+            if let Some(mut s) = accept_tls(ssl, Prefixed::plain(tcp), &names, &handshakes).await {
                 if answers {
                     answer_root_dse(&mut s).await;
                 } else {
@@ -320,12 +315,8 @@ async fn handle(
             match (ctx, kind, value) {
                 (Some(ctx), 2, 1) => {
                     let Ok(ssl) = Ssl::new(&ctx) else { return };
-                    let stream = Prefixed {
-                        prefix: Vec::new(),
-                        pos: 0,
-                        inner: tcp,
-                    };
-                    if let Some(mut s) = accept_tls(ssl, stream, &names, &handshakes).await {
+                    let plain = Prefixed::plain(tcp);
+                    if let Some(mut s) = accept_tls(ssl, plain, &names, &handshakes).await {
                         linger(&mut s).await;
                     }
                 }
@@ -608,6 +599,16 @@ struct Prefixed {
     prefix: Vec<u8>,
     pos: usize,
     inner: TcpStream,
+}
+
+impl Prefixed {
+    fn plain(inner: TcpStream) -> Self {
+        Prefixed {
+            prefix: Vec::new(),
+            pos: 0,
+            inner,
+        }
+    }
 }
 
 impl tokio::io::AsyncRead for Prefixed {

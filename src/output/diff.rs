@@ -3,7 +3,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell as TCell, Color};
 
 use super::Format;
-use super::table::{new_table, paint, write_lines};
+use super::table::{endpoint_cells, matrix_header, new_table, paint, write_lines};
 use crate::diff::{Change, Diff, EndpointDiff, EndpointResult, Transition, passes, summary_line};
 use crate::model::{Status, TlsVersion};
 
@@ -133,24 +133,9 @@ fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> 
     )?;
     let vs = versions(d);
     let mut t = new_table(color);
-    let mut header = vec![
-        TCell::new("TARGET"),
-        TCell::new("ADDRESS"),
-        TCell::new("PORT"),
-    ];
-    header.extend(vs.iter().map(|v| TCell::new(v.name())));
-    header.push(TCell::new("RESULT"));
-    t.set_header(header);
+    t.set_header(matrix_header(&vs, "RESULT"));
     for e in &d.endpoints {
-        let mut row = vec![
-            TCell::new(&e.target),
-            TCell::new(
-                e.address
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| "-".into()),
-            ),
-            TCell::new(e.port),
-        ];
+        let mut row = endpoint_cells(&e.target, e.address, e.port);
         for v in &vs {
             row.push(match e.versions.get(v) {
                 Some(c) => paint(

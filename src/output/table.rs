@@ -14,24 +14,9 @@ const STYLE: TableStyle =
 pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
     let mut t = new_table(color);
     let versions = &report.options.versions;
-    let mut header = vec![
-        TCell::new("TARGET"),
-        TCell::new("ADDRESS"),
-        TCell::new("PORT"),
-    ];
-    header.extend(versions.iter().map(|v| TCell::new(v.name())));
-    header.push(TCell::new("VERDICT"));
-    t.set_header(header);
+    t.set_header(matrix_header(versions, "VERDICT"));
     for e in &report.endpoints {
-        let mut row = vec![
-            TCell::new(&e.target),
-            TCell::new(
-                e.address
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| "-".into()),
-            ),
-            TCell::new(e.port),
-        ];
+        let mut row = endpoint_cells(&e.target, e.address, e.port);
         for v in versions {
             row.push(match e.versions.get(v) {
                 Some(c) => paint(TCell::new(cell_text(c)), cell_color(*v, c), color),
@@ -53,6 +38,27 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
         writeln!(w, "note: {n}")?;
     }
     writeln!(w, "{}", summary_line(report))
+}
+
+/// TARGET, ADDRESS, PORT, a column per version, then `last`.
+pub fn matrix_header(versions: &[TlsVersion], last: &str) -> Vec<TCell> {
+    let mut header = vec![
+        TCell::new("TARGET"),
+        TCell::new("ADDRESS"),
+        TCell::new("PORT"),
+    ];
+    header.extend(versions.iter().map(|v| TCell::new(v.name())));
+    header.push(TCell::new(last));
+    header
+}
+
+/// The first three cells of a matrix row.
+pub fn endpoint_cells(target: &str, address: Option<std::net::IpAddr>, port: u16) -> Vec<TCell> {
+    vec![
+        TCell::new(target),
+        TCell::new(address.map(|a| a.to_string()).unwrap_or_else(|| "-".into())),
+        TCell::new(port),
+    ]
 }
 
 /// An empty table in the house style.
