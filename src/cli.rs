@@ -12,10 +12,12 @@ use crate::model::TlsVersion;
     name = "tlsmatrix",
     version,
     about = "Which TLS versions do your endpoints accept? Force each version, get the matrix.",
-    long_about = "Probes endpoints (LDAPS, Global Catalog, HTTPS, any TLS port) with one protocol \
-version at a time (SSLv3, TLS 1.0, 1.1, 1.2, 1.3) and reports, per endpoint and version, whether \
-the server accepted it, how it refused, or why it could not be tested; then a verdict per \
-endpoint for a move to TLS 1.2-only."
+    long_about = "Probes endpoints (LDAP with StartTLS, LDAPS, Global Catalog, RDP, HTTPS, any TLS \
+port) with one protocol version at a time (SSLv3, TLS 1.0, 1.1, 1.2, 1.3) and reports, per \
+endpoint and version, whether the server accepted it, how it refused, or why it could not be \
+tested; then a verdict per endpoint for a move to TLS 1.2-only. Compares scans before and after \
+the change, checks them against a policy, finds domain controllers in DNS, and reads packet \
+captures to find the clients that still use old versions."
 )]
 pub struct Cli {
     #[command(subcommand)]
