@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::ssl_version;
 use crate::ldap::{self, ResultCode, encode_for_lab as lab_ldap};
 use crate::model::TlsVersion;
+use crate::wire::ClientOffer;
 
 /// How a lab server answers.
 #[derive(Clone, Debug)]
@@ -121,9 +122,18 @@ impl Behaviour {
 pub struct LabServer {
     addr: SocketAddr,
     stop: CancellationToken,
-    names: Arc<Mutex<Vec<Option<String>>>>,
-    handshakes: Arc<AtomicUsize>,
+    seen: Arc<Seen>,
     accepting: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What a lab server saw, for tests to look at.
+#[derive(Default)]
+struct Seen {
+    /// The server name of each completed handshake.
+    names: Mutex<Vec<Option<String>>>,
+    handshakes: AtomicUsize,
+    /// What each ClientHello read before TLS began offered.
+    hellos: Mutex<Vec<ClientOffer>>,
 }
 
 impl LabServer {
@@ -164,13 +174,11 @@ impl LabServer {
             _ => None,
         };
         let stop = CancellationToken::new();
-        let names: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
-        let handshakes = Arc::new(AtomicUsize::new(0));
+        let seen: Arc<Seen> = Arc::default();
         let mut server = LabServer {
             addr,
             stop: stop.clone(),
-            names: names.clone(),
-            handshakes: handshakes.clone(),
+            seen: seen.clone(),
             accepting: None,
         };
         server.accepting = Some(tokio::spawn(async move {
@@ -183,12 +191,11 @@ impl LabServer {
                 let behaviour = behaviour.clone();
                 let ctx = ctx.clone();
                 let stop = stop.clone();
-                let names = names.clone();
-                let handshakes = handshakes.clone();
+                let seen = seen.clone();
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = stop.cancelled() => {}
-                        _ = handle(tcp, behaviour, ctx, names, handshakes) => {}
+                        _ = handle(tcp, behaviour, ctx, seen) => {}
                     }
                 });
             }
@@ -202,7 +209,7 @@ impl LabServer {
 
     /// The server name each completed handshake carried, in order.
     pub fn server_names(&self) -> Vec<Option<String>> {
-        self.names.lock().expect("lock").clone()
+        self.seen.names.lock().expect("lock").clone()
     }
 
     /// Stop, and wait until the port is free again (to start another server on it).
@@ -229,9 +236,15 @@ impl LabServer {
         Err(last.unwrap_or_else(|| io::Error::other("address in use")))
     }
 
+    /// What every ClientHello received so far offered, in order of arrival. (Directory and RDP
+    /// servers, whose hello follows a prelude, do not record it.)
+    pub fn hellos(&self) -> Vec<ClientOffer> {
+        self.seen.hellos.lock().expect("lock").clone()
+    }
+
     /// Handshakes completed so far.
     pub fn handshakes(&self) -> usize {
-        self.handshakes.load(Ordering::SeqCst)
+        self.seen.handshakes.load(Ordering::SeqCst)
     }
 }
 
@@ -245,34 +258,34 @@ async fn handle(
     mut tcp: TcpStream,
     behaviour: Behaviour,
     ctx: Option<SslContext>,
-    names: Arc<Mutex<Vec<Option<String>>>>,
-    handshakes: Arc<AtomicUsize>,
+    seen: Arc<Seen>,
 ) {
     match behaviour {
         Behaviour::Stub {
             version,
             only_cipher,
             drip,
-        } => stub(&mut tcp, version, only_cipher, drip).await,
+        } => stub(&mut tcp, version, only_cipher, drip, &seen).await,
         Behaviour::Tls { .. }
         | Behaviour::Pre13
         | Behaviour::OversizedChain { .. }
         | Behaviour::Tls13P384 => {
             let Some(ctx) = ctx else { return };
             let Ok(ssl) = Ssl::new(&ctx) else { return };
-            let mut prefix = Vec::new();
-            if let Behaviour::Pre13 = behaviour {
-                let Ok(hello) = read_hello(&mut tcp).await else {
-                    return;
-                };
-                prefix = as_seen_before_tls13(hello);
-            }
+            // The hello is read here first, to record what it offered, then handed to OpenSSL.
+            let Ok(hello) = read_hello(&mut tcp, &seen).await else {
+                return;
+            };
+            let prefix = match behaviour {
+                Behaviour::Pre13 => as_seen_before_tls13(hello),
+                _ => hello,
+            };
             let stream = Prefixed {
                 prefix,
                 pos: 0,
                 inner: tcp,
             };
-            if let Some(mut s) = accept_tls(ssl, stream, &names, &handshakes).await {
+            if let Some(mut s) = accept_tls(ssl, stream, &seen).await {
                 let mut buf = [0u8; 256];
                 let _ = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
             }
@@ -287,7 +300,7 @@ async fn handle(
                 return;
             }
             let Ok(ssl) = Ssl::new(&ctx) else { return };
-            if let Some(mut s) = accept_tls(ssl, Prefixed::plain(tcp), &names, &handshakes).await {
+            if let Some(mut s) = accept_tls(ssl, Prefixed::plain(tcp), &seen).await {
                 if answers {
                     answer_root_dse(&mut s).await;
                 } else {
@@ -316,7 +329,7 @@ async fn handle(
                 (Some(ctx), 2, 1) => {
                     let Ok(ssl) = Ssl::new(&ctx) else { return };
                     let plain = Prefixed::plain(tcp);
-                    if let Some(mut s) = accept_tls(ssl, plain, &names, &handshakes).await {
+                    if let Some(mut s) = accept_tls(ssl, plain, &seen).await {
                         linger(&mut s).await;
                     }
                 }
@@ -335,29 +348,29 @@ async fn handle(
             }
         }
         Behaviour::Reset => {
-            let _ = read_hello(&mut tcp).await;
+            let _ = read_hello(&mut tcp, &seen).await;
             let _ = tcp.set_zero_linger();
             drop(tcp);
         }
         Behaviour::Close => {
-            let _ = read_hello(&mut tcp).await;
+            let _ = read_hello(&mut tcp, &seen).await;
             let _ = tcp.shutdown().await;
             linger(&mut tcp).await;
         }
         Behaviour::Garbage => {
-            let _ = read_hello(&mut tcp).await;
+            let _ = read_hello(&mut tcp, &seen).await;
             let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
             let _ = tcp.shutdown().await;
             linger(&mut tcp).await;
         }
         Behaviour::Alert(code) => {
-            let _ = read_hello(&mut tcp).await;
+            let _ = read_hello(&mut tcp, &seen).await;
             let _ = tcp.write_all(&[21, 3, 1, 0, 2, 2, code]).await;
             let _ = tcp.shutdown().await;
             linger(&mut tcp).await;
         }
         Behaviour::SlowDrip => {
-            let _ = read_hello(&mut tcp).await;
+            let _ = read_hello(&mut tcp, &seen).await;
             for b in [22u8, 3, 3, 0x40, 0x00]
                 .iter()
                 .chain([2u8, 0, 0x3f].iter().cycle())
@@ -372,18 +385,13 @@ async fn handle(
 }
 
 /// Run the server side of a handshake; count it and keep the server name if it completes.
-async fn accept_tls(
-    ssl: Ssl,
-    stream: Prefixed,
-    names: &Mutex<Vec<Option<String>>>,
-    handshakes: &AtomicUsize,
-) -> Option<SslStream<Prefixed>> {
+async fn accept_tls(ssl: Ssl, stream: Prefixed, seen: &Seen) -> Option<SslStream<Prefixed>> {
     let mut s = SslStream::new(ssl, stream).ok()?;
     let r = tokio::time::timeout(Duration::from_secs(10), Pin::new(&mut s).accept()).await;
     if let Ok(Ok(())) = r {
         let sni = s.ssl().servername(NameType::HOST_NAME).map(str::to_string);
-        names.lock().expect("lock").push(sni);
-        handshakes.fetch_add(1, Ordering::SeqCst);
+        seen.names.lock().expect("lock").push(sni);
+        seen.handshakes.fetch_add(1, Ordering::SeqCst);
         Some(s)
     } else {
         None
@@ -391,8 +399,14 @@ async fn accept_tls(
 }
 
 /// The first flight of a server that supports one version and maybe one suite.
-async fn stub(tcp: &mut TcpStream, version: TlsVersion, only_cipher: Option<u16>, drip: bool) {
-    let Ok(hello) = read_hello(tcp).await else {
+async fn stub(
+    tcp: &mut TcpStream,
+    version: TlsVersion,
+    only_cipher: Option<u16>,
+    drip: bool,
+    seen: &Seen,
+) {
+    let Ok(hello) = read_hello(tcp, seen).await else {
         return;
     };
     let Some(offer) = crate::wire::client_offer(&hello) else {
@@ -530,14 +544,17 @@ async fn answer_root_dse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin
     }
 }
 
-/// Read one whole TLS record (the ClientHello), or whatever comes before the peer stops.
-async fn read_hello(tcp: &mut TcpStream) -> io::Result<Vec<u8>> {
+/// Read one whole TLS record (the ClientHello), and record what it offered.
+async fn read_hello(tcp: &mut TcpStream, seen: &Seen) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; 5];
     tcp.read_exact(&mut buf).await?;
     let len = u16::from_be_bytes([buf[3], buf[4]]) as usize;
     let mut body = vec![0u8; len];
     tcp.read_exact(&mut body).await?;
     buf.extend(body);
+    if let Some(offer) = crate::wire::client_offer(&buf) {
+        seen.hellos.lock().expect("lock").push(offer);
+    }
     Ok(buf)
 }
 

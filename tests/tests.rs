@@ -9,6 +9,7 @@ mod discovery;
 mod hostile;
 mod ldap;
 mod matrix;
+mod offered;
 mod s_server;
 mod slapd;
 mod wire;
