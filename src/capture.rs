@@ -17,13 +17,9 @@ use std::time::{Duration, SystemTime};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError};
 use serde::{Deserialize, Serialize};
-use tls_parser::{
-    SNIType, TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions,
-    parse_tls_message_handshake,
-};
 
 use crate::model::TlsVersion;
-use crate::wire::{ServerAnswer, server_answer};
+use crate::wire::{HelloRead, ServerAnswer, read_client_hello, server_answer, version_name};
 
 /// What is kept of one direction of a connection before its hello is read.
 const MAX_STREAM: usize = 64 * 1024;
@@ -109,17 +105,6 @@ impl ClientsReport {
         c.dedup();
         c.len()
     }
-}
-
-fn version_name(v: u16) -> String {
-    match TlsVersion::from_wire(v) {
-        Some(t) => t.name().to_string(),
-        None => format!("0x{v:04x}"),
-    }
-}
-
-fn is_grease(v: u16) -> bool {
-    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
 }
 
 /// One direction of a TCP connection, put back in order.
@@ -227,74 +212,6 @@ fn tls_start(b: &[u8]) -> Start {
 struct Hello {
     offered: u16,
     sni: Option<String>,
-}
-
-enum ClientRead {
-    NeedMore,
-    NotTls,
-    Hello(Hello),
-}
-
-/// Join handshake records and read the first message as a ClientHello.
-fn read_client_hello(b: &[u8]) -> ClientRead {
-    let mut hs = Vec::new();
-    let mut rest = b;
-    while rest.len() >= 5 {
-        if rest[0] != 22 || rest[1] != 3 {
-            return if hs.is_empty() {
-                ClientRead::NotTls
-            } else {
-                break_hello(&hs)
-            };
-        }
-        let len = u16::from_be_bytes([rest[3], rest[4]]) as usize;
-        let body = &rest[5..rest.len().min(5 + len)];
-        hs.extend_from_slice(body);
-        if hs.len() >= 4 {
-            let mlen = u32::from_be_bytes([0, hs[1], hs[2], hs[3]]) as usize;
-            if hs.len() >= 4 + mlen {
-                return break_hello(&hs[..4 + mlen]);
-            }
-        }
-        if body.len() < len {
-            break;
-        }
-        rest = &rest[5 + len..];
-    }
-    ClientRead::NeedMore
-}
-
-fn break_hello(msg: &[u8]) -> ClientRead {
-    match parse_tls_message_handshake(msg) {
-        Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)))) => {
-            let mut offered = ch.version.0;
-            let mut sni = None;
-            if let Some(ext) = ch.ext
-                && let Ok((_, exts)) = parse_tls_extensions(ext)
-            {
-                for e in exts {
-                    match e {
-                        TlsExtension::SupportedVersions(v) => {
-                            if let Some(max) =
-                                v.iter().map(|x| x.0).filter(|x| !is_grease(*x)).max()
-                            {
-                                offered = max;
-                            }
-                        }
-                        TlsExtension::SNI(names) => {
-                            sni = names
-                                .iter()
-                                .find(|(t, _)| *t == SNIType::HostName)
-                                .map(|(_, n)| String::from_utf8_lossy(n).into_owned());
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            ClientRead::Hello(Hello { offered, sni })
-        }
-        _ => ClientRead::NotTls,
-    }
 }
 
 struct Flow {
@@ -435,28 +352,30 @@ impl Analyzer {
         let is_client = flow.client.map(|c| c == sender);
         if flow.hello.is_none() && is_client != Some(false) {
             match read_client_hello(tls) {
-                ClientRead::Hello(h) => {
-                    flow.hello = Some(h);
+                HelloRead::Hello(offer) => {
+                    flow.hello = Some(Hello {
+                        offered: offer.highest(),
+                        sni: offer.sni,
+                    });
                     if flow.client.is_none() {
                         flow.client = Some(sender);
                         flow.server = flow.dirs.keys().copied().find(|a| *a != sender);
                     }
                     return;
                 }
-                ClientRead::NeedMore => return,
-                ClientRead::NotTls if is_client == Some(true) => {
+                HelloRead::NeedMore => return,
+                HelloRead::NotTls if is_client == Some(true) => {
                     flow.ignore = true;
                     return;
                 }
-                ClientRead::NotTls => {}
+                HelloRead::NotTls => {}
             }
         }
-        if flow.negotiated.is_none() && is_client != Some(true) {
-            match server_answer(tls) {
-                ServerAnswer::Hello { version, .. } => flow.negotiated = Some(version),
-                ServerAnswer::NotTls | ServerAnswer::Unclear(_) => {}
-                _ => {}
-            }
+        if flow.negotiated.is_none()
+            && is_client != Some(true)
+            && let ServerAnswer::Hello { version, .. } = server_answer(tls)
+        {
+            flow.negotiated = Some(version);
         }
     }
 
@@ -750,11 +669,5 @@ mod tests {
         d.add(103, b"def");
         d.add(100, b"abcd"); // retransmission
         assert_eq!(d.data, b"abcdefghi");
-    }
-
-    #[test]
-    fn grease_is_not_a_version() {
-        assert!(is_grease(0x0a0a) && is_grease(0xfafa));
-        assert!(!is_grease(0x0304));
     }
 }

@@ -161,7 +161,7 @@ fn check_offer(ctx: &SslContext, v: TlsVersion) -> Result<(), String> {
             offer.legacy_version
         ));
     }
-    if offer.cipher_count == 0 {
+    if offer.ciphers.is_empty() {
         return Err(format!(
             "{}: no cipher suite for {}",
             library_version(),

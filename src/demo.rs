@@ -12,7 +12,7 @@ use crate::exit::Exit;
 use crate::lab::{Behaviour, LabServer, RdpReply, StartTlsReply};
 use crate::ldap::ResultCode;
 use crate::model::{Report, TlsVersion};
-use crate::output::{Format, write_atomic, write_diff, write_json, write_table};
+use crate::output::{Format, write_diff, write_json, write_table};
 use crate::scan::{ScanConfig, Silent, scan};
 use crate::target::{ResolveOverrides, Target, parse_target};
 
@@ -129,10 +129,7 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
         })?;
         for r in &reports {
             let path = dir.join(format!("{}.json", r.label.as_deref().unwrap_or("scan")));
-            write_atomic(&path, |w| write_json(r, w)).map_err(|source| Error::WriteOutput {
-                path: path.clone(),
-                source,
-            })?;
+            crate::save(&path, |w| write_json(r, w))?;
             eprintln!("saved {}", path.display());
         }
     }

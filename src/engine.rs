@@ -60,12 +60,7 @@ pub async fn probe_cell(
             r
         }
         (Engine::Openssl, None) => ProbeResult {
-            cell: Cell {
-                outcome: Outcome::NotTestable(not_testable()),
-                elapsed_ms: 0,
-                attempts: 0,
-                engines: None,
-            },
+            cell: Cell::unprobed(Outcome::NotTestable(not_testable())),
             root_dse: None,
         },
         (Engine::Wire, _) => ProbeResult {

@@ -160,7 +160,7 @@ mod tests {
             let hello = client_hello(v, Some("dc1.example.com"), &[7u8; 64]);
             let offer = client_offer(&hello).unwrap_or_else(|| panic!("{v}: unreadable hello"));
             assert!(offer.offers_only(v.wire()), "{v}: {offer:?}");
-            assert_eq!(offer.cipher_count, cipher_suites(v).len(), "{v}");
+            assert_eq!(offer.ciphers.len(), cipher_suites(v).len(), "{v}");
         }
     }
 

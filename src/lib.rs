@@ -173,12 +173,7 @@ fn emit_with(
     write: impl Fn(&mut dyn Write, Format, bool) -> io::Result<()>,
 ) -> Result<(), Error> {
     if let Some(path) = &out.file {
-        write_atomic(path, |w| write(w, out.format, false)).map_err(|source| {
-            Error::WriteOutput {
-                path: path.clone(),
-                source,
-            }
-        })?;
+        save(path, |w| write(w, out.format, false))?;
         if out.echo_table {
             to_stdout(|w| write(w, Format::Table, out.color))?;
         }
@@ -222,12 +217,7 @@ async fn run_scan(mut job: config::ScanJob, cancel: CancellationToken) -> Result
     // With a baseline or a policy the comparison is the answer: it goes to standard output (a
     // table on a terminal), and the scan itself to -o if asked.
     if let Some(path) = &out.file {
-        write_atomic(path, |w| output::write_json(&report, w)).map_err(|source| {
-            Error::WriteOutput {
-                path: path.clone(),
-                source,
-            }
-        })?;
+        save(path, |w| output::write_json(&report, w))?;
     }
     let shown = config::OutputConfig {
         file: None,
@@ -262,20 +252,20 @@ async fn run_scan(mut job: config::ScanJob, cancel: CancellationToken) -> Result
 
 /// Write the report where it was asked for.
 pub fn emit(report: &Report, out: &config::OutputConfig) -> Result<(), Error> {
-    if let Some(path) = &out.file {
-        write_atomic(path, |w| write_report(report, out.format, false, w)).map_err(|source| {
-            Error::WriteOutput {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        if out.echo_table {
-            to_stdout(|w| write_report(report, Format::Table, out.color, w))?;
-        }
-    } else {
-        to_stdout(|w| write_report(report, out.format, out.color, w))?;
-    }
-    Ok(())
+    emit_with(out, |w, format, color| {
+        write_report(report, format, color, w)
+    })
+}
+
+/// Write a file atomically; a failure names the file.
+pub fn save(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    write_atomic(path, write).map_err(|source| Error::WriteOutput {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Write to standard output; a reader that went away (a closed pipe) is not an error.

@@ -134,12 +134,7 @@ fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
                     .collect();
                 let text = format!("{}: vantage points disagree ({})", v.name(), who.join("; "));
                 disagreements.push(text.clone());
-                Cell {
-                    outcome: Outcome::Error(text),
-                    elapsed_ms: 0,
-                    attempts: 0,
-                    engines: None,
-                }
+                Cell::unprobed(Outcome::Error(text))
             }
         };
         versions.insert(v, cell);

@@ -405,6 +405,16 @@ impl EngineAnswer {
 }
 
 impl Cell {
+    /// A cell decided without a probe of its own (nothing sent, no time spent).
+    pub fn unprobed(outcome: Outcome) -> Cell {
+        Cell {
+            outcome,
+            elapsed_ms: 0,
+            attempts: 0,
+            engines: None,
+        }
+    }
+
     pub fn status(&self) -> Status {
         self.outcome.status()
     }

@@ -72,27 +72,11 @@ pub async fn probe(
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
     let mut root_dse = None;
-    let (outcome, attempts) = match connect(endpoint.addr, limits, deadline, endpoint.gate).await {
-        Err((outcome, attempts)) => (outcome, attempts),
-        Ok((mut tcp, attempts)) => {
-            let outcome = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
-                Err(_) => Outcome::Timeout {
-                    phase: Phase::Prelude,
-                    message: format!(
-                        "no {} answer within {}",
-                        prelude_name(endpoint.protocol),
-                        show_duration(limits.timeout)
-                    ),
-                },
-                Ok(Err(PreludeError::Declined(m))) => Outcome::TlsDeclined(m),
-                Ok(Err(PreludeError::Failed(m))) => Outcome::Error(m),
-                Ok(Ok(())) => {
-                    let (outcome, dse) =
-                        handshake(ctx, version, tcp, endpoint, deadline, limits).await;
-                    root_dse = dse;
-                    outcome
-                }
-            };
+    let (outcome, attempts) = match open(endpoint, limits, deadline).await {
+        Err(failed) => failed,
+        Ok((tcp, attempts)) => {
+            let (outcome, dse) = handshake(ctx, version, tcp, endpoint, deadline, limits).await;
+            root_dse = dse;
             (outcome, attempts)
         }
     };
@@ -107,6 +91,31 @@ pub async fn probe(
     }
 }
 
+/// Connect and say what the protocol needs said before TLS: the stream ready for a ClientHello
+/// and the connect attempts made, or what ended the probe before any hello (with the attempts).
+/// Both engines start their probes here.
+pub(crate) async fn open(
+    endpoint: &Endpoint<'_>,
+    limits: Limits,
+    deadline: tokio::time::Instant,
+) -> Result<(TcpStream, u32), (Outcome, u32)> {
+    let (mut tcp, attempts) = connect(endpoint.addr, limits, deadline, endpoint.gate).await?;
+    let failed = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
+        Ok(Ok(())) => return Ok((tcp, attempts)),
+        Err(_) => Outcome::Timeout {
+            phase: Phase::Prelude,
+            message: format!(
+                "no {} answer within {}",
+                prelude_name(endpoint.protocol),
+                show_duration(limits.timeout)
+            ),
+        },
+        Ok(Err(PreludeError::Declined(m))) => Outcome::TlsDeclined(m),
+        Ok(Err(PreludeError::Failed(m))) => Outcome::Error(m),
+    };
+    Err((failed, attempts))
+}
+
 fn prelude_name(p: Protocol) -> &'static str {
     match p {
         Protocol::Rdp => "RDP negotiation",
@@ -114,7 +123,7 @@ fn prelude_name(p: Protocol) -> &'static str {
     }
 }
 
-pub(crate) async fn connect(
+async fn connect(
     addr: SocketAddr,
     limits: Limits,
     deadline: tokio::time::Instant,
@@ -232,19 +241,18 @@ async fn tls_handshake(
         Ok(Err(e)) => Err(classify_failure(&e, tap, version)),
         Err(_) => {
             // A server that chose our version and then stalled still accepts it.
-            if let ServerAnswer::Hello { version: v, cipher } = wire::server_answer(tap.received())
-                && v == version.wire()
+            let answer = wire::server_answer(tap.received());
+            let stalled = || {
+                format!(
+                    "the server chose {} but did not finish the handshake within {}",
+                    version.name(),
+                    show_duration(limits.timeout)
+                )
+            };
+            if let Some(accepted @ Outcome::Accepted { .. }) =
+                wire::answer_outcome(&answer, version, tap.received(), stalled)
             {
-                return Err(Outcome::Accepted {
-                    cipher: Some(wire::cipher_name(cipher)),
-                    completed: false,
-                    note: Some(format!(
-                        "the server chose {} but did not finish the handshake within {}",
-                        version.name(),
-                        show_duration(limits.timeout)
-                    )),
-                    ldap: None,
-                });
+                return Err(accepted);
             }
             let message = if tap.received().is_empty() {
                 format!("no TLS answer within {}", show_duration(limits.timeout))
@@ -317,31 +325,25 @@ pub fn classify_failure(
             _ => Outcome::Error(format!("no ClientHello was sent: {}", describe(e))),
         };
     }
-    match wire::server_answer(tap.received()) {
-        ServerAnswer::Hello { version: v, cipher } if v == version.wire() => Outcome::Accepted {
-            cipher: Some(wire::cipher_name(cipher)),
-            completed: false,
-            note: Some(format!(
-                "the server chose {}, then the handshake failed: {}",
-                version.name(),
-                describe(e)
-            )),
-            ldap: None,
-        },
-        ServerAnswer::Hello { version: v, .. } => Outcome::Refused(Refusal::OtherVersion {
-            version: wire_name(v),
-        }),
-        ServerAnswer::Alert { code, .. } => Outcome::Refused(Refusal::Alert { code }),
-        ServerAnswer::NotTls => Outcome::Refused(Refusal::NotTls {
-            received: wire::show_bytes(tap.received()),
-        }),
+    let answer = wire::server_answer(tap.received());
+    let failed_after = || {
+        format!(
+            "the server chose {}, then the handshake failed: {}",
+            version.name(),
+            describe(e)
+        )
+    };
+    if let Some(decided) = wire::answer_outcome(&answer, version, tap.received(), failed_after) {
+        return decided;
+    }
+    match answer {
         ServerAnswer::Unclear(what) => Outcome::Error(format!("{what}: {}", describe(e))),
         ServerAnswer::Incomplete => Outcome::Error(format!(
             "{} bytes of TLS without a whole ServerHello: {}",
             tap.received().len(),
             describe(e)
         )),
-        ServerAnswer::Nothing => nothing_received(e, reason_code),
+        _ => nothing_received(e, reason_code),
     }
 }
 
@@ -368,13 +370,6 @@ fn nothing_received(e: &openssl::ssl::Error, reason_code: Option<i32>) -> Outcom
             })
         }
         _ => Outcome::Error(describe(e)),
-    }
-}
-
-fn wire_name(v: u16) -> String {
-    match TlsVersion::from_wire(v) {
-        Some(t) => t.name().to_string(),
-        None => format!("version 0x{v:04x}"),
     }
 }
 

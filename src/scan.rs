@@ -75,6 +75,7 @@ pub trait ScanObserver: Send + Sync {
 pub struct Silent;
 impl ScanObserver for Silent {}
 
+#[derive(Clone)]
 struct Row {
     target: usize,
     host: String,
@@ -115,15 +116,8 @@ pub async fn scan(
         }
         if let Some(Offer::NotTestable(why)) = contexts.get(*v) {
             for row in &mut rows {
-                row.cells.insert(
-                    *v,
-                    Cell {
-                        outcome: Outcome::NotTestable(why.clone()),
-                        elapsed_ms: 0,
-                        attempts: 0,
-                        engines: None,
-                    },
-                );
+                row.cells
+                    .insert(*v, Cell::unprobed(Outcome::NotTestable(why.clone())));
             }
         }
     }
@@ -238,11 +232,10 @@ pub async fn scan(
     if interrupted {
         for row in &mut rows {
             for v in &config.versions {
-                row.cells.entry(*v).or_insert_with(|| Cell {
-                    outcome: Outcome::Error("not probed: the scan was interrupted".into()),
-                    elapsed_ms: 0,
-                    attempts: 0,
-                    engines: None,
+                row.cells.entry(*v).or_insert_with(|| {
+                    Cell::unprobed(Outcome::Error(
+                        "not probed: the scan was interrupted".into(),
+                    ))
                 });
             }
         }
@@ -332,12 +325,7 @@ async fn run_host(
                 if up == Some(false) {
                     let known = dead.lock().expect("lock").get(&job.row).cloned();
                     if let Some(outcome) = known {
-                        let cell = Cell {
-                            outcome: copied(outcome),
-                            elapsed_ms: 0,
-                            attempts: 0,
-                            engines: None,
-                        };
+                        let cell = Cell::unprobed(copied(outcome));
                         let _ = tx.send((job.row, job.version, cell, None)).await;
                         return;
                     }
@@ -456,15 +444,8 @@ async fn resolve_all(
             Some(Err(why)) => {
                 let mut row = base(None);
                 for v in &config.versions {
-                    row.cells.insert(
-                        *v,
-                        Cell {
-                            outcome: Outcome::Unreachable(why.clone()),
-                            elapsed_ms: 0,
-                            attempts: 0,
-                            engines: None,
-                        },
-                    );
+                    row.cells
+                        .insert(*v, Cell::unprobed(Outcome::Unreachable(why.clone())));
                 }
                 rows.push(row);
             }
@@ -473,12 +454,9 @@ async fn resolve_all(
                 for v in &config.versions {
                     row.cells.insert(
                         *v,
-                        Cell {
-                            outcome: Outcome::Error("not probed: the scan was interrupted".into()),
-                            elapsed_ms: 0,
-                            attempts: 0,
-                            engines: None,
-                        },
+                        Cell::unprobed(Outcome::Error(
+                            "not probed: the scan was interrupted".into(),
+                        )),
                     );
                 }
                 rows.push(row);
@@ -509,22 +487,7 @@ fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
 }
 
 fn finish(row: &Row, targets: &[Target]) -> Endpoint {
-    let t = &targets[row.target];
-    let (verdict, verdict_detail) = verdict::judge(&row.cells);
-    Endpoint {
-        target: t.input.clone(),
-        host: row.host.clone(),
-        address: row.address,
-        port: row.port,
-        protocol: row.protocol,
-        sni: row.sni.clone(),
-        verdict,
-        verdict_detail,
-        root_dse: row.root_dse.clone(),
-        seen_by: BTreeMap::new(),
-        disagreements: Vec::new(),
-        versions: row.cells.clone(),
-    }
+    finish_row(row.clone(), targets)
 }
 
 fn now_rfc3339() -> String {

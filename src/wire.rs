@@ -10,10 +10,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tls_parser::{
-    TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions,
+    SNIType, TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions,
     parse_tls_message_handshake, parse_tls_server_hello_extensions,
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::model::{Outcome, Refusal, TlsVersion};
 
 /// How much of the server's answer is kept: a ServerHello fits many times over.
 const KEEP_READ: usize = 8 * 1024;
@@ -124,46 +126,48 @@ pub enum ServerAnswer {
     Unclear(String),
 }
 
-/// Read the server's first flight: handshake records are joined (a ServerHello may be split over
-/// several), and the first ServerHello or alert decides.
-pub fn server_answer(bytes: &[u8]) -> ServerAnswer {
-    if bytes.is_empty() {
-        return ServerAnswer::Nothing;
-    }
+/// The start of one side of a connection: its handshake records joined (a message may be split
+/// over several), up to what stopped the walk.
+struct Flight {
+    handshake: Vec<u8>,
+    stop: Stop,
+}
+
+enum Stop {
+    /// The bytes ran out (maybe in the middle of a record).
+    End,
+    Alert {
+        level: u8,
+        code: u8,
+    },
+    /// Bytes that are not a TLS record.
+    NotTls,
+}
+
+fn first_flight(bytes: &[u8]) -> Flight {
     let mut handshake = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
-        if rest.len() < 5 {
-            if !looks_like_record(rest) {
-                return if handshake.is_empty() {
-                    ServerAnswer::NotTls
-                } else {
-                    ServerAnswer::Unclear("a record that is not TLS after the first".into())
-                };
-            }
-            break;
-        }
         if !looks_like_record(rest) {
-            return if handshake.is_empty() {
-                ServerAnswer::NotTls
-            } else {
-                ServerAnswer::Unclear("a record that is not TLS after the first".into())
+            return Flight {
+                handshake,
+                stop: Stop::NotTls,
             };
         }
-        let content = rest[0];
+        if rest.len() < 5 {
+            break;
+        }
         let len = u16::from_be_bytes([rest[3], rest[4]]) as usize;
         let body = &rest[5..rest.len().min(5 + len)];
-        match content {
-            CONTENT_HANDSHAKE => {
-                handshake.extend_from_slice(body);
-                if let Some(answer) = hello_in(&handshake) {
-                    return answer;
-                }
-            }
+        match rest[0] {
+            CONTENT_HANDSHAKE => handshake.extend_from_slice(body),
             CONTENT_ALERT if body.len() >= 2 => {
-                return ServerAnswer::Alert {
-                    level: body[0],
-                    code: body[1],
+                return Flight {
+                    handshake,
+                    stop: Stop::Alert {
+                        level: body[0],
+                        code: body[1],
+                    },
                 };
             }
             _ => {}
@@ -173,23 +177,48 @@ pub fn server_answer(bytes: &[u8]) -> ServerAnswer {
         }
         rest = &rest[5 + len..];
     }
-    ServerAnswer::Incomplete
+    Flight {
+        handshake,
+        stop: Stop::End,
+    }
+}
+
+/// The first handshake message, once it is whole.
+fn first_message(handshake: &[u8]) -> Option<&[u8]> {
+    let len = u32::from_be_bytes([
+        0,
+        *handshake.get(1)?,
+        *handshake.get(2)?,
+        *handshake.get(3)?,
+    ]);
+    handshake.get(..4 + len as usize)
+}
+
+/// Read the server's first flight: handshake records are joined (a ServerHello may be split over
+/// several), and the first ServerHello or alert decides.
+pub fn server_answer(bytes: &[u8]) -> ServerAnswer {
+    if bytes.is_empty() {
+        return ServerAnswer::Nothing;
+    }
+    let flight = first_flight(bytes);
+    if let Some(msg) = first_message(&flight.handshake) {
+        return hello_in(msg);
+    }
+    match flight.stop {
+        Stop::Alert { level, code } => ServerAnswer::Alert { level, code },
+        Stop::NotTls if flight.handshake.is_empty() => ServerAnswer::NotTls,
+        Stop::NotTls => ServerAnswer::Unclear("a record that is not TLS after the first".into()),
+        Stop::End => ServerAnswer::Incomplete,
+    }
 }
 
 fn looks_like_record(b: &[u8]) -> bool {
     (20..=24).contains(&b[0]) && (b.len() < 2 || b[1] == 3)
 }
 
-/// The first handshake message, if it is complete and a ServerHello.
-fn hello_in(handshake: &[u8]) -> Option<ServerAnswer> {
-    if handshake.len() < 4 {
-        return None;
-    }
-    let len = u32::from_be_bytes([0, handshake[1], handshake[2], handshake[3]]) as usize;
-    if handshake.len() < 4 + len {
-        return None;
-    }
-    let answer = match parse_tls_message_handshake(&handshake[..4 + len]) {
+/// A whole first handshake message, read as a ServerHello (or HelloRetryRequest).
+fn hello_in(msg: &[u8]) -> ServerAnswer {
+    match parse_tls_message_handshake(msg) {
         Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)))) => {
             let mut version = sh.version.0;
             if let Some(ext) = sh.ext
@@ -216,20 +245,20 @@ fn hello_in(handshake: &[u8]) -> Option<ServerAnswer> {
         }
         Ok(_) => ServerAnswer::Unclear(format!(
             "the server's first handshake message is type {}, not a ServerHello",
-            handshake[0]
+            msg[0]
         )),
         Err(_) => ServerAnswer::Unclear("a ServerHello that could not be parsed".into()),
-    };
-    Some(answer)
+    }
 }
 
-/// What our own ClientHello offers: its legacy version field and the `supported_versions` list.
+/// What a ClientHello offers: its legacy version field, the `supported_versions` list, the
+/// cipher suites and the server name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientOffer {
     pub legacy_version: u16,
     pub supported_versions: Vec<u16>,
-    pub cipher_count: usize,
     pub ciphers: Vec<u16>,
+    pub sni: Option<String>,
 }
 
 impl ClientOffer {
@@ -241,36 +270,119 @@ impl ClientOffer {
             self.supported_versions == [wire]
         }
     }
+
+    /// The highest version offered: from `supported_versions` (GREASE values aside) where
+    /// present, else the legacy version field.
+    pub fn highest(&self) -> u16 {
+        self.supported_versions
+            .iter()
+            .copied()
+            .filter(|v| !is_grease(*v))
+            .max()
+            .unwrap_or(self.legacy_version)
+    }
 }
 
-/// Read the ClientHello a client wrote (the first handshake record).
-pub fn client_offer(bytes: &[u8]) -> Option<ClientOffer> {
-    if bytes.len() < 5 || bytes[0] != CONTENT_HANDSHAKE {
-        return None;
-    }
-    let len = u16::from_be_bytes([bytes[3], bytes[4]]) as usize;
-    let body = bytes.get(5..5 + len)?;
-    match parse_tls_message_handshake(body) {
+/// GREASE values (RFC 8701) look like versions and mean nothing.
+pub fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+/// The start of a client's side of a connection, read for its ClientHello.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HelloRead {
+    /// Not enough bytes yet.
+    NeedMore,
+    /// Not a TLS ClientHello.
+    NotTls,
+    Hello(ClientOffer),
+}
+
+/// Read a ClientHello, joined across records.
+pub fn read_client_hello(bytes: &[u8]) -> HelloRead {
+    let flight = first_flight(bytes);
+    let Some(msg) = first_message(&flight.handshake) else {
+        return match flight.stop {
+            Stop::End => HelloRead::NeedMore,
+            _ => HelloRead::NotTls,
+        };
+    };
+    match parse_tls_message_handshake(msg) {
         Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)))) => {
             let mut supported_versions = Vec::new();
+            let mut sni = None;
             if let Some(ext) = ch.ext
                 && let Ok((_, exts)) = parse_tls_extensions(ext)
             {
                 for e in exts {
-                    if let TlsExtension::SupportedVersions(v) = e {
-                        supported_versions = v.iter().map(|v| v.0).collect();
+                    match e {
+                        TlsExtension::SupportedVersions(v) => {
+                            supported_versions = v.iter().map(|v| v.0).collect();
+                        }
+                        TlsExtension::SNI(names) => {
+                            sni = names
+                                .iter()
+                                .find(|(t, _)| *t == SNIType::HostName)
+                                .map(|(_, n)| String::from_utf8_lossy(n).into_owned());
+                        }
+                        _ => {}
                     }
                 }
             }
-            Some(ClientOffer {
+            HelloRead::Hello(ClientOffer {
                 legacy_version: ch.version.0,
                 supported_versions,
-                cipher_count: ch.ciphers.len(),
                 ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
+                sni,
             })
         }
+        _ => HelloRead::NotTls,
+    }
+}
+
+/// Read the ClientHello a client wrote, if the bytes hold a whole one.
+pub fn client_offer(bytes: &[u8]) -> Option<ClientOffer> {
+    match read_client_hello(bytes) {
+        HelloRead::Hello(offer) => Some(offer),
         _ => None,
     }
+}
+
+/// The name of a version number from the wire: `TLS 1.2`, or `version 0x7f12`.
+pub fn version_name(v: u16) -> String {
+    match TlsVersion::from_wire(v) {
+        Some(t) => t.name().to_string(),
+        None => format!("version 0x{v:04x}"),
+    }
+}
+
+/// What a decided server answer means for a hello that offered only `offered`; `None` while
+/// the answer is not decided (nothing, incomplete, unreadable). `after_hello` explains an
+/// acceptance: what became of the handshake after the server chose the version.
+pub fn answer_outcome(
+    answer: &ServerAnswer,
+    offered: TlsVersion,
+    received: &[u8],
+    after_hello: impl FnOnce() -> String,
+) -> Option<Outcome> {
+    Some(match answer {
+        ServerAnswer::Hello { version, cipher } if *version == offered.wire() => {
+            Outcome::Accepted {
+                cipher: Some(cipher_name(*cipher)),
+                completed: false,
+                note: Some(after_hello()),
+                ldap: None,
+            }
+        }
+        ServerAnswer::Hello { version, .. } => Outcome::Refused(Refusal::OtherVersion {
+            version: version_name(*version),
+        }),
+        ServerAnswer::Alert { code, .. } => Outcome::Refused(Refusal::Alert { code: *code }),
+        ServerAnswer::NotTls => Outcome::Refused(Refusal::NotTls {
+            received: show_bytes(received),
+        }),
+        ServerAnswer::Nothing | ServerAnswer::Incomplete | ServerAnswer::Unclear(_) => return None,
+    })
 }
 
 /// The IANA name of a cipher suite code point.
@@ -389,6 +501,12 @@ mod tests {
         );
         assert_eq!(server_answer(&[]), ServerAnswer::Nothing);
         assert_eq!(server_answer(&[22, 3, 1]), ServerAnswer::Incomplete);
+    }
+
+    #[test]
+    fn grease_is_not_a_version() {
+        assert!(is_grease(0x0a0a) && is_grease(0xfafa));
+        assert!(!is_grease(0x0304));
     }
 
     #[test]

@@ -11,9 +11,8 @@ use tokio::time::timeout_at;
 
 use crate::hello::client_hello;
 use crate::model::{Cell, Outcome, Phase, Refusal, TlsVersion};
-use crate::probe::{Endpoint, Limits, connect, show_duration};
-use crate::starttls::{PreludeError, prelude};
-use crate::wire::{ServerAnswer, cipher_name, server_answer, show_bytes};
+use crate::probe::{Endpoint, Limits, open, show_duration};
+use crate::wire::{self, ServerAnswer, server_answer, show_bytes};
 
 /// What is read of the server's answer at most: a ServerHello fits many times over.
 const MAX_ANSWER: usize = 16 * 1024 + 5;
@@ -22,23 +21,12 @@ const MAX_ANSWER: usize = 16 * 1024 + 5;
 pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits) -> Cell {
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
-    let (outcome, attempts) = match connect(endpoint.addr, limits, deadline, endpoint.gate).await {
+    let (outcome, attempts) = match open(endpoint, limits, deadline).await {
         Err(failed) => failed,
-        Ok((mut tcp, attempts)) => {
-            let outcome = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
-                Err(_) => Outcome::Timeout {
-                    phase: Phase::Prelude,
-                    message: format!(
-                        "no answer before the handshake within {}",
-                        show_duration(limits.timeout)
-                    ),
-                },
-                Ok(Err(PreludeError::Declined(m))) => Outcome::TlsDeclined(m),
-                Ok(Err(PreludeError::Failed(m))) => Outcome::Error(m),
-                Ok(Ok(())) => exchange(version, &mut tcp, endpoint.sni, deadline, limits).await,
-            };
-            (outcome, attempts)
-        }
+        Ok((mut tcp, attempts)) => (
+            exchange(version, &mut tcp, endpoint.sni, deadline, limits).await,
+            attempts,
+        ),
     };
     Cell {
         outcome,
@@ -123,28 +111,18 @@ async fn exchange(
 }
 
 fn decide(version: TlsVersion, answer: ServerAnswer, got: &[u8]) -> Outcome {
-    match answer {
-        ServerAnswer::Hello { version: v, cipher } if v == version.wire() => Outcome::Accepted {
-            cipher: Some(cipher_name(cipher)),
-            completed: false,
-            note: Some(format!(
-                "the server chose {} in its ServerHello (wire engine: the handshake is not finished)",
-                version.name()
-            )),
-            ldap: None,
+    let chose = || {
+        format!(
+            "the server chose {} in its ServerHello (wire engine: the handshake is not finished)",
+            version.name()
+        )
+    };
+    match wire::answer_outcome(&answer, version, got, chose) {
+        Some(decided) => decided,
+        None => match answer {
+            ServerAnswer::Unclear(what) => Outcome::Error(what),
+            _ => Outcome::Error("no answer".into()),
         },
-        ServerAnswer::Hello { version: v, .. } => Outcome::Refused(Refusal::OtherVersion {
-            version: match TlsVersion::from_wire(v) {
-                Some(t) => t.name().to_string(),
-                None => format!("version 0x{v:04x}"),
-            },
-        }),
-        ServerAnswer::Alert { code, .. } => Outcome::Refused(Refusal::Alert { code }),
-        ServerAnswer::NotTls => Outcome::Refused(Refusal::NotTls {
-            received: show_bytes(got),
-        }),
-        ServerAnswer::Unclear(what) => Outcome::Error(what),
-        ServerAnswer::Nothing | ServerAnswer::Incomplete => Outcome::Error("no answer".into()),
     }
 }
 

@@ -14,10 +14,7 @@ pub fn write_check(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, c)?;
-            writeln!(w)
-        }
+        Format::Json => super::write_json(c, w),
         Format::Csv => {
             let mut out = ::csv::Writer::from_writer(w);
             out.write_record(["target", "address", "port", "result", "version", "finding"])?;

@@ -50,10 +50,7 @@ pub fn write_clients(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, r)?;
-            writeln!(w)
-        }
+        Format::Json => super::write_json(r, w),
         Format::Csv => {
             let mut out = ::csv::Writer::from_writer(w);
             out.write_record([

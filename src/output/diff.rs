@@ -16,10 +16,7 @@ pub fn write_diff(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, d)?;
-            writeln!(w)
-        }
+        Format::Json => super::write_json(d, w),
         Format::Csv => csv(d, w),
         Format::Markdown => markdown(d, allow_inconclusive, w),
         Format::Table => table(d, color, allow_inconclusive, w),

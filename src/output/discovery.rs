@@ -63,10 +63,7 @@ pub fn write_discovery(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, d)?;
-            writeln!(w)
-        }
+        Format::Json => super::write_json(d, w),
         Format::Csv => {
             let mut out = ::csv::Writer::from_writer(w);
             out.write_record(["name", "addresses", "roles", "services"])?;

@@ -1,9 +1,10 @@
 use std::io::{self, Write};
 
-use crate::model::Report;
+use serde::Serialize;
 
-/// The report as pretty-printed JSON (the documented schema), ending in a newline.
-pub fn write_json(report: &Report, w: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, report)?;
+/// Any of the documented results (scan report, comparison, check, discovery, clients) as
+/// pretty-printed JSON, ending in a newline.
+pub fn write_json<T: Serialize + ?Sized>(value: &T, w: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, value)?;
     writeln!(w)
 }
