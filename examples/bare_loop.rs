@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tlsmatrix::client::{ClientContexts, Offer};
-use tlsmatrix::model::TlsVersion;
+use tlsmatrix::probe::contexts::{ClientContexts, Offer};
+use tlsmatrix::tls::TlsVersion;
 use tokio::sync::Semaphore;
 
 #[tokio::main]

@@ -11,7 +11,7 @@ use std::io::{BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tlsmatrix::lab::{Behaviour, LabServer};
-use tlsmatrix::model::TlsVersion::{self, *};
+use tlsmatrix::tls::TlsVersion::{self, *};
 
 /// The version ranges of the estate, in turn: old and new, new only, TLS 1.2 only, TLS 1.3 only.
 pub const RANGES: [(TlsVersion, TlsVersion); 4] = [

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use tlsmatrix::lab::{Behaviour, LabServer};
-use tlsmatrix::model::{Status, TlsVersion};
+use tlsmatrix::report::{Status, TlsVersion};
 use tlsmatrix::scan::{ScanConfig, Silent, scan};
 use tlsmatrix::target::parse_target;
 

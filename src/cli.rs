@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::model::TlsVersion;
+use crate::tls::TlsVersion;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +40,7 @@ pub enum Command {
     Clients(ClientsArgs),
     /// Start a local lab of TLS servers that behave like domain controllers before and after
     /// "TLS 1.2 only", scan it, and print both matrices.
+    #[cfg(feature = "lab")]
     Demo(DemoArgs),
 }
 

@@ -3,12 +3,12 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
+use crate::analysis::policy::Policy;
 use crate::cli::{ColorArg, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg};
 use crate::discover::DnsSettings;
 use crate::error::Error;
-use crate::model::{InputError, Report};
 use crate::output::Format;
-use crate::policy::Policy;
+use crate::report::{InputError, Report};
 use crate::scan::ScanConfig;
 use crate::target::{
     DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target, parse_target_list,
@@ -156,9 +156,9 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         label: args.label.clone(),
         ldap_check: !args.no_ldap_check,
         engine: match args.engine {
-            crate::cli::EngineArg::Openssl => crate::engine::Engine::Openssl,
-            crate::cli::EngineArg::Wire => crate::engine::Engine::Wire,
-            crate::cli::EngineArg::Both => crate::engine::Engine::Both,
+            crate::cli::EngineArg::Openssl => crate::report::Engine::Openssl,
+            crate::cli::EngineArg::Wire => crate::report::Engine::Wire,
+            crate::cli::EngineArg::Both => crate::report::Engine::Both,
         },
     };
     let policy = policy(&args.policy)?;
@@ -169,7 +169,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         ));
     }
     let baseline = match &args.baseline {
-        Some(path) => Some((path.clone(), crate::report_file::load(path)?)),
+        Some(path) => Some((path.clone(), crate::report::load::load(path)?)),
         None => None,
     };
     Ok(ScanJob {

@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use tlsmatrix::app::Exit;
 use tlsmatrix::cli::Cli;
-use tlsmatrix::exit::Exit;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {

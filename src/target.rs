@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::model::{InputError, Protocol};
+use crate::report::{InputError, Protocol};
 
 /// Port used when a bare host name or address is given.
 pub const DEFAULT_PORT: u16 = 443;

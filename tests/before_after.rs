@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 use tlsmatrix::lab::{Behaviour, LabServer};
-use tlsmatrix::model::{Report, Status, TlsVersion::*, Verdict};
+use tlsmatrix::report::{Report, Status, TlsVersion::*, Verdict};
 
 use crate::util::*;
 

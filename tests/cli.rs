@@ -1,7 +1,7 @@
 //! The command line as a user runs it: the real binary against lab servers.
 
 use tlsmatrix::lab::Behaviour;
-use tlsmatrix::model::{Report, Status, TlsVersion::*, Verdict};
+use tlsmatrix::report::{Report, Status, TlsVersion::*, Verdict};
 
 use crate::util::*;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tlsmatrix::capture::{ClientVerdict, ClientsReport, analyze};
 use tlsmatrix::lab::Behaviour;
-use tlsmatrix::model::TlsVersion::{self, *};
+use tlsmatrix::tls::TlsVersion::{self, *};
 
 use crate::util::*;
 
@@ -341,7 +341,7 @@ fn connection(
 ) {
     let c = (client, cport);
     let s = ([10, 0, 0, 10], 636);
-    let hello = tlsmatrix::hello::client_hello(offer, Some("split.corp.test"), &[5; 64]);
+    let hello = tlsmatrix::tls::hello::client_hello(offer, Some("split.corp.test"), &[5; 64]);
     let (a, b) = hello.split_at(hello.len() / 2);
     pcap_record(out, ts, &frame(c, s, 999, true, false, &[]));
     pcap_record(out, ts, &frame(s, c, 4999, true, false, &[]));

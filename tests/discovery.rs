@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tlsmatrix::discover::{Dc, Discovery, DnsSettings, Role, discover};
 use tlsmatrix::lab::{Behaviour, LabServer, StartTlsReply};
-use tlsmatrix::ldap::ResultCode;
-use tlsmatrix::model::{Report, TlsVersion::*, Verdict};
+use tlsmatrix::probe::ldap::ResultCode;
+use tlsmatrix::report::{Report, TlsVersion::*, Verdict};
 use tokio::process::{Child, Command};
 
 use crate::util::*;

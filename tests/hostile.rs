@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use tlsmatrix::lab::Behaviour;
-use tlsmatrix::model::{Outcome, Phase, Refusal, Status, TlsVersion::*, Verdict};
+use tlsmatrix::report::{Outcome, Phase, Refusal, Status, TlsVersion::*, Verdict};
 
 use crate::util::*;
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use tlsmatrix::lab::{Behaviour, RdpReply, StartTlsReply};
-use tlsmatrix::ldap::ResultCode;
-use tlsmatrix::model::{LdapCheck, Outcome, Phase, Protocol, Status, TlsVersion::*, Verdict};
+use tlsmatrix::probe::ldap::ResultCode;
+use tlsmatrix::report::{LdapCheck, Outcome, Phase, Protocol, Status, TlsVersion::*, Verdict};
 
 use crate::util::*;
 
@@ -19,7 +19,7 @@ fn ldap(starttls: Option<StartTlsReply>, answers: bool) -> Behaviour {
     }
 }
 
-async fn scan_url(scheme: &str, behaviour: Behaviour) -> tlsmatrix::model::Endpoint {
+async fn scan_url(scheme: &str, behaviour: Behaviour) -> tlsmatrix::report::Endpoint {
     let s = server(behaviour).await;
     let mut config = quick();
     config.timeout = Duration::from_secs(2);

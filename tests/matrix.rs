@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use tlsmatrix::lab::{Behaviour, LabServer};
-use tlsmatrix::model::{Outcome, Status, TlsVersion, TlsVersion::*, Verdict};
+use tlsmatrix::report::{Outcome, Status, TlsVersion, TlsVersion::*, Verdict};
 use tlsmatrix::target::ResolveOverrides;
 
 use crate::util::*;
@@ -19,7 +19,7 @@ fn expect(cells: [&str; 5]) -> BTreeMap<&'static str, String> {
 
 /// SSLv3 is "n/a" with Debian's OpenSSL, which has no SSLv3 at all; a build that has it
 /// must not see it accepted by these servers (they all start at TLS 1.0).
-fn ssl3_cell(e: &tlsmatrix::model::Endpoint) -> String {
+fn ssl3_cell(e: &tlsmatrix::report::Endpoint) -> String {
     let c = &e.versions[&Ssl3];
     assert_ne!(c.status(), Status::Accepted);
     tlsmatrix::output::cell_text(c)

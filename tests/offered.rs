@@ -3,10 +3,10 @@
 //! exactly that version (one per engine that probed it), under the system's OpenSSL settings
 //! and under a strict OPENSSL_CONF alike.
 
-use tlsmatrix::client::{ClientContexts, Offer};
-use tlsmatrix::engine::Engine;
 use tlsmatrix::lab::{Behaviour, LabServer};
-use tlsmatrix::model::{Endpoint, Status, TlsVersion, TlsVersion::*};
+use tlsmatrix::probe::contexts::{ClientContexts, Offer};
+use tlsmatrix::report::Engine;
+use tlsmatrix::report::{Endpoint, Status, TlsVersion, TlsVersion::*};
 
 use crate::util::*;
 

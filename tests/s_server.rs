@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tlsmatrix::model::Verdict;
+use tlsmatrix::report::Verdict;
 use tokio::process::{Child, Command};
 
 use crate::util::*;

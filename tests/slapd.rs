@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use tlsmatrix::model::{Protocol, Verdict};
+use tlsmatrix::report::{Protocol, Verdict};
 
 use crate::util::*;
 

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use tlsmatrix::engine::Engine;
 use tlsmatrix::lab::Behaviour;
-use tlsmatrix::model::{Outcome, Status, TlsVersion, TlsVersion::*, Verdict};
+use tlsmatrix::report::Engine;
+use tlsmatrix::report::{Outcome, Status, TlsVersion, TlsVersion::*, Verdict};
 
 use crate::util::*;
 
@@ -164,7 +164,7 @@ async fn engines_agree_with_each_other_and_with_s_client_on_the_fixture_set() {
         let s = server(b.clone()).await;
         let o = scan_addr(&with(Engine::Openssl), s.addr()).await;
         let w = scan_addr(&with(Engine::Wire), s.addr()).await;
-        let statuses = |e: &tlsmatrix::model::Endpoint| -> BTreeMap<TlsVersion, Status> {
+        let statuses = |e: &tlsmatrix::report::Endpoint| -> BTreeMap<TlsVersion, Status> {
             e.versions.iter().map(|(v, c)| (*v, c.status())).collect()
         };
         let (so, sw) = (statuses(&o), statuses(&w));
@@ -191,7 +191,7 @@ async fn engines_agree_with_each_other_and_with_s_client_on_the_fixture_set() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssl_engine_completes_sslv3_when_the_build_has_it() {
-    use tlsmatrix::client::{ClientContexts, Offer};
+    use tlsmatrix::probe::contexts::{ClientContexts, Offer};
     let has_ssl3 = matches!(
         ClientContexts::new(&[Ssl3]).get(Ssl3),
         Some(Offer::Ready(_))

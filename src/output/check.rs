@@ -4,7 +4,7 @@ use comfy_table::{Cell as TCell, Color};
 
 use super::Format;
 use super::table::{new_table, paint, write_lines};
-use crate::policy::{CheckReport, Compliance};
+use crate::analysis::policy::{CheckReport, Compliance};
 
 /// Write a policy check in a format.
 pub fn write_check(
@@ -101,7 +101,7 @@ pub fn hint(c: &CheckReport) -> Option<String> {
         && c.endpoints.iter().all(|e| {
             e.findings.iter().all(|f| {
                 f.kind != Compliance::Inconclusive
-                    || (f.version == Some(crate::model::TlsVersion::Ssl3)
+                    || (f.version == Some(crate::tls::TlsVersion::Ssl3)
                         && f.message.contains("could not be tested"))
             })
         });

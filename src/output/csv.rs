@@ -1,6 +1,6 @@
 use std::io::{self, Write};
 
-use crate::model::{Outcome, Refusal, Report};
+use crate::report::{Outcome, Refusal, Report};
 
 /// One row per endpoint and version.
 pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {

@@ -4,8 +4,10 @@ use comfy_table::{Cell as TCell, Color};
 
 use super::Format;
 use super::table::{endpoint_cells, matrix_header, new_table, paint, write_lines};
-use crate::diff::{Change, Diff, EndpointDiff, EndpointResult, Transition, passes, summary_line};
-use crate::model::{Status, TlsVersion};
+use crate::analysis::diff::{
+    Change, Diff, EndpointDiff, EndpointResult, Transition, passes, summary_line,
+};
+use crate::report::{Status, TlsVersion};
 
 /// Write a before/after comparison in a format.
 pub fn write_diff(
@@ -50,7 +52,7 @@ fn cell_text(c: &Change) -> String {
     )
 }
 
-fn side_name(s: &crate::diff::Side, fallback: &str) -> String {
+fn side_name(s: &crate::analysis::diff::Side, fallback: &str) -> String {
     s.label
         .clone()
         .or_else(|| s.file.clone())

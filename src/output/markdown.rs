@@ -1,7 +1,7 @@
 use std::io::{self, Write};
 
 use super::{cell_text, notes, summary_line, verdict_text};
-use crate::model::Report;
+use crate::report::Report;
 
 /// The matrix as a GitHub-flavoured Markdown table, for a change ticket.
 pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {

@@ -12,7 +12,7 @@ mod table;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::model::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, Verdict};
+use crate::report::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, Verdict};
 
 pub use self::check::write_check;
 pub use self::clients::{clients_summary, write_clients};
@@ -245,7 +245,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::{Phase, Protocol, ScanOptions, TlsVersion, ToolInfo};
+    use crate::report::{Phase, Protocol, ScanOptions, TlsVersion, ToolInfo};
 
     fn cell(outcome: Outcome) -> Cell {
         Cell {
@@ -321,7 +321,7 @@ mod tests {
         let endpoints: Vec<Endpoint> = rows
             .into_iter()
             .map(|(target, addr, versions)| {
-                let (verdict, verdict_detail) = crate::verdict::judge(&versions);
+                let (verdict, verdict_detail) = crate::analysis::verdict::judge(&versions);
                 let t = crate::target::parse_target(target).unwrap();
                 Endpoint {
                     target: target.into(),
@@ -360,7 +360,7 @@ mod tests {
                 retries: 0,
                 sni: None,
                 ldap_check: true,
-                engine: crate::engine::Engine::Both,
+                engine: crate::report::Engine::Both,
             },
             input_errors: vec![],
             summary: Report::count_verdicts(&endpoints),

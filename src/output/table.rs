@@ -3,7 +3,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell as TCell, Color, ContentArrangement, LineStyle, Table, TableStyle};
 
 use super::{cell_text, notes, summary_line, verdict_text};
-use crate::model::{Cell, Outcome, Report, TlsVersion, Verdict};
+use crate::report::{Cell, Outcome, Report, TlsVersion, Verdict};
 
 /// A line under the header and nothing else: rows stay one line each, easy to read and to grep.
 const STYLE: TableStyle =

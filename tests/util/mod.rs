@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use tlsmatrix::lab::{Behaviour, LabServer};
-use tlsmatrix::model::{Endpoint, Report, Status, TlsVersion};
+use tlsmatrix::report::{Endpoint, Report, Status, TlsVersion};
 use tlsmatrix::scan::{ScanConfig, Silent, scan};
 use tlsmatrix::target::parse_target;
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Endpoint, Outcome, Report, TlsVersion};
+use crate::report::{Endpoint, Outcome, Report, TlsVersion};
 
 /// What a policy demands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +106,7 @@ pub fn check(report: &Report, policy: &Policy) -> CheckReport {
         .min()
         .unwrap_or(Compliance::Inconclusive);
     CheckReport {
-        schema_version: crate::model::SCHEMA_VERSION,
+        schema_version: crate::report::SCHEMA_VERSION,
         policy: policy.clone(),
         label: report.label.clone(),
         result,
@@ -216,7 +216,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::{Cell, Phase, Protocol, Refusal, Verdict};
+    use crate::report::{Cell, Phase, Protocol, Refusal, Verdict};
     use TlsVersion::*;
 
     fn endpoint(cells: &[(TlsVersion, Outcome)]) -> Endpoint {

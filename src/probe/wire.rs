@@ -9,10 +9,10 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout_at;
 
-use crate::hello::client_hello;
-use crate::model::{Cell, Outcome, Phase, Refusal, TlsVersion};
 use crate::probe::{Endpoint, Limits, open, show_duration};
-use crate::wire::{self, ServerAnswer, server_answer, show_bytes};
+use crate::report::{Cell, Outcome, Phase, Refusal, TlsVersion};
+use crate::tls::hello::client_hello;
+use crate::tls::record::{ServerAnswer, server_answer, show_bytes};
 
 /// What is read of the server's answer at most: a ServerHello fits many times over.
 const MAX_ANSWER: usize = 16 * 1024 + 5;
@@ -117,7 +117,7 @@ fn decide(version: TlsVersion, answer: ServerAnswer, got: &[u8]) -> Outcome {
             version.name()
         )
     };
-    match wire::answer_outcome(&answer, version, got, chose) {
+    match crate::probe::classify::answer_outcome(&answer, version, got, chose) {
         Some(decided) => decided,
         None => match answer {
             ServerAnswer::Unclear(what) => Outcome::Error(what),

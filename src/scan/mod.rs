@@ -16,15 +16,15 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{ClientContexts, Offer, library_version};
-use crate::engine::{self, Engine};
-use crate::model::{
+use crate::analysis::verdict;
+use crate::probe::contexts::{ClientContexts, Offer, library_version};
+use crate::probe::{self, ConnectGate, Limits};
+use crate::report::Engine;
+use crate::report::{
     Cell, Endpoint, InputError, Outcome, Protocol, Report, RootDse, ScanOptions, TlsVersion,
     ToolInfo,
 };
-use crate::probe::{self, ConnectGate, Limits};
 use crate::target::{ResolveOverrides, Target, resolve};
-use crate::verdict;
 
 /// Everything a scan needs to know, validated.
 #[derive(Clone, Debug)]
@@ -243,7 +243,7 @@ pub async fn scan(
 
     let endpoints: Vec<Endpoint> = rows.into_iter().map(|r| finish_row(r, &targets)).collect();
     Report {
-        schema_version: crate::model::SCHEMA_VERSION,
+        schema_version: crate::report::SCHEMA_VERSION,
         tool: ToolInfo {
             name: env!("CARGO_PKG_NAME").into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -343,7 +343,7 @@ async fn run_host(
             };
             // Boxed: a task waiting above holds a few bytes, not a whole probe's state, so
             // thousands of waiting endpoints stay cheap.
-            let result = Box::pin(engine::probe_cell(
+            let result = Box::pin(probe::probe_cell(
                 &contexts,
                 job.version,
                 &endpoint,

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion};
+use crate::report::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion};
 
 /// What happened to one version of one endpoint between two scans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -231,7 +231,7 @@ pub fn diff(before: &Report, after: &Report, files: (Option<&str>, Option<&str>)
         *summary.entry(e.result).or_default() += 1;
     }
     Diff {
-        schema_version: crate::model::SCHEMA_VERSION,
+        schema_version: crate::report::SCHEMA_VERSION,
         before: side(before, files.0),
         after: side(after, files.1),
         summary,
@@ -381,7 +381,7 @@ pub fn summary_line(d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LdapCheck, Phase, Refusal};
+    use crate::report::{LdapCheck, Phase, Refusal};
     use TlsVersion::*;
 
     fn cell(o: Outcome) -> Cell {

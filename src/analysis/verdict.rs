@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cell, Outcome, Status, TlsVersion, Verdict};
+use crate::report::{Cell, Outcome, Status, TlsVersion, Verdict};
 
 /// The verdict and a sentence that explains it.
 pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
@@ -146,7 +146,7 @@ fn names(versions: impl Iterator<Item = TlsVersion>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LdapCheck, Phase, Refusal};
+    use crate::report::{LdapCheck, Phase, Refusal};
 
     fn row(cells: &[(TlsVersion, Outcome)]) -> BTreeMap<TlsVersion, Cell> {
         cells

@@ -3,9 +3,9 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::ldap::{self, LdapError};
-use crate::model::Protocol;
-use crate::wire::show_bytes;
+use crate::probe::ldap::{self, LdapError};
+use crate::report::Protocol;
+use crate::tls::record::show_bytes;
 
 /// Why the handshake could not start.
 #[derive(Debug, PartialEq, Eq)]

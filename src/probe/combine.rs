@@ -7,35 +7,9 @@
 //! one engine can come from what it could not offer); any difference is recorded in the cell's
 //! `engines`, never smoothed over.
 
-use serde::{Deserialize, Serialize};
-
-use crate::client::{ClientContexts, Offer, library_version};
-use crate::model::{Cell, EngineAnswer, Engines, Outcome, Refusal, Status, TlsVersion};
-use crate::probe::{self, Endpoint, Limits, ProbeResult};
-use crate::wire_probe;
-
-/// Which engines decide the cells.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Engine {
-    /// OpenSSL handshakes only.
-    Openssl,
-    /// Hand-written ClientHellos only.
-    Wire,
-    /// Both; the wire engine alone where OpenSSL cannot offer the version.
-    #[default]
-    Both,
-}
-
-impl Engine {
-    pub fn key(self) -> &'static str {
-        match self {
-            Engine::Openssl => "openssl",
-            Engine::Wire => "wire",
-            Engine::Both => "both",
-        }
-    }
-}
+use crate::probe::contexts::{ClientContexts, Offer, library_version};
+use crate::probe::{Endpoint, Limits, ProbeResult};
+use crate::report::{Cell, Engine, EngineAnswer, Engines, Outcome, Refusal, Status, TlsVersion};
 
 /// Probe one cell with the chosen engines.
 pub async fn probe_cell(
@@ -55,7 +29,7 @@ pub async fn probe_cell(
     };
     match (engine, ctx) {
         (Engine::Openssl, Some(ctx)) => {
-            let mut r = probe::probe(ctx, version, endpoint, limits).await;
+            let mut r = super::openssl::probe(ctx, version, endpoint, limits).await;
             r.cell.outcome = openssl_alone(r.cell.outcome, version);
             r
         }
@@ -64,11 +38,11 @@ pub async fn probe_cell(
             root_dse: None,
         },
         (Engine::Wire, _) => ProbeResult {
-            cell: wire_probe::probe(version, endpoint, limits).await,
+            cell: super::wire::probe(version, endpoint, limits).await,
             root_dse: None,
         },
         (Engine::Both, None) => {
-            let mut cell = wire_probe::probe(version, endpoint, limits).await;
+            let mut cell = super::wire::probe(version, endpoint, limits).await;
             cell.engines = Some(Box::new(Engines {
                 openssl: Some(EngineAnswer {
                     status: Status::NotTestable,
@@ -85,8 +59,8 @@ pub async fn probe_cell(
         (Engine::Both, Some(ctx)) => {
             // Side by side, so a cell takes no longer than one probe (two connections at once).
             let (o, w) = tokio::join!(
-                probe::probe(ctx, version, endpoint, limits),
-                wire_probe::probe(version, endpoint, limits)
+                super::openssl::probe(ctx, version, endpoint, limits),
+                super::wire::probe(version, endpoint, limits)
             );
             if o.cell.outcome.is_connect_failure() && w.outcome.is_connect_failure() {
                 return o;
@@ -109,7 +83,7 @@ fn openssl_alone(o: Outcome, version: TlsVersion) -> Outcome {
         }) => Outcome::NotTestable(format!(
             "the server answered alert {}({code}) to what {} can offer; it may accept {} with a \
              suite only the wire engine offers (--engine both)",
-            crate::model::alert_name(code),
+            crate::tls::alert_name(code),
             library_version(),
             version.name()
         )),
@@ -172,7 +146,7 @@ fn combine(o: Cell, w: Cell) -> Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Phase;
+    use crate::report::Phase;
 
     fn cell(o: Outcome) -> Cell {
         Cell {

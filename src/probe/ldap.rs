@@ -12,8 +12,8 @@ use rasn_ldap::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::model::RootDse;
-use crate::wire::show_bytes;
+use crate::report::RootDse;
+use crate::tls::record::show_bytes;
 
 /// RFC 4511 StartTLS.
 pub const STARTTLS_OID: &str = "1.3.6.1.4.1.1466.20037";

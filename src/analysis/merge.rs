@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::model::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion, VantagePoint};
-use crate::verdict;
+use crate::analysis::verdict;
+use crate::report::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion, VantagePoint};
 
 type Key = (String, Option<IpAddr>, u16, Protocol);
 
@@ -68,7 +68,7 @@ pub fn merge(reports: &[(String, Report)], label: Option<String>) -> Report {
     let mut options = first.options.clone();
     options.versions = versions;
     Report {
-        schema_version: crate::model::SCHEMA_VERSION,
+        schema_version: crate::report::SCHEMA_VERSION,
         tool: first.tool.clone(),
         tls_library: first.tls_library.clone(),
         label: label.or_else(|| Some("merged".into())),

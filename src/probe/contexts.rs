@@ -13,8 +13,8 @@ use openssl::ssl::{
     HandshakeError, Ssl, SslContext, SslMethod, SslOptions, SslVerifyMode, SslVersion,
 };
 
-use crate::model::TlsVersion;
-use crate::wire;
+use crate::tls::TlsVersion;
+use crate::tls::record;
 
 /// Every cipher suite this OpenSSL has for TLS 1.2 and older, weak ones included: a server that
 /// accepts a version only with an old suite still accepts the version.
@@ -146,7 +146,7 @@ fn check_offer(ctx: &SslContext, v: TlsVersion) -> Result<(), String> {
     let lib = library_version();
     let hello = client_hello(ctx, Some("offline.check"))
         .map_err(|why| format!("{lib} cannot offer {}: {why}", v.name()))?;
-    let offer = wire::client_offer(&hello).ok_or_else(|| {
+    let offer = record::client_offer(&hello).ok_or_else(|| {
         format!(
             "{}: the ClientHello it wrote could not be read",
             library_version()
@@ -215,7 +215,7 @@ mod tests {
             match ctxs.get(v).unwrap() {
                 Offer::Ready(ctx) => {
                     let hello = client_hello(ctx, None).unwrap();
-                    let offer = wire::client_offer(&hello).unwrap();
+                    let offer = record::client_offer(&hello).unwrap();
                     assert!(offer.offers_only(v.wire()), "{v} not offered: {offer:?}");
                 }
                 Offer::NotTestable(why) => panic!("{v} not testable: {why}"),

@@ -1,4 +1,5 @@
-//! One endpoint, one forced version: connect, handshake, classify.
+//! The OpenSSL engine: a real handshake with only the forced version enabled, then (on LDAP) a
+//! RootDSE search over it.
 //!
 //! The order of evidence when a handshake fails: first what the server sent (a ServerHello for our
 //! version means the version is accepted whatever failed afterwards; an alert or another version
@@ -6,61 +7,27 @@
 //! is `refused` only when a ClientHello left this machine and the server's answer says no.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use openssl::ssl::{ErrorCode, Ssl, SslContext};
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 use tokio_openssl::SslStream;
 
-use crate::client::{library_version, reason};
-use crate::ldap;
-use crate::model::{Cell, LdapCheck, Outcome, Phase, Protocol, Refusal, RootDse, TlsVersion};
-use crate::starttls::{PreludeError, prelude};
-use crate::wire::{self, ServerAnswer, Tap};
+use crate::probe::classify::answer_outcome;
+use crate::probe::contexts::{library_version, reason};
+use crate::probe::ldap;
+use crate::probe::tap::Tap;
+use crate::probe::{Endpoint, Limits, ProbeResult, open, show_duration};
+use crate::report::{Cell, LdapCheck, Outcome, Phase, Protocol, Refusal, RootDse, TlsVersion};
+use crate::tls::record::{self, ServerAnswer};
 
 /// OpenSSL reasons that mean the local library could not build a hello for the version.
 const SSL_R_NO_PROTOCOLS_AVAILABLE: i32 = 191;
 const SSL_R_NO_CIPHERS_AVAILABLE: i32 = 181;
 /// OpenSSL reports a received alert as reason 1000 + alert code.
 const SSL_AD_REASON_OFFSET: i32 = 1000;
-
-/// Time limits and retries of one probe.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Limit of each TCP connect attempt.
-    pub connect_timeout: Duration,
-    /// Limit of the whole probe, connect attempts included.
-    pub timeout: Duration,
-    /// Extra connect attempts after a connect-phase failure.
-    pub retries: u32,
-}
-
-/// Where and how to probe.
-#[derive(Clone, Copy, Debug)]
-pub struct Endpoint<'a> {
-    pub addr: SocketAddr,
-    /// Server name for the ClientHello.
-    pub sni: Option<&'a str>,
-    pub protocol: Protocol,
-    /// For LDAP protocols: search the RootDSE after an accepted handshake.
-    pub ldap_check: bool,
-    /// Told `Some(true)` as soon as a TCP connection to the endpoint is up.
-    pub gate: Option<&'a ConnectGate>,
-}
-
-/// Whether an endpoint answers TCP at all: `None` until its first probe knows. The other
-/// versions of the endpoint wait on it, so a dead endpoint costs one connect timeout and one
-/// connection, not one per version.
-pub type ConnectGate = tokio::sync::watch::Sender<Option<bool>>;
-
-/// One probe's cell, and the RootDSE when an LDAP search answered.
-pub struct ProbeResult {
-    pub cell: Cell,
-    pub root_dse: Option<RootDse>,
-}
 
 /// Probe an endpoint with only `version` enabled in `ctx`.
 pub async fn probe(
@@ -88,81 +55,6 @@ pub async fn probe(
             engines: None,
         },
         root_dse,
-    }
-}
-
-/// Connect and say what the protocol needs said before TLS: the stream ready for a ClientHello
-/// and the connect attempts made, or what ended the probe before any hello (with the attempts).
-/// Both engines start their probes here.
-pub(crate) async fn open(
-    endpoint: &Endpoint<'_>,
-    limits: Limits,
-    deadline: tokio::time::Instant,
-) -> Result<(TcpStream, u32), (Outcome, u32)> {
-    let (mut tcp, attempts) = connect(endpoint.addr, limits, deadline, endpoint.gate).await?;
-    let failed = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
-        Ok(Ok(())) => return Ok((tcp, attempts)),
-        Err(_) => Outcome::Timeout {
-            phase: Phase::Prelude,
-            message: format!(
-                "no {} answer within {}",
-                prelude_name(endpoint.protocol),
-                show_duration(limits.timeout)
-            ),
-        },
-        Ok(Err(PreludeError::Declined(m))) => Outcome::TlsDeclined(m),
-        Ok(Err(PreludeError::Failed(m))) => Outcome::Error(m),
-    };
-    Err((failed, attempts))
-}
-
-fn prelude_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Rdp => "RDP negotiation",
-        _ => "StartTLS",
-    }
-}
-
-async fn connect(
-    addr: SocketAddr,
-    limits: Limits,
-    deadline: tokio::time::Instant,
-    gate: Option<&ConnectGate>,
-) -> Result<(TcpStream, u32), (Outcome, u32)> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let attempt_deadline = deadline.min(tokio::time::Instant::now() + limits.connect_timeout);
-        let failure = match timeout_at(attempt_deadline, TcpStream::connect(addr)).await {
-            Ok(Ok(tcp)) => {
-                let _ = tcp.set_nodelay(true);
-                if let Some(g) = gate {
-                    g.send_replace(Some(true));
-                }
-                return Ok((tcp, attempts));
-            }
-            Ok(Err(e)) => Outcome::Unreachable(connect_error(&e)),
-            Err(_) => Outcome::Timeout {
-                phase: Phase::Connect,
-                message: format!(
-                    "no TCP connection within {}",
-                    show_duration(limits.connect_timeout.min(limits.timeout))
-                ),
-            },
-        };
-        let time_left = deadline > tokio::time::Instant::now();
-        if attempts > limits.retries || !time_left {
-            return Err((failure, attempts));
-        }
-    }
-}
-
-fn connect_error(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::HostUnreachable => "no route to host".into(),
-        io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
-        _ => format!("connect failed: {e}"),
     }
 }
 
@@ -227,7 +119,7 @@ async fn tls_handshake(
         SslStream::new(ssl, Tap::new(tcp)).map_err(|e| Outcome::Error(format!("{lib}: {e}")))?;
     let result = timeout_at(deadline, Pin::new(&mut stream).connect()).await;
     if let Ok(Err(_)) = &result
-        && wire::server_answer(stream.get_ref().received()) == ServerAnswer::NotTls
+        && record::server_answer(stream.get_ref().received()) == ServerAnswer::NotTls
     {
         // OpenSSL stops at the first record header; show the reader more of what came.
         stream.get_mut().read_available();
@@ -241,7 +133,7 @@ async fn tls_handshake(
         Ok(Err(e)) => Err(classify_failure(&e, tap, version)),
         Err(_) => {
             // A server that chose our version and then stalled still accepts it.
-            let answer = wire::server_answer(tap.received());
+            let answer = record::server_answer(tap.received());
             let stalled = || {
                 format!(
                     "the server chose {} but did not finish the handshake within {}",
@@ -250,7 +142,7 @@ async fn tls_handshake(
                 )
             };
             if let Some(accepted @ Outcome::Accepted { .. }) =
-                wire::answer_outcome(&answer, version, tap.received(), stalled)
+                answer_outcome(&answer, version, tap.received(), stalled)
             {
                 return Err(accepted);
             }
@@ -325,7 +217,7 @@ pub fn classify_failure(
             _ => Outcome::Error(format!("no ClientHello was sent: {}", describe(e))),
         };
     }
-    let answer = wire::server_answer(tap.received());
+    let answer = record::server_answer(tap.received());
     let failed_after = || {
         format!(
             "the server chose {}, then the handshake failed: {}",
@@ -333,7 +225,7 @@ pub fn classify_failure(
             describe(e)
         )
     };
-    if let Some(decided) = wire::answer_outcome(&answer, version, tap.received(), failed_after) {
+    if let Some(decided) = answer_outcome(&answer, version, tap.received(), failed_after) {
         return decided;
     }
     match answer {
@@ -378,15 +270,4 @@ fn describe(e: &openssl::ssl::Error) -> String {
         return io.to_string();
     }
     reason(e)
-}
-
-/// `5s`, `1.5s`, `200ms`.
-pub fn show_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::Error;
-use crate::model::{Report, SCHEMA_VERSION};
+use crate::report::{Report, SCHEMA_VERSION};
 
 /// Read a tlsmatrix scan from a file (`-` for standard input).
 pub fn load(path: &str) -> Result<Report, Error> {

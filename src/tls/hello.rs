@@ -4,7 +4,7 @@
 
 use tls_parser::{CIPHERS, TlsCipherKx, TlsPRF};
 
-use crate::model::TlsVersion;
+use crate::tls::TlsVersion;
 
 /// TLS_EMPTY_RENEGOTIATION_INFO_SCSV: asks for secure renegotiation without an extension.
 const SCSV_RENEGOTIATION: u16 = 0x00ff;
@@ -152,7 +152,7 @@ pub fn client_hello(v: TlsVersion, sni: Option<&str>, random: &[u8; 64]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::client_offer;
+    use crate::tls::record::client_offer;
 
     #[test]
     fn each_hello_offers_exactly_its_version_and_parses() {

@@ -2,7 +2,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::model::Endpoint;
+use crate::report::Endpoint;
 use crate::scan::ScanObserver;
 
 /// Endpoints done out of the total, with an estimate of the time left. Hidden when standard

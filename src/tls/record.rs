@@ -1,113 +1,19 @@
-//! What went over the wire: a stream wrapper that keeps the first bytes each way, and the
-//! reading of those bytes.
+//! Reading TLS records: a server's first flight (ServerHello or alert) and a client's
+//! ClientHello, joined across records.
 //!
 //! The OpenSSL error after a failed handshake does not always say what the server did (an alert
 //! it sent and one we raised look alike; a failure after the server chose our version looks like
 //! a refusal). The bytes the server sent do say it, so the probe decides from them first.
 
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use tls_parser::{
     SNIType, TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_extensions,
     parse_tls_message_handshake, parse_tls_server_hello_extensions,
 };
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::model::{Outcome, Refusal, TlsVersion};
-
-/// How much of the server's answer is kept: a ServerHello fits many times over.
-const KEEP_READ: usize = 8 * 1024;
+use crate::tls::TlsVersion;
 
 const CONTENT_ALERT: u8 = 21;
 const CONTENT_HANDSHAKE: u8 = 22;
-
-/// Wraps a transport and keeps the first bytes read, and counts bytes written.
-pub struct Tap<S> {
-    inner: S,
-    read: Vec<u8>,
-    written: u64,
-}
-
-impl<S> Tap<S> {
-    pub fn new(inner: S) -> Self {
-        Tap {
-            inner,
-            read: Vec::new(),
-            written: 0,
-        }
-    }
-
-    /// The first bytes received (at most a few KiB).
-    pub fn received(&self) -> &[u8] {
-        &self.read
-    }
-
-    /// Read whatever more the peer has already sent, without waiting, up to the keep limit: to
-    /// show more of an answer that OpenSSL stopped reading early.
-    pub fn read_available(&mut self)
-    where
-        S: AsRef<tokio::net::TcpStream>,
-    {
-        let mut buf = [0u8; 256];
-        while self.read.len() < KEEP_READ {
-            match self.inner.as_ref().try_read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = KEEP_READ - self.read.len();
-                    self.read.extend_from_slice(&buf[..n.min(room)]);
-                }
-            }
-        }
-    }
-
-    /// Bytes handed to the transport so far.
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = r {
-            let new = &buf.filled()[before..];
-            let room = KEEP_READ.saturating_sub(this.read.len());
-            this.read.extend_from_slice(&new[..new.len().min(room)]);
-        }
-        r
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = r {
-            this.written += n as u64;
-        }
-        r
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
 
 /// What the server's first bytes say.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -354,35 +260,6 @@ pub fn version_name(v: u16) -> String {
         Some(t) => t.name().to_string(),
         None => format!("version 0x{v:04x}"),
     }
-}
-
-/// What a decided server answer means for a hello that offered only `offered`; `None` while
-/// the answer is not decided (nothing, incomplete, unreadable). `after_hello` explains an
-/// acceptance: what became of the handshake after the server chose the version.
-pub fn answer_outcome(
-    answer: &ServerAnswer,
-    offered: TlsVersion,
-    received: &[u8],
-    after_hello: impl FnOnce() -> String,
-) -> Option<Outcome> {
-    Some(match answer {
-        ServerAnswer::Hello { version, cipher } if *version == offered.wire() => {
-            Outcome::Accepted {
-                cipher: Some(cipher_name(*cipher)),
-                completed: false,
-                note: Some(after_hello()),
-                ldap: None,
-            }
-        }
-        ServerAnswer::Hello { version, .. } => Outcome::Refused(Refusal::OtherVersion {
-            version: version_name(*version),
-        }),
-        ServerAnswer::Alert { code, .. } => Outcome::Refused(Refusal::Alert { code: *code }),
-        ServerAnswer::NotTls => Outcome::Refused(Refusal::NotTls {
-            received: show_bytes(received),
-        }),
-        ServerAnswer::Nothing | ServerAnswer::Incomplete | ServerAnswer::Unclear(_) => return None,
-    })
 }
 
 /// The IANA name of a cipher suite code point.

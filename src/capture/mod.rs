@@ -18,8 +18,8 @@ use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError};
 use serde::{Deserialize, Serialize};
 
-use crate::model::TlsVersion;
-use crate::wire::{HelloRead, ServerAnswer, read_client_hello, server_answer, version_name};
+use crate::tls::TlsVersion;
+use crate::tls::record::{HelloRead, ServerAnswer, read_client_hello, server_answer, version_name};
 
 /// What is kept of one direction of a connection before its hello is read.
 const MAX_STREAM: usize = 64 * 1024;
@@ -456,7 +456,7 @@ impl Analyzer {
             )
             .collect();
         ClientsReport {
-            schema_version: crate::model::SCHEMA_VERSION,
+            schema_version: crate::report::SCHEMA_VERSION,
             files,
             ports: self.ports,
             rows,
@@ -647,7 +647,7 @@ mod tests {
 
     #[test]
     fn ldap_messages_before_tls_are_skipped() {
-        let starttls = crate::ldap::starttls_request();
+        let starttls = crate::probe::ldap::starttls_request();
         let mut b = starttls.clone();
         b.extend_from_slice(&[22, 3, 1, 0, 5]);
         assert_eq!(

@@ -5,14 +5,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::app::exit::Exit;
 use crate::cli::DemoArgs;
 use crate::config::color_enabled;
 use crate::error::Error;
-use crate::exit::Exit;
 use crate::lab::{Behaviour, LabServer, RdpReply, StartTlsReply};
-use crate::ldap::ResultCode;
-use crate::model::{Report, TlsVersion};
 use crate::output::{Format, write_diff, write_json, write_table};
+use crate::probe::ldap::ResultCode;
+use crate::report::{Report, TlsVersion};
 use crate::scan::{ScanConfig, Silent, scan};
 use crate::target::{ResolveOverrides, Target, parse_target};
 
@@ -106,7 +106,7 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
         } else {
             "Before enforcement"
         };
-        crate::to_stdout(|w| {
+        crate::app::to_stdout(|w| {
             writeln!(w, "== {title} ==")?;
             write_table(&report, color, w)?;
             writeln!(w)
@@ -116,8 +116,8 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
         }
         reports.push(report);
     }
-    let d = crate::diff::diff(&reports[0], &reports[1], (None, None));
-    crate::to_stdout(|w| {
+    let d = crate::analysis::diff::diff(&reports[0], &reports[1], (None, None));
+    crate::app::to_stdout(|w| {
         writeln!(w, "== What changed ==")?;
         write_diff(&d, Format::Table, color, false, w)?;
         writeln!(w)
@@ -129,11 +129,11 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
         })?;
         for r in &reports {
             let path = dir.join(format!("{}.json", r.label.as_deref().unwrap_or("scan")));
-            crate::save(&path, |w| write_json(r, w))?;
+            crate::app::save(&path, |w| write_json(r, w))?;
             eprintln!("saved {}", path.display());
         }
     }
-    crate::to_stdout(|w| {
+    crate::app::to_stdout(|w| {
         writeln!(
             w,
             "The lab servers ran on 127.0.0.1; their names are pinned as --resolve would pin them."

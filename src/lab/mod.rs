@@ -22,10 +22,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::ssl_version;
-use crate::ldap::{self, ResultCode, encode_for_lab as lab_ldap};
-use crate::model::TlsVersion;
-use crate::wire::ClientOffer;
+use crate::probe::contexts::ssl_version;
+use crate::probe::ldap::{self, ResultCode, encode_for_lab as lab_ldap};
+use crate::tls::TlsVersion;
+use crate::tls::record::ClientOffer;
 
 /// How a lab server answers.
 #[derive(Clone, Debug)]
@@ -409,7 +409,7 @@ async fn stub(
     let Ok(hello) = read_hello(tcp, seen).await else {
         return;
     };
-    let Some(offer) = crate::wire::client_offer(&hello) else {
+    let Some(offer) = crate::tls::record::client_offer(&hello) else {
         return;
     };
     let client_max = offer
@@ -552,7 +552,7 @@ async fn read_hello(tcp: &mut TcpStream, seen: &Seen) -> io::Result<Vec<u8>> {
     let mut body = vec![0u8; len];
     tcp.read_exact(&mut body).await?;
     buf.extend(body);
-    if let Some(offer) = crate::wire::client_offer(&buf) {
+    if let Some(offer) = crate::tls::record::client_offer(&buf) {
         seen.hellos.lock().expect("lock").push(offer);
     }
     Ok(buf)

@@ -6,105 +6,35 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::tls::{TlsVersion, alert_name};
+
+pub mod load;
 
 /// Version of the JSON report layout.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// A protocol version that can be forced on a probe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum TlsVersion {
-    #[serde(rename = "ssl3")]
-    Ssl3,
-    #[serde(rename = "tls1.0")]
-    Tls10,
-    #[serde(rename = "tls1.1")]
-    Tls11,
-    #[serde(rename = "tls1.2")]
-    Tls12,
-    #[serde(rename = "tls1.3")]
-    Tls13,
+/// Which engines decide the cells.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// OpenSSL handshakes only.
+    Openssl,
+    /// Hand-written ClientHellos only.
+    Wire,
+    /// Both; the wire engine alone where OpenSSL cannot offer the version.
+    #[default]
+    Both,
 }
 
-impl TlsVersion {
-    pub const ALL: [TlsVersion; 5] = [
-        TlsVersion::Ssl3,
-        TlsVersion::Tls10,
-        TlsVersion::Tls11,
-        TlsVersion::Tls12,
-        TlsVersion::Tls13,
-    ];
-
-    /// The key used in reports and on the command line (`tls1.2`).
+impl Engine {
     pub fn key(self) -> &'static str {
         match self {
-            TlsVersion::Ssl3 => "ssl3",
-            TlsVersion::Tls10 => "tls1.0",
-            TlsVersion::Tls11 => "tls1.1",
-            TlsVersion::Tls12 => "tls1.2",
-            TlsVersion::Tls13 => "tls1.3",
-        }
-    }
-
-    /// The name people read (`TLS 1.2`).
-    pub fn name(self) -> &'static str {
-        match self {
-            TlsVersion::Ssl3 => "SSLv3",
-            TlsVersion::Tls10 => "TLS 1.0",
-            TlsVersion::Tls11 => "TLS 1.1",
-            TlsVersion::Tls12 => "TLS 1.2",
-            TlsVersion::Tls13 => "TLS 1.3",
-        }
-    }
-
-    /// Versions that a "TLS 1.2 only" policy turns off.
-    pub fn is_legacy(self) -> bool {
-        self < TlsVersion::Tls12
-    }
-
-    /// The two-byte version number used on the wire.
-    pub fn wire(self) -> u16 {
-        match self {
-            TlsVersion::Ssl3 => 0x0300,
-            TlsVersion::Tls10 => 0x0301,
-            TlsVersion::Tls11 => 0x0302,
-            TlsVersion::Tls12 => 0x0303,
-            TlsVersion::Tls13 => 0x0304,
-        }
-    }
-
-    pub fn from_wire(v: u16) -> Option<TlsVersion> {
-        TlsVersion::ALL.into_iter().find(|t| t.wire() == v)
-    }
-}
-
-impl fmt::Display for TlsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for TlsVersion {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s
-            .trim()
-            .to_ascii_lowercase()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '_' | 'v'))
-            .collect();
-        match norm.as_str() {
-            "ssl3" | "ssl3.0" => Ok(TlsVersion::Ssl3),
-            "tls1" | "tls1.0" | "tls10" | "1.0" => Ok(TlsVersion::Tls10),
-            "tls1.1" | "tls11" | "1.1" => Ok(TlsVersion::Tls11),
-            "tls1.2" | "tls12" | "1.2" => Ok(TlsVersion::Tls12),
-            "tls1.3" | "tls13" | "1.3" => Ok(TlsVersion::Tls13),
-            _ => Err(format!(
-                "unknown protocol version '{s}' (expected ssl3, tls1.0, tls1.1, tls1.2 or tls1.3)"
-            )),
+            Engine::Openssl => "openssl",
+            Engine::Wire => "wire",
+            Engine::Both => "both",
         }
     }
 }
@@ -658,12 +588,12 @@ pub struct ScanOptions {
     pub ldap_check: bool,
     /// The probe engines used (`openssl`, `wire`, `both`).
     #[serde(default = "engine_of_old_reports")]
-    pub engine: crate::engine::Engine,
+    pub engine: Engine,
 }
 
 /// Reports written before the wire engine existed were made with OpenSSL alone.
-fn engine_of_old_reports() -> crate::engine::Engine {
-    crate::engine::Engine::Openssl
+fn engine_of_old_reports() -> Engine {
+    Engine::Openssl
 }
 
 /// A target that could not be read, kept in the report so nothing is dropped silently.
@@ -719,48 +649,6 @@ impl Report {
         self.endpoints
             .iter()
             .any(|e| matches!(e.verdict, Verdict::Unreachable | Verdict::Incomplete))
-    }
-}
-
-/// The IANA name of a TLS alert description.
-pub fn alert_name(code: u8) -> &'static str {
-    match code {
-        0 => "close_notify",
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        21 => "decryption_failed",
-        22 => "record_overflow",
-        30 => "decompression_failure",
-        40 => "handshake_failure",
-        41 => "no_certificate",
-        42 => "bad_certificate",
-        43 => "unsupported_certificate",
-        44 => "certificate_revoked",
-        45 => "certificate_expired",
-        46 => "certificate_unknown",
-        47 => "illegal_parameter",
-        48 => "unknown_ca",
-        49 => "access_denied",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        60 => "export_restriction",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        86 => "inappropriate_fallback",
-        90 => "user_canceled",
-        100 => "no_renegotiation",
-        109 => "missing_extension",
-        110 => "unsupported_extension",
-        111 => "certificate_unobtainable",
-        112 => "unrecognized_name",
-        113 => "bad_certificate_status_response",
-        114 => "bad_certificate_hash_value",
-        115 => "unknown_psk_identity",
-        116 => "certificate_required",
-        120 => "no_application_protocol",
-        121 => "ech_required",
-        _ => "unknown_alert",
     }
 }
 

@@ -1,0 +1,54 @@
+//! Where a document goes: a file (written atomically) and the terminal, or standard output.
+
+use std::io::{self, Write};
+
+use crate::config;
+use crate::error::Error;
+use crate::output::{Format, write_atomic, write_report};
+use crate::report::Report;
+
+/// Write a result (a comparison or a check) where `out` says: to the file in its format, and to
+/// the terminal as a table; or to standard output.
+pub(crate) fn emit_with(
+    out: &config::OutputConfig,
+    write: impl Fn(&mut dyn Write, Format, bool) -> io::Result<()>,
+) -> Result<(), Error> {
+    if let Some(path) = &out.file {
+        save(path, |w| write(w, out.format, false))?;
+        if out.echo_table {
+            to_stdout(|w| write(w, Format::Table, out.color))?;
+        }
+        Ok(())
+    } else {
+        to_stdout(|w| write(w, out.format, out.color))
+    }
+}
+
+/// Write the report where it was asked for.
+pub fn emit(report: &Report, out: &config::OutputConfig) -> Result<(), Error> {
+    emit_with(out, |w, format, color| {
+        write_report(report, format, color, w)
+    })
+}
+
+/// Write a file atomically; a failure names the file.
+pub fn save(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    write_atomic(path, write).map_err(|source| Error::WriteOutput {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Write to standard output; a reader that went away (a closed pipe) is not an error.
+pub fn to_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+    let stdout = io::stdout();
+    let mut lock = io::BufWriter::new(stdout.lock());
+    match f(&mut lock).and_then(|()| lock.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Stdout(e)),
+        Ok(()) => Ok(()),
+    }
+}

@@ -1,0 +1,133 @@
+//! TCP connect (with retries for the connect phase only) and the prelude a protocol needs
+//! before its ClientHello. Both engines start their probes here.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::timeout_at;
+
+use crate::probe::prelude::{PreludeError, prelude};
+use crate::report::{Cell, Outcome, Phase, Protocol, RootDse};
+
+/// Time limits and retries of one probe.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Limit of each TCP connect attempt.
+    pub connect_timeout: Duration,
+    /// Limit of the whole probe, connect attempts included.
+    pub timeout: Duration,
+    /// Extra connect attempts after a connect-phase failure.
+    pub retries: u32,
+}
+
+/// Where and how to probe.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint<'a> {
+    pub addr: SocketAddr,
+    /// Server name for the ClientHello.
+    pub sni: Option<&'a str>,
+    pub protocol: Protocol,
+    /// For LDAP protocols: search the RootDSE after an accepted handshake.
+    pub ldap_check: bool,
+    /// Told `Some(true)` as soon as a TCP connection to the endpoint is up.
+    pub gate: Option<&'a ConnectGate>,
+}
+
+/// Whether an endpoint answers TCP at all: `None` until its first probe knows. The other
+/// versions of the endpoint wait on it, so a dead endpoint costs one connect timeout and one
+/// connection, not one per version.
+pub type ConnectGate = tokio::sync::watch::Sender<Option<bool>>;
+
+/// One probe's cell, and the RootDSE when an LDAP search answered.
+pub struct ProbeResult {
+    pub cell: Cell,
+    pub root_dse: Option<RootDse>,
+}
+
+/// Connect and say what the protocol needs said before TLS: the stream ready for a ClientHello
+/// and the connect attempts made, or what ended the probe before any hello (with the attempts).
+/// Both engines start their probes here.
+pub async fn open(
+    endpoint: &Endpoint<'_>,
+    limits: Limits,
+    deadline: tokio::time::Instant,
+) -> Result<(TcpStream, u32), (Outcome, u32)> {
+    let (mut tcp, attempts) = connect(endpoint.addr, limits, deadline, endpoint.gate).await?;
+    let failed = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
+        Ok(Ok(())) => return Ok((tcp, attempts)),
+        Err(_) => Outcome::Timeout {
+            phase: Phase::Prelude,
+            message: format!(
+                "no {} answer within {}",
+                prelude_name(endpoint.protocol),
+                show_duration(limits.timeout)
+            ),
+        },
+        Ok(Err(PreludeError::Declined(m))) => Outcome::TlsDeclined(m),
+        Ok(Err(PreludeError::Failed(m))) => Outcome::Error(m),
+    };
+    Err((failed, attempts))
+}
+
+fn prelude_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Rdp => "RDP negotiation",
+        _ => "StartTLS",
+    }
+}
+
+async fn connect(
+    addr: SocketAddr,
+    limits: Limits,
+    deadline: tokio::time::Instant,
+    gate: Option<&ConnectGate>,
+) -> Result<(TcpStream, u32), (Outcome, u32)> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let attempt_deadline = deadline.min(tokio::time::Instant::now() + limits.connect_timeout);
+        let failure = match timeout_at(attempt_deadline, TcpStream::connect(addr)).await {
+            Ok(Ok(tcp)) => {
+                let _ = tcp.set_nodelay(true);
+                if let Some(g) = gate {
+                    g.send_replace(Some(true));
+                }
+                return Ok((tcp, attempts));
+            }
+            Ok(Err(e)) => Outcome::Unreachable(connect_error(&e)),
+            Err(_) => Outcome::Timeout {
+                phase: Phase::Connect,
+                message: format!(
+                    "no TCP connection within {}",
+                    show_duration(limits.connect_timeout.min(limits.timeout))
+                ),
+            },
+        };
+        let time_left = deadline > tokio::time::Instant::now();
+        if attempts > limits.retries || !time_left {
+            return Err((failure, attempts));
+        }
+    }
+}
+
+fn connect_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::HostUnreachable => "no route to host".into(),
+        io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
+        _ => format!("connect failed: {e}"),
+    }
+}
+
+/// `5s`, `1.5s`, `200ms`.
+pub fn show_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}

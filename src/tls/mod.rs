@@ -1,0 +1,10 @@
+//! Pure bytes: protocol versions, alerts, ClientHello building and the reading of TLS records.
+//! Nothing here opens a socket or decides an outcome.
+
+pub mod alert;
+pub mod hello;
+pub mod record;
+pub mod version;
+
+pub use alert::alert_name;
+pub use version::TlsVersion;
