@@ -8,7 +8,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion};
+use crate::report::{
+    Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, Unproven,
+};
 
 /// What happened to one version of one endpoint between two scans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -44,15 +46,16 @@ impl Transition {
     }
 }
 
-/// A cell reduced to what matters for a transition.
+/// A cell reduced to what matters for a transition, from what it proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Accepted, and (on LDAP) the directory answered: the version works.
     Works,
     /// Accepted handshake, but the LDAP search failed.
     HandshakeOnly,
-    /// Refused, or TLS declined by the server: not accepted, decided.
+    /// Offered and refused.
     No,
+    /// Nothing proven (timeout, error, declined before any hello, interrupted, ...).
     Undecided,
     NotTestable,
     /// The version was not in that scan.
@@ -60,15 +63,13 @@ enum State {
 }
 
 fn state(cell: Option<&Cell>) -> State {
-    let Some(c) = cell else {
-        return State::Missing;
-    };
-    match &c.outcome {
-        o if o.works() => State::Works,
-        Outcome::Accepted { .. } => State::HandshakeOnly,
-        Outcome::Refused(_) | Outcome::TlsDeclined(_) => State::No,
-        Outcome::NotTestable(_) => State::NotTestable,
-        _ => State::Undecided,
+    match Proof::of(cell) {
+        Proof::Accepted { works: true } => State::Works,
+        Proof::Accepted { works: false } => State::HandshakeOnly,
+        Proof::Refused => State::No,
+        Proof::Unproven(Unproven::NotTestable) => State::NotTestable,
+        Proof::Unproven(Unproven::NotProbed) => State::Missing,
+        Proof::Unproven(_) => State::Undecided,
     }
 }
 
@@ -438,7 +439,8 @@ mod tests {
     fn old_versions() {
         use Transition::*;
         assert_eq!(t(Tls10, acc(), refused()), Enforced);
-        assert_eq!(t(Tls10, acc(), declined()), Enforced);
+        // A declined prelude put no hello for the version on the wire: nothing is proven.
+        assert_eq!(t(Tls10, acc(), declined()), Inconclusive);
         assert_eq!(t(Tls11, acc(), acc()), StillAccepted);
         assert_eq!(t(Tls11, no_ldap(), no_ldap()), StillAccepted);
         assert_eq!(t(Tls10, refused(), acc()), NewlyAccepted);

@@ -4,7 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Endpoint, Outcome, Report, TlsVersion};
+use crate::analysis::verdict::declines_tls;
+use crate::report::{Endpoint, Proof, Report, TlsVersion, Unproven};
 
 /// What a policy demands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +115,7 @@ pub fn check(report: &Report, policy: &Policy) -> CheckReport {
     }
 }
 
+/// What the policy sees of one version of an endpoint, from what its cell proves.
 enum Seen {
     Works,
     HandshakeOnly,
@@ -122,24 +124,32 @@ enum Seen {
 }
 
 fn seen(e: &Endpoint, v: TlsVersion) -> Seen {
-    match e.versions.get(&v).map(|c| &c.outcome) {
-        None => Seen::Unknown(format!("{} was not tested", v.name())),
-        Some(o) if o.works() => Seen::Works,
-        Some(Outcome::Accepted { .. }) => Seen::HandshakeOnly,
-        Some(Outcome::Refused(_) | Outcome::TlsDeclined(_)) => Seen::No,
-        Some(Outcome::NotTestable(why)) => {
-            Seen::Unknown(format!("{} could not be tested: {why}", v.name()))
-        }
-        Some(o) => Seen::Unknown(format!(
+    let cell = e.versions.get(&v);
+    match (Proof::of(cell), cell) {
+        (Proof::Accepted { works: true }, _) => Seen::Works,
+        (Proof::Accepted { works: false }, _) => Seen::HandshakeOnly,
+        (Proof::Refused, _) => Seen::No,
+        (_, None) => Seen::Unknown(format!("{} was not tested", v.name())),
+        (Proof::Unproven(Unproven::NotTestable), Some(c)) => Seen::Unknown(format!(
+            "{} could not be tested: {}",
+            v.name(),
+            c.outcome.detail()
+        )),
+        (Proof::Unproven(Unproven::Declined), Some(c)) => Seen::Unknown(format!(
+            "{} was never offered: the server declined TLS before any ClientHello ({})",
+            v.name(),
+            c.outcome.detail()
+        )),
+        (Proof::Unproven(_), Some(c)) => Seen::Unknown(format!(
             "{}: {}: {}",
             v.name(),
-            o.status().key(),
-            o.detail()
+            c.status().key(),
+            c.outcome.detail()
         )),
     }
 }
 
-fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
+pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
     let mut findings = Vec::new();
     let mut push = |version, kind, message: String| {
         findings.push(Finding {
@@ -148,6 +158,44 @@ fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             message,
         })
     };
+    if declines_tls(&e.versions) {
+        // No version was offered, so none is refused; but none can be accepted either. Said
+        // explicitly, never counted silently.
+        let why = e
+            .versions
+            .values()
+            .map(|c| c.outcome.detail())
+            .next()
+            .unwrap_or_default();
+        if !p.forbid.is_empty() {
+            let names: Vec<&str> = p.forbid.iter().map(|v| v.name()).collect();
+            push(
+                None,
+                Compliance::Pass,
+                format!(
+                    "{}: nothing accepted, because the endpoint serves no TLS at all ({why})",
+                    names.join(", ")
+                ),
+            );
+        }
+        let required: Vec<&str> = p
+            .require_all
+            .iter()
+            .chain(&p.require_any)
+            .map(|v| v.name())
+            .collect();
+        if !required.is_empty() {
+            push(
+                None,
+                Compliance::Fail,
+                format!(
+                    "{} not accepted: the endpoint serves no TLS at all ({why})",
+                    required.join(", ")
+                ),
+            );
+        }
+        return finish(e, findings);
+    }
     for &v in &p.forbid {
         match seen(e, v) {
             Seen::Works | Seen::HandshakeOnly => push(
@@ -197,6 +245,10 @@ fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             }
         }
     }
+    finish(e, findings)
+}
+
+fn finish(e: &Endpoint, findings: Vec<Finding>) -> EndpointCheck {
     let result = findings
         .iter()
         .map(|f| f.kind)
@@ -216,7 +268,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::report::{Cell, Phase, Protocol, Refusal, Verdict};
+    use crate::report::{Cell, Outcome, Phase, Protocol, Refusal, Verdict};
     use TlsVersion::*;
 
     fn endpoint(cells: &[(TlsVersion, Outcome)]) -> Endpoint {

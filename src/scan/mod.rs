@@ -232,11 +232,9 @@ pub async fn scan(
     if interrupted {
         for row in &mut rows {
             for v in &config.versions {
-                row.cells.entry(*v).or_insert_with(|| {
-                    Cell::unprobed(Outcome::Error(
-                        "not probed: the scan was interrupted".into(),
-                    ))
-                });
+                row.cells
+                    .entry(*v)
+                    .or_insert_with(|| Cell::unprobed(Outcome::Interrupted));
             }
         }
     }
@@ -452,12 +450,7 @@ async fn resolve_all(
             None => {
                 let mut row = base(None);
                 for v in &config.versions {
-                    row.cells.insert(
-                        *v,
-                        Cell::unprobed(Outcome::Error(
-                            "not probed: the scan was interrupted".into(),
-                        )),
-                    );
+                    row.cells.insert(*v, Cell::unprobed(Outcome::Interrupted));
                 }
                 rows.push(row);
             }
