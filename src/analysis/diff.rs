@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::verdict::declines_tls;
 use crate::report::{
     Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, Unproven,
 };
@@ -62,8 +63,12 @@ enum State {
     Missing,
 }
 
-fn state(cell: Option<&Cell>) -> State {
+/// `no_tls`: the endpoint declined TLS itself for every version in that scan (see
+/// [`declines_tls`]), so none of its versions was accepted there: a fact about the endpoint,
+/// said in the comparison's notes, not a refusal of any version.
+fn state(cell: Option<&Cell>, no_tls: bool) -> State {
     match Proof::of(cell) {
+        Proof::Unproven(Unproven::Declined) if no_tls => State::No,
         Proof::Accepted { works: true } => State::Works,
         Proof::Accepted { works: false } => State::HandshakeOnly,
         Proof::Refused => State::No,
@@ -73,9 +78,12 @@ fn state(cell: Option<&Cell>) -> State {
     }
 }
 
-/// The transition of version `v` from `before` to `after`.
+/// The transition of version `v` from `before` to `after`, cells judged alone.
 pub fn transition(v: TlsVersion, before: Option<&Cell>, after: Option<&Cell>) -> Transition {
-    let (b, a) = (state(before), state(after));
+    transition_of(v, state(before, false), state(after, false))
+}
+
+fn transition_of(v: TlsVersion, b: State, a: State) -> Transition {
     let accepted = |s: State| matches!(s, State::Works | State::HandshakeOnly);
     if v.is_legacy() {
         // For an old version any accepted handshake counts against the endpoint.
@@ -177,6 +185,9 @@ pub struct EndpointDiff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_in: Option<OnlyIn>,
     pub versions: BTreeMap<TlsVersion, Change>,
+    /// What the reader must know to trust the transitions (an endpoint that served no TLS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Which scan a side of the diff is.
@@ -248,6 +259,18 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         _ => None,
     };
     let mut versions = BTreeMap::new();
+    let no_tls = |e: Option<&Endpoint>| e.is_some_and(|e| declines_tls(&e.versions));
+    let (b_no_tls, a_no_tls) = (no_tls(before), no_tls(after));
+    let mut notes = Vec::new();
+    for (side, e, yes) in [("before", before, b_no_tls), ("after", after, a_no_tls)] {
+        if let (true, Some(e)) = (yes, e) {
+            let why = e.versions.values().next().map(|c| c.outcome.detail());
+            notes.push(format!(
+                "{side}: the endpoint served no TLS at all ({}); its versions count as not accepted there",
+                why.unwrap_or_default()
+            ));
+        }
+    }
     if only_in.is_none() {
         let all: std::collections::BTreeSet<TlsVersion> = before
             .iter()
@@ -263,7 +286,7 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
                     before: b.map(Cell::status),
                     after: a.map(Cell::status),
                     short: (short(b), short(a)),
-                    transition: transition(v, b, a),
+                    transition: transition_of(v, state(b, b_no_tls), state(a, a_no_tls)),
                     before_detail: b.map(|c| c.outcome.detail()),
                     after_detail: a.map(|c| c.outcome.detail()),
                 },
@@ -283,6 +306,7 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         result,
         only_in,
         versions,
+        notes,
     }
 }
 
@@ -382,6 +406,7 @@ pub fn summary_line(d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::verdict::declines_tls;
     use crate::report::{LdapCheck, Phase, Refusal};
     use TlsVersion::*;
 
