@@ -406,7 +406,6 @@ pub fn summary_line(d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::verdict::declines_tls;
     use crate::report::{LdapCheck, Phase, Refusal};
     use TlsVersion::*;
 
