@@ -42,14 +42,14 @@ pub enum Job {
 /// A saved report and the file it came from.
 pub struct Loaded {
     pub path: String,
-    pub report: Report,
+    pub report: Box<Report>,
 }
 
 impl Loaded {
     pub fn load(path: &str) -> Result<Loaded, Error> {
         Ok(Loaded {
             path: path.to_string(),
-            report: crate::report::load::load(path)?,
+            report: Box::new(crate::report::load::load(path)?),
         })
     }
 }

@@ -9,7 +9,7 @@ use crate::report::Report;
 
 pub(crate) fn run(job: MergeJob) -> Result<Exit, Error> {
     let reports: Vec<(String, Report)> =
-        job.scans.into_iter().map(|l| (l.path, l.report)).collect();
+        job.scans.into_iter().map(|l| (l.path, *l.report)).collect();
     let merged = merge::merge(&reports, job.label);
     emit(&merged, &job.output)?;
     let disagree = merged.endpoints.iter().any(|e| !e.disagreements.is_empty());
