@@ -238,7 +238,7 @@ async fn bad_inputs_are_named_and_exit_2() {
     let future = path(&dir, "future.json");
     std::fs::write(
         &future,
-        text.replace("\"schema_version\": 1", "\"schema_version\": 2"),
+        text.replace("\"schema_version\": 2", "\"schema_version\": 99"),
     )
     .unwrap();
     let other = path(&dir, "other.json");
@@ -250,7 +250,7 @@ async fn bad_inputs_are_named_and_exit_2() {
     for (file, needle) in [
         (&empty, "the file is empty, not a tlsmatrix scan"),
         (&truncated, "truncated JSON"),
-        (&future, "schema version 2 is not supported"),
+        (&future, "schema version 99 is not supported"),
         (&other, "not a tlsmatrix scan (no schema_version field)"),
         (&disjoint, "have no endpoint in common"),
     ] {
@@ -263,9 +263,22 @@ async fn bad_inputs_are_named_and_exit_2() {
     let out = run_cli(&["check", &future, "--policy", "tls12-only"], &[], None).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("future.json: schema version 2"),
+        stderr(&out).contains("future.json: schema version 99"),
         "{}",
         stderr(&out)
+    );
+    // A report of schema 1 is still read, its unprobed cells as `interrupted`.
+    let old = path(&dir, "old.json");
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["schema_version"] = 1.into();
+    v["endpoints"][0]["versions"]["tls1.0"] = serde_json::json!({
+        "status": "error", "detail": "not probed: the scan was interrupted", "elapsed_ms": 0
+    });
+    std::fs::write(&old, serde_json::to_vec(&v).unwrap()).unwrap();
+    let loaded = tlsmatrix::report::load::load(&old).unwrap();
+    assert_eq!(
+        loaded.endpoints[0].versions[&Tls10].status(),
+        Status::Interrupted
     );
     let out = run_cli(&["check", &good], &[], None).await;
     assert_eq!(out.status.code(), Some(2));

@@ -134,7 +134,7 @@ async fn json_report_has_the_documented_shape() {
     )
     .await;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], tlsmatrix::report::SCHEMA_VERSION);
     assert_eq!(v["tool"]["name"], "tlsmatrix");
     assert!(v["tls_library"].as_str().unwrap().starts_with("OpenSSL"));
     for key in ["started", "finished"] {

@@ -13,6 +13,10 @@ use crate::report::{
     Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, Unproven,
 };
 
+/// Version of the diff document's layout. 2: a cell declined before any ClientHello is
+/// `inconclusive`, no longer `enforced` or `unchanged`; endpoints may carry `notes`.
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// What happened to one version of one endpoint between two scans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -243,7 +247,7 @@ pub fn diff(before: &Report, after: &Report, files: (Option<&str>, Option<&str>)
         *summary.entry(e.result).or_default() += 1;
     }
     Diff {
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: SCHEMA_VERSION,
         before: side(before, files.0),
         after: side(after, files.1),
         summary,

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::verdict::declines_tls;
 use crate::report::{Endpoint, Proof, Report, TlsVersion, Unproven};
 
+/// Version of the check document's layout. 2: a declined cell is `inconclusive`, and a
+/// finding may be of kind `pass` (an endpoint that serves no TLS at all, said explicitly).
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// What a policy demands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
@@ -107,7 +111,7 @@ pub fn check(report: &Report, policy: &Policy) -> CheckReport {
         .min()
         .unwrap_or(Compliance::Inconclusive);
     CheckReport {
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: SCHEMA_VERSION,
         policy: policy.clone(),
         label: report.label.clone(),
         result,

@@ -19,8 +19,12 @@ pub use cell::{
     Unproven,
 };
 
-/// Version of the JSON report layout.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the scan report's layout. 2: a cell never probed has status `interrupted`
+/// (schema 1 saved it as an `error`); reports of schema 1 are still read.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest scan report layout this build reads.
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// Which engines decide the cells.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
