@@ -410,44 +410,20 @@ pub fn summary_line(d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{LdapCheck, Phase, Refusal};
+    use crate::report::fixtures::{self, accepted, cell, not_testable};
     use TlsVersion::*;
 
-    fn cell(o: Outcome) -> Cell {
-        Cell {
-            outcome: o,
-            elapsed_ms: 1,
-            attempts: 1,
-            engines: None,
-        }
-    }
     fn acc() -> Option<Cell> {
-        Some(cell(Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: None,
-        }))
-    }
-    fn no_ldap() -> Option<Cell> {
-        Some(cell(Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: Some(LdapCheck::Failed("x".into())),
-        }))
+        Some(cell(accepted()))
     }
     fn refused() -> Option<Cell> {
-        Some(cell(Outcome::Refused(Refusal::Alert { code: 70 })))
+        Some(cell(fixtures::refused()))
     }
     fn declined() -> Option<Cell> {
-        Some(cell(Outcome::TlsDeclined("52".into())))
+        Some(cell(fixtures::declined()))
     }
     fn timeout() -> Option<Cell> {
-        Some(cell(Outcome::Timeout {
-            phase: Phase::Handshake,
-            message: "t".into(),
-        }))
+        Some(cell(fixtures::timeout()))
     }
     fn unreachable() -> Option<Cell> {
         Some(cell(Outcome::Unreachable("refused".into())))
@@ -456,7 +432,10 @@ mod tests {
         Some(cell(Outcome::Error("e".into())))
     }
     fn nt() -> Option<Cell> {
-        Some(cell(Outcome::NotTestable("no SSLv3".into())))
+        Some(cell(not_testable()))
+    }
+    fn no_ldap() -> Option<Cell> {
+        Some(cell(fixtures::no_ldap()))
     }
 
     fn t(v: TlsVersion, b: Option<Cell>, a: Option<Cell>) -> Transition {

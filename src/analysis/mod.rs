@@ -15,6 +15,7 @@ mod one_rule {
     use crate::analysis::diff::{Transition, transition};
     use crate::analysis::policy::{Compliance, Policy, check_endpoint};
     use crate::analysis::{merge, verdict};
+    use crate::report::fixtures::{accepted, cell, refused};
     use crate::report::{
         Cell, Endpoint, LdapCheck, Outcome, Phase, Proof, Protocol, Refusal, TlsVersion, Verdict,
     };
@@ -62,24 +63,8 @@ mod one_rule {
         ]
     }
 
-    fn cell(o: Outcome) -> Cell {
-        Cell {
-            outcome: o,
-            elapsed_ms: 1,
-            attempts: 1,
-            engines: None,
-        }
-    }
     fn works() -> Outcome {
-        Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: None,
-        }
-    }
-    fn refused() -> Outcome {
-        Outcome::Refused(Refusal::Alert { code: 70 })
+        accepted()
     }
 
     /// A row whose only open question is TLS 1.0, which holds `x`.

@@ -269,49 +269,13 @@ fn finish(e: &Endpoint, findings: Vec<Finding>) -> EndpointCheck {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::report::{Cell, Outcome, Phase, Protocol, Refusal, Verdict};
+    use crate::report::fixtures::{accepted, endpoint};
+    use crate::report::{Outcome, Phase, Refusal};
     use TlsVersion::*;
 
-    fn endpoint(cells: &[(TlsVersion, Outcome)]) -> Endpoint {
-        let versions: BTreeMap<TlsVersion, Cell> = cells
-            .iter()
-            .map(|(v, o)| {
-                (
-                    *v,
-                    Cell {
-                        outcome: o.clone(),
-                        elapsed_ms: 1,
-                        attempts: 1,
-                        engines: None,
-                    },
-                )
-            })
-            .collect();
-        Endpoint {
-            target: "dc1:636".into(),
-            host: "dc1".into(),
-            address: None,
-            port: 636,
-            protocol: Protocol::Ldaps,
-            sni: None,
-            verdict: Verdict::Ready,
-            verdict_detail: String::new(),
-            root_dse: None,
-            seen_by: BTreeMap::new(),
-            disagreements: vec![],
-            versions,
-        }
-    }
     fn acc() -> Outcome {
-        Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: None,
-        }
+        accepted()
     }
     fn no() -> Outcome {
         Outcome::Refused(Refusal::Reset)

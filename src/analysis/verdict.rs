@@ -165,44 +165,14 @@ fn names(versions: impl Iterator<Item = TlsVersion>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures::{accepted, not_testable, refused, row, timeout};
     use crate::report::{LdapCheck, Outcome, Phase, Refusal};
 
-    fn row(cells: &[(TlsVersion, Outcome)]) -> BTreeMap<TlsVersion, Cell> {
-        cells
-            .iter()
-            .map(|(v, o)| {
-                (
-                    *v,
-                    Cell {
-                        outcome: o.clone(),
-                        elapsed_ms: 0,
-                        attempts: 1,
-                        engines: None,
-                    },
-                )
-            })
-            .collect()
-    }
-
     fn acc() -> Outcome {
-        Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: None,
-        }
-    }
-    fn refused() -> Outcome {
-        Outcome::Refused(Refusal::Alert { code: 70 })
-    }
-    fn timeout() -> Outcome {
-        Outcome::Timeout {
-            phase: Phase::Handshake,
-            message: "t".into(),
-        }
+        accepted()
     }
     fn nt() -> Outcome {
-        Outcome::NotTestable("no SSLv3".into())
+        not_testable()
     }
     use TlsVersion::*;
 

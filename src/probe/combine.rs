@@ -153,15 +153,7 @@ pub(crate) fn combine(o: Cell, w: Cell) -> Cell {
 mod tests {
     use super::*;
     use crate::report::Phase;
-
-    fn cell(o: Outcome) -> Cell {
-        Cell {
-            outcome: o,
-            elapsed_ms: 1,
-            attempts: 1,
-            engines: None,
-        }
-    }
+    use crate::report::fixtures::cell;
     fn acc(completed: bool) -> Outcome {
         Outcome::Accepted {
             cipher: Some("TLS_RSA_WITH_RC4_128_SHA".into()),

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::tls::{TlsVersion, alert_name};
 
 mod cell;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod load;
 
 pub use cell::{
