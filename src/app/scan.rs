@@ -41,7 +41,12 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         } => {
             let shown = comparison_output(&report, &out)?;
             let after_file = out.file.as_ref().and_then(|p| p.to_str());
-            let d = diff::diff(&before.report, &report, (Some(&before.path), after_file));
+            let d = diff::diff(
+                &before.report,
+                &report,
+                (Some(&before.path), after_file),
+                &job.exceptions,
+            );
             emit_with(&shown, |w, format, color| {
                 output::write_diff(&d, format, color, *allow_inconclusive, w)
             })?;
@@ -49,7 +54,7 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;
-            let c = policy::check(&report, policy);
+            let c = policy::check(&report, policy, &job.exceptions);
             emit_with(&shown, |w, format, color| {
                 output::write_check(&c, format, color, w)
             })?;
