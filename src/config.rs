@@ -3,13 +3,16 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
+use crate::analysis::certs::CertPolicy;
 use crate::analysis::policy::Policy;
+use crate::cert::TrustStore;
+use crate::cert::trust::TrustSources;
 use crate::cli::{ColorArg, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg};
 use crate::discover::DnsSettings;
 use crate::error::Error;
 use crate::output::Format;
 use crate::report::{InputError, Report};
-use crate::scan::ScanConfig;
+use crate::scan::{CertConfig, ScanConfig};
 use crate::target::{
     DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target, parse_target_list,
 };
@@ -39,20 +42,40 @@ pub struct ScanJob {
     pub domain: Option<(String, Option<String>, DnsSettings, bool)>,
 }
 
-/// The policy the arguments ask for, if any.
+/// The policy the arguments ask for, if any. Certificate flags add to a named or custom
+/// policy, or make a policy of their own.
 pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
     let custom = !args.require.is_empty() || !args.forbid.is_empty();
-    match (args.policy, custom) {
-        (Some(_), true) => Err(Error::Usage(
-            "give either --policy or --require/--forbid, not both".into(),
-        )),
-        (Some(p), false) => Ok(Policy::named(p.name())),
-        (None, true) => Ok(Some(Policy::custom(
-            args.require.clone(),
-            args.forbid.clone(),
-        ))),
-        (None, false) => Ok(None),
+    let policy = match (args.policy, custom) {
+        (Some(_), true) => {
+            return Err(Error::Usage(
+                "give either --policy or --require/--forbid, not both".into(),
+            ));
+        }
+        (Some(p), false) => Policy::named(p.name()),
+        (None, true) => Some(Policy::custom(args.require.clone(), args.forbid.clone())),
+        (None, false) => None,
+    };
+    let certs = CertPolicy {
+        min_days: args.cert_min_days,
+        trusted: args.cert_trusted,
+        name: args.cert_name,
+        names: args.cert_require_name.clone(),
+    };
+    if certs.is_empty() {
+        return Ok(policy);
     }
+    let mut p = policy.unwrap_or_else(Policy::certificates_only);
+    let mut merged = p.certificate.take().unwrap_or_default();
+    merged.min_days = match (merged.min_days, certs.min_days) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    merged.trusted |= certs.trusted;
+    merged.name |= certs.name;
+    merged.names.extend(certs.names);
+    p.certificate = Some(merged);
+    Ok(Some(p))
 }
 
 pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
@@ -160,6 +183,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
             crate::cli::EngineArg::Wire => crate::report::Engine::Wire,
             crate::cli::EngineArg::Both => crate::report::Engine::Both,
         },
+        certificates: cert_config(&args)?,
     };
     let policy = policy(&args.policy)?;
     if policy.is_some() && args.baseline.is_some() {
@@ -188,6 +212,23 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
                 args.dns.with_rdp,
             )
         }),
+    })
+}
+
+/// Certificate settings; the CA files are read now, so a bad one is a usage error naming it.
+fn cert_config(args: &ScanArgs) -> Result<CertConfig, Error> {
+    let trust = TrustSources {
+        ca_file: args.ca_file.clone(),
+        ca_dir: args.ca_dir.clone(),
+    };
+    TrustStore::load(&trust).map_err(Error::Usage)?;
+    Ok(CertConfig {
+        warn_days: args.cert_warn_days,
+        trust,
+        domain: args
+            .domain
+            .as_deref()
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase()),
     })
 }
 

@@ -199,7 +199,8 @@ async fn csv_markdown_and_table_outputs() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "target,host,address,port,protocol,sni,version,status,how,detail,cipher,elapsed_ms,verdict"
+        "target,host,address,port,protocol,sni,version,status,how,detail,cipher,elapsed_ms,verdict,\
+         cert,cert_subject,cert_issuer,cert_sha256,cert_not_after,cert_days_left,cert_findings"
     );
     let rows: Vec<Vec<String>> = lines
         .map(|l| l.split(',').map(str::to_string).collect())
@@ -210,6 +211,10 @@ async fn csv_markdown_and_table_outputs() {
     assert_eq!(rows[1][6], "tls1.3");
     assert_eq!(rows[1][7], "refused");
     assert_eq!(rows[1][8], "alert:70");
+    // The certificate TLS 1.0 served (the lab's self-signed localhost one), none for TLS 1.3.
+    assert_eq!(rows[0][14], "CN=localhost");
+    assert_eq!(rows[0][19], "untrusted self_signed");
+    assert_eq!(rows[1][14], "");
 
     let md = run_cli(&["scan", "--format", "md", &addr], &[], None).await;
     let text = stdout(&md);

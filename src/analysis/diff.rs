@@ -176,6 +176,9 @@ pub struct EndpointDiff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_in: Option<OnlyIn>,
     pub versions: BTreeMap<TlsVersion, Change>,
+    /// How the certificate changed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<super::certs::CertChange>,
 }
 
 /// Which scan a side of the diff is.
@@ -269,9 +272,17 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
             );
         }
     }
+    let certificate = match (before, after) {
+        (Some(b), Some(a)) => super::certs::compare(b, a),
+        _ => None,
+    };
     let result = match only_in {
         Some(OnlyIn::Added) => EndpointResult::Added,
         Some(OnlyIn::Removed) => EndpointResult::Removed,
+        // A certificate that became invalid breaks clients as a refused TLS 1.2 does.
+        None if certificate.as_ref().is_some_and(|c| c.became_invalid) => {
+            EndpointResult::Regression
+        }
         None => endpoint_result(&versions),
     };
     EndpointDiff {
@@ -282,6 +293,7 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         result,
         only_in,
         versions,
+        certificate,
     }
 }
 

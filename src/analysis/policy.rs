@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::certs::{self, CertPolicy};
+use crate::cert::FindingKey;
 use crate::report::{Endpoint, Outcome, Report, TlsVersion};
 
 /// What a policy demands.
@@ -16,12 +18,22 @@ pub struct Policy {
     pub require_any: Vec<TlsVersion>,
     /// Each of these must be refused.
     pub forbid: Vec<TlsVersion>,
+    /// What the certificates must be (see `analysis::certs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertPolicy>,
 }
 
 impl Policy {
-    /// A named policy: `tls12-only`, `tls12-plus` or `tls13-only`.
+    /// A named policy: `tls12-only`, `tls12-plus`, `tls13-only`, or `tls12-only-certs`
+    /// (`tls12-only` with the certificate requirements of [`CertPolicy::usual`]).
     pub fn named(name: &str) -> Option<Policy> {
         use TlsVersion::*;
+        if name == "tls12-only-certs" {
+            let mut p = Policy::named("tls12-only")?;
+            p.name = name.to_string();
+            p.certificate = Some(CertPolicy::usual());
+            return Some(p);
+        }
         let (all, any, forbid) = match name {
             "tls12-only" => (vec![Tls12], vec![], vec![Ssl3, Tls10, Tls11]),
             "tls12-plus" => (vec![], vec![Tls12, Tls13], vec![Ssl3, Tls10, Tls11]),
@@ -33,7 +45,19 @@ impl Policy {
             require_all: all,
             require_any: any,
             forbid,
+            certificate: None,
         })
+    }
+
+    /// No version requirement: certificate flags alone.
+    pub fn certificates_only() -> Policy {
+        Policy {
+            name: "certificates".into(),
+            require_all: vec![],
+            require_any: vec![],
+            forbid: vec![],
+            certificate: None,
+        }
     }
 
     /// `--require LIST --forbid LIST`.
@@ -44,6 +68,7 @@ impl Policy {
             require_all: require,
             require_any: vec![],
             forbid,
+            certificate: None,
         }
     }
 }
@@ -63,6 +88,9 @@ pub struct Finding {
     pub version: Option<TlsVersion>,
     pub kind: Compliance,
     pub message: String,
+    /// For a certificate requirement: the finding's key (`expired`, `untrusted`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<FindingKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +126,11 @@ pub fn check(report: &Report, policy: &Policy) -> CheckReport {
     let endpoints: Vec<EndpointCheck> = report
         .endpoints
         .iter()
-        .map(|e| check_endpoint(e, policy))
+        .map(|e| {
+            let mut c = check_endpoint(e, policy);
+            certs::add_to_check(&mut c, e, policy);
+            c
+        })
         .collect();
     let result = endpoints
         .iter()
@@ -146,6 +178,7 @@ fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             version,
             kind,
             message,
+            certificate: None,
         })
     };
     for &v in &p.forbid {
@@ -244,6 +277,7 @@ mod tests {
             verdict: Verdict::Ready,
             verdict_detail: String::new(),
             root_dse: None,
+            certificate: None,
             seen_by: BTreeMap::new(),
             disagreements: vec![],
             versions,

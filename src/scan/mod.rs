@@ -16,7 +16,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::analysis::verdict;
+use crate::analysis::{certs, verdict};
+use crate::cert::{self, Certificate, TrustStore, trust::TrustSources};
 use crate::probe::contexts::{ClientContexts, Offer, library_version};
 use crate::probe::{self, ConnectGate, Limits};
 use crate::report::Engine;
@@ -43,6 +44,27 @@ pub struct ScanConfig {
     pub ldap_check: bool,
     /// Which probe engines decide the cells.
     pub engine: Engine,
+    /// How certificates are judged.
+    pub certificates: CertConfig,
+}
+
+/// How certificates are judged: the `expires_soon` threshold, where trusted CAs are, and the
+/// AD domain whose `*.DOMAIN` wildcard is checked.
+#[derive(Clone, Debug)]
+pub struct CertConfig {
+    pub warn_days: u32,
+    pub trust: TrustSources,
+    pub domain: Option<String>,
+}
+
+impl Default for CertConfig {
+    fn default() -> Self {
+        CertConfig {
+            warn_days: cert::DEFAULT_WARN_DAYS,
+            trust: TrustSources::default(),
+            domain: None,
+        }
+    }
 }
 
 impl Default for ScanConfig {
@@ -59,6 +81,7 @@ impl Default for ScanConfig {
             label: None,
             ldap_check: true,
             engine: Engine::Both,
+            certificates: CertConfig::default(),
         }
     }
 }
@@ -85,6 +108,77 @@ struct Row {
     sni: Option<String>,
     cells: BTreeMap<TlsVersion, Cell>,
     root_dse: Option<RootDse>,
+    /// The chains accepted versions served (DER), until the row is complete.
+    chains: BTreeMap<TlsVersion, Vec<Vec<u8>>>,
+    certificate: Option<Box<Certificate>>,
+}
+
+/// What judging a row's certificate needs.
+struct CertJudge<'a> {
+    trust: Option<TrustStore>,
+    config: &'a CertConfig,
+    now: i64,
+}
+
+impl CertJudge<'_> {
+    /// Judge the chains a row collected and drop them.
+    fn settle(&self, row: &mut Row) {
+        let chains = std::mem::take(&mut row.chains);
+        let Some(trust) = &self.trust else { return };
+        if chains.is_empty() || row.certificate.is_some() {
+            return;
+        }
+        let ciphers: BTreeMap<TlsVersion, String> = row
+            .cells
+            .iter()
+            .filter_map(|(v, c)| match &c.outcome {
+                Outcome::Accepted {
+                    cipher: Some(s), ..
+                } => Some((*v, s.clone())),
+                _ => None,
+            })
+            .collect();
+        let dse = row.root_dse.as_ref();
+        let domain = self.config.domain.clone().or_else(|| {
+            dse.and_then(|d| d.default_naming_context.as_deref())
+                .and_then(cert::names::domain_of_naming_context)
+        });
+        let host = row.address.map(|a| a.to_string());
+        let scanned =
+            row.sni
+                .as_deref()
+                .or(if row.address.is_some_and(|a| a.to_string() == row.host) {
+                    host.as_deref()
+                } else {
+                    Some(row.host.as_str())
+                });
+        let names = cert::EndpointNames {
+            scanned,
+            dns_host_name: dse.and_then(|d| d.dns_host_name.as_deref()),
+            domain: domain.as_deref(),
+            rdp: row.protocol == Protocol::Rdp,
+        };
+        let settings = cert::Settings {
+            trust,
+            warn_days: self.config.warn_days,
+            now: self.now,
+        };
+        row.certificate = cert::examine(&chains, &ciphers, &names, &settings).map(Box::new);
+    }
+}
+
+/// The trust store a scan verifies against. CA files that cannot be read (they were checked
+/// when the arguments were) leave the system store, and say so.
+fn trust_store(sources: &TrustSources) -> Option<TrustStore> {
+    match TrustStore::load(sources) {
+        Ok(t) => Some(t),
+        Err(why) => TrustStore::load(&TrustSources::default())
+            .ok()
+            .map(|mut t| {
+                t.description = format!("system (not the CAs asked for: {why})");
+                t
+            }),
+    }
 }
 
 /// Scan every target with every configured version. Never fails: what goes wrong with an
@@ -98,6 +192,11 @@ pub async fn scan(
     observer: &dyn ScanObserver,
 ) -> Report {
     let started = now_rfc3339();
+    let judge = CertJudge {
+        trust: trust_store(&config.certificates.trust),
+        config: &config.certificates,
+        now: cert::now(),
+    };
     let contexts = Arc::new(ClientContexts::new(&config.versions));
     let limits = Limits {
         connect_timeout: config.connect_timeout,
@@ -209,12 +308,16 @@ pub async fn scan(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some((i, v, cell, dse)) => {
+                Some((i, v, cell, dse, chain)) => {
                     rows[i].cells.insert(v, cell);
                     if rows[i].root_dse.is_none() {
                         rows[i].root_dse = dse;
                     }
+                    if let Some(chain) = chain {
+                        rows[i].chains.insert(v, chain);
+                    }
                     if rows[i].cells.len() == wanted {
+                        judge.settle(&mut rows[i]);
                         observer.endpoint_done(&finish(&rows[i], &targets));
                     }
                 }
@@ -241,7 +344,11 @@ pub async fn scan(
         }
     }
 
+    for row in &mut rows {
+        judge.settle(row);
+    }
     let endpoints: Vec<Endpoint> = rows.into_iter().map(|r| finish_row(r, &targets)).collect();
+    let certificate_consistency = certs::consistency(&endpoints);
     Report {
         schema_version: crate::report::SCHEMA_VERSION,
         tool: ToolInfo {
@@ -264,11 +371,14 @@ pub async fn scan(
             sni: config.sni.clone(),
             ldap_check: config.ldap_check,
             engine: config.engine,
+            cert_warn_days: config.certificates.warn_days,
+            trust_store: judge.trust.as_ref().map(|t| t.description.clone()),
         },
         input_errors,
         summary: Report::count_verdicts(&endpoints),
         vantage_points: Vec::new(),
         endpoints,
+        certificate_consistency,
     }
 }
 
@@ -280,8 +390,15 @@ struct Job {
     protocol: Protocol,
 }
 
-/// A finished cell: row, version, cell, and the RootDSE if an LDAP search answered.
-type Done = (usize, TlsVersion, Cell, Option<RootDse>);
+/// A finished cell: row, version, cell, the RootDSE if an LDAP search answered, and the chain
+/// the server sent if the handshake was accepted.
+type Done = (
+    usize,
+    TlsVersion,
+    Cell,
+    Option<RootDse>,
+    Option<Vec<Vec<u8>>>,
+);
 
 /// Run the jobs of one address, at most `per_host` at once, each also holding a global permit.
 async fn run_host(
@@ -326,7 +443,7 @@ async fn run_host(
                     let known = dead.lock().expect("lock").get(&job.row).cloned();
                     if let Some(outcome) = known {
                         let cell = Cell::unprobed(copied(outcome));
-                        let _ = tx.send((job.row, job.version, cell, None)).await;
+                        let _ = tx.send((job.row, job.version, cell, None, None)).await;
                         return;
                     }
                 }
@@ -370,7 +487,15 @@ async fn run_host(
                     }
                 });
             }
-            let _ = tx.send((job.row, job.version, cell, result.root_dse)).await;
+            let _ = tx
+                .send((
+                    job.row,
+                    job.version,
+                    cell,
+                    result.root_dse,
+                    result.peer_chain,
+                ))
+                .await;
         });
         // Reap finished probes so the set does not grow with the job count.
         while running.try_join_next().is_some() {}
@@ -438,6 +563,8 @@ async fn resolve_all(
             sni: sni.clone(),
             cells: BTreeMap::new(),
             root_dse: None,
+            chains: BTreeMap::new(),
+            certificate: None,
         };
         match results[i].take() {
             Some(Ok(addrs)) => rows.extend(addrs.into_iter().map(|a| base(Some(a)))),
@@ -480,6 +607,7 @@ fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
         verdict,
         verdict_detail,
         root_dse: row.root_dse,
+        certificate: row.certificate,
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
         versions: row.cells,
