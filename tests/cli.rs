@@ -220,7 +220,8 @@ async fn csv_markdown_and_table_outputs() {
     let text = stdout(&md);
     assert!(
         text.contains(
-            "| Target | Address | Port | SSLv3 | TLS 1.0 | TLS 1.1 | TLS 1.2 | TLS 1.3 | Verdict |"
+            "| Target | Address | Port | SSLv3 | TLS 1.0 | TLS 1.1 | TLS 1.2 | TLS 1.3 | Certificate \
+             | Verdict |"
         ),
         "{text}"
     );
