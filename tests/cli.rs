@@ -387,4 +387,30 @@ async fn demo_prints_both_matrices() {
     let after: Report =
         serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
     assert_eq!(after.label.as_deref(), Some("after"));
+    // The first run shows certificates: dc1's expires within the warning, the web server's
+    // names another host, and the DCs' expiry dates lie far apart.
+    assert!(
+        text.contains("expires 11d") || text.contains("expires 12d"),
+        "{text}"
+    );
+    assert!(text.contains("name?"), "{text}");
+    let cert_of = |port_of: &str| {
+        after
+            .endpoints
+            .iter()
+            .find(|e| e.target.starts_with(port_of))
+            .and_then(|e| e.certificate.as_deref())
+            .unwrap_or_else(|| panic!("{port_of} has a certificate"))
+    };
+    let keys = |c: &tlsmatrix::cert::Certificate| -> Vec<&str> {
+        c.findings.iter().map(|f| f.key.key()).collect()
+    };
+    assert_eq!(keys(cert_of("ldaps://dc1.lab.test")), ["expires_soon"]);
+    assert_eq!(keys(cert_of("https://web.lab.test")), ["name_mismatch"]);
+    assert!(cert_of("ldaps://dc2.lab.test").findings.is_empty());
+    assert_eq!(after.certificate_consistency.len(), 1);
+    assert_eq!(
+        after.certificate_consistency[0].kind,
+        tlsmatrix::cert::InconsistencyKind::ExpirySpread
+    );
 }
