@@ -376,6 +376,8 @@ async fn certificates_of_in_process_servers_match_openssl() {
     client_only.eku = Some(vec!["clientAuth"]);
     let mut wildcard = CertSpec::server("*.corp.test");
     wildcard.dns = vec!["*.corp.test".into()];
+    let mut encipher_only = CertSpec::server("ku.corp.test");
+    encipher_only.key_usage = Some(vec!["keyEncipherment"]);
     // (name scanned, certificate, served with the issuing CA)
     let cases: Vec<(&str, CertSpec, bool)> = vec![
         ("dc1.corp.test", CertSpec::server("dc1.corp.test"), true),
@@ -404,6 +406,7 @@ async fn certificates_of_in_process_servers_match_openssl() {
             CertSpec::server("alone.corp.test"),
             false,
         ),
+        ("ku.corp.test", encipher_only, true),
     ];
     let mut servers = Vec::new();
     for (name, spec, chained) in &cases {
@@ -437,6 +440,8 @@ async fn certificates_of_in_process_servers_match_openssl() {
             "alone.corp.test",
             vec![FindingKey::Untrusted, FindingKey::ChainIncomplete],
         ),
+        // ECDHE (TLS 1.2) and TLS 1.3 sign with the key: digitalSignature is needed.
+        ("ku.corp.test", vec![FindingKey::KeyUsage]),
     ];
     for ((name, want), (_, server)) in expected.iter().zip(&servers) {
         let c = cert_of(&report, name, server.addr().port());
@@ -485,6 +490,12 @@ async fn certificates_of_in_process_servers_match_openssl() {
             matched: false,
             by: None,
         }
+    );
+    let ku = cert_of(&report, "ku.corp.test", port("ku.corp.test"));
+    let message = &ku.findings[0].message;
+    assert!(
+        message.contains("lacks digitalSignature") && message.contains("(TLS 1.3)"),
+        "{message}"
     );
     let alone = cert_of(&report, "alone.corp.test", port("alone.corp.test"));
     assert_eq!(alone.trust.error_code, Some(20));
