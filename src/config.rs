@@ -7,7 +7,9 @@ use crate::analysis::certs::CertPolicy;
 use crate::analysis::policy::Policy;
 use crate::cert::TrustStore;
 use crate::cert::trust::TrustSources;
-use crate::cli::{ColorArg, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg};
+use crate::cli::{
+    Cli, ColorArg, Command, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg,
+};
 use crate::discover::DnsSettings;
 use crate::error::Error;
 use crate::output::Format;
@@ -28,18 +30,157 @@ pub struct OutputConfig {
     pub quiet: bool,
 }
 
+/// One command line, validated: what the commands in `app` run.
+pub enum Job {
+    Scan(Box<ScanJob>),
+    Diff(DiffJob),
+    Check(CheckJob),
+    Merge(MergeJob),
+    Clients(ClientsJob),
+    Discover(DiscoverJob),
+    #[cfg(feature = "lab")]
+    Demo(DemoJob),
+}
+
+/// A saved report and the file it came from.
+pub struct Loaded {
+    pub path: String,
+    pub report: Box<Report>,
+}
+
+impl Loaded {
+    pub fn load(path: &str) -> Result<Loaded, Error> {
+        Ok(Loaded {
+            path: path.to_string(),
+            report: Box::new(crate::report::load::load(path)?),
+        })
+    }
+}
+
+/// A domain whose controllers are found through DNS SRV records.
+#[derive(Clone, Debug)]
+pub struct DomainJob {
+    pub domain: String,
+    /// Only the DCs of this Active Directory site.
+    pub site: Option<String>,
+    pub dns: DnsSettings,
+    /// Add each DC's RDP service (3389).
+    pub with_rdp: bool,
+}
+
+/// What a scan's result is held against, if anything.
+pub enum Compare {
+    /// The scan itself is the answer.
+    Nothing,
+    /// A before/after comparison with a saved scan.
+    Baseline {
+        before: Loaded,
+        allow_inconclusive: bool,
+    },
+    Policy(Policy),
+}
+
 /// A scan, ready to run.
 pub struct ScanJob {
     pub config: ScanConfig,
     pub targets: Vec<Target>,
     pub input_errors: Vec<InputError>,
     pub output: OutputConfig,
-    /// Compare with this saved scan (its path and contents).
-    pub baseline: Option<(String, Report)>,
-    pub allow_inconclusive: bool,
-    pub policy: Option<Policy>,
+    pub compare: Compare,
     /// Discover the DCs of this domain and add their services.
-    pub domain: Option<(String, Option<String>, DnsSettings, bool)>,
+    pub domain: Option<DomainJob>,
+}
+
+pub struct DiffJob {
+    pub before: Loaded,
+    pub after: Loaded,
+    pub allow_inconclusive: bool,
+    pub output: OutputConfig,
+}
+
+pub struct CheckJob {
+    pub scan: Loaded,
+    pub policy: Policy,
+    pub output: OutputConfig,
+}
+
+pub struct MergeJob {
+    pub scans: Vec<Loaded>,
+    pub label: Option<String>,
+    pub output: OutputConfig,
+}
+
+pub struct ClientsJob {
+    pub captures: Vec<String>,
+    /// Server ports to read; empty means the usual TLS ports.
+    pub ports: Vec<u16>,
+    pub output: OutputConfig,
+}
+
+pub struct DiscoverJob {
+    pub domain: DomainJob,
+    pub output: OutputConfig,
+}
+
+#[cfg(feature = "lab")]
+pub struct DemoJob {
+    /// Also save before.json and after.json here.
+    pub save: Option<PathBuf>,
+    pub color: bool,
+}
+
+/// Validate a command line into the job it asks for.
+pub fn job(cli: Cli) -> Result<Job, Error> {
+    Ok(match cli.command {
+        Command::Scan(args) => Job::Scan(Box::new(scan_job(*args)?)),
+        Command::Diff(args) => Job::Diff(DiffJob {
+            before: Loaded::load(&args.before)?,
+            after: Loaded::load(&args.after)?,
+            allow_inconclusive: args.allow_inconclusive,
+            output: output_config(&args.output),
+        }),
+        Command::Check(args) => Job::Check(CheckJob {
+            policy: policy(&args.policy)?.ok_or_else(|| {
+                Error::Usage(
+                    "check needs --policy NAME, --require/--forbid LIST or a --cert-* flag".into(),
+                )
+            })?,
+            scan: Loaded::load(&args.scan)?,
+            output: output_config(&args.output),
+        }),
+        Command::Merge(args) => Job::Merge(MergeJob {
+            scans: args
+                .scans
+                .iter()
+                .map(|p| Loaded::load(p))
+                .collect::<Result<_, _>>()?,
+            label: args.label.clone(),
+            output: output_config(&args.output),
+        }),
+        Command::Clients(args) => Job::Clients(ClientsJob {
+            output: output_config(&args.output),
+            captures: args.captures,
+            ports: args.ports,
+        }),
+        Command::Discover(args) => Job::Discover(DiscoverJob {
+            domain: domain_job(args.domain, &args.dns),
+            output: output_config(&args.output),
+        }),
+        #[cfg(feature = "lab")]
+        Command::Demo(args) => Job::Demo(DemoJob {
+            save: args.save,
+            color: color_enabled(args.color, std::io::stdout().is_terminal()),
+        }),
+    })
+}
+
+fn domain_job(domain: String, dns: &crate::cli::DnsArgs) -> DomainJob {
+    DomainJob {
+        domain,
+        site: dns.site.clone(),
+        dns: dns_settings(dns),
+        with_rdp: dns.with_rdp,
+    }
 }
 
 /// The policy the arguments ask for, if any. Certificate flags add to a named or custom
@@ -192,26 +333,21 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
                 .into(),
         ));
     }
-    let baseline = match &args.baseline {
-        Some(path) => Some((path.clone(), crate::report::load::load(path)?)),
-        None => None,
+    let compare = match (&args.baseline, policy) {
+        (Some(path), _) => Compare::Baseline {
+            before: Loaded::load(path)?,
+            allow_inconclusive: args.allow_inconclusive,
+        },
+        (None, Some(p)) => Compare::Policy(p),
+        (None, None) => Compare::Nothing,
     };
     Ok(ScanJob {
         config,
         targets,
         input_errors,
         output: output_config(&args.output),
-        baseline,
-        allow_inconclusive: args.allow_inconclusive,
-        policy,
-        domain: args.domain.clone().map(|d| {
-            (
-                d,
-                args.dns.site.clone(),
-                dns_settings(&args.dns),
-                args.dns.with_rdp,
-            )
-        }),
+        compare,
+        domain: args.domain.clone().map(|d| domain_job(d, &args.dns)),
     })
 }
 

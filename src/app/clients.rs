@@ -2,18 +2,19 @@
 
 use crate::app::Exit;
 use crate::app::emit::emit_with;
+use crate::config::ClientsJob;
 use crate::error::Error;
-use crate::{capture, cli, config, output};
+use crate::{capture, output};
 
-pub(crate) fn run(args: cli::ClientsArgs) -> Result<Exit, Error> {
-    let out = config::output_config(&args.output);
-    let report = capture::analyze(&args.captures, args.ports.clone());
+pub(crate) fn run(job: ClientsJob) -> Result<Exit, Error> {
+    let out = &job.output;
+    let report = capture::analyze(&job.captures, job.ports.clone());
     for f in &report.files {
         if let Some(e) = &f.error {
             eprintln!("tlsmatrix: error: {}: {e}", f.path);
         }
     }
-    emit_with(&out, |w, format, color| {
+    emit_with(out, |w, format, color| {
         output::write_clients(&report, format, color, w)
     })?;
     Ok(if report.files.iter().any(|f| f.error.is_some()) {

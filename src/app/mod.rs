@@ -15,23 +15,23 @@ mod scan;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command};
-use crate::config;
+use crate::cli::Cli;
+use crate::config::{self, Job};
 use crate::error::Error;
 pub use emit::{emit, save, to_stdout};
 pub use exit::Exit;
 
 /// Run one command line. Returns the exit status; `Err` is an error that ended the run.
 pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
-    match cli.command {
-        Command::Scan(args) => scan::run(config::scan_job(*args)?, cancel).await,
+    match config::job(cli)? {
+        Job::Scan(job) => scan::run(*job, cancel).await,
         #[cfg(feature = "lab")]
-        Command::Demo(args) => demo::run(args, cancel).await,
-        Command::Discover(args) => discover::run(args).await,
-        Command::Diff(args) => diff::run(args),
-        Command::Clients(args) => clients::run(args),
-        Command::Check(args) => check::run(args),
-        Command::Merge(args) => merge::run(args),
+        Job::Demo(job) => demo::run(job, cancel).await,
+        Job::Discover(job) => discover::run(job).await,
+        Job::Diff(job) => diff::run(job),
+        Job::Clients(job) => clients::run(job),
+        Job::Check(job) => check::run(job),
+        Job::Merge(job) => merge::run(job),
     }
 }
 

@@ -110,6 +110,7 @@ pub fn cell_text(cell: &Cell) -> String {
         Outcome::Timeout { .. } => "timeout".into(),
         Outcome::NotTestable(_) => "n/a".into(),
         Outcome::Error(_) => "error".into(),
+        Outcome::Interrupted => "not probed".into(),
     }
 }
 
