@@ -40,6 +40,14 @@ pub enum Job {
     Discover(DiscoverJob),
     #[cfg(feature = "lab")]
     Demo(DemoJob),
+    /// Describe the command line itself: completions or the manual page.
+    Describe(Describe),
+}
+
+/// What `completions` and `man` print.
+pub enum Describe {
+    Completions(clap_complete::Shell),
+    Man,
 }
 
 /// A saved report and the file it came from.
@@ -137,7 +145,7 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             before: Loaded::load(&args.before)?,
             after: Loaded::load(&args.after)?,
             allow_inconclusive: args.allow_inconclusive,
-            output: output_config(&args.output),
+            output: output_config(&args.output)?,
         }),
         Command::Check(args) => Job::Check(CheckJob {
             policy: policy(&args.policy)?.ok_or_else(|| {
@@ -146,7 +154,7 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
                 )
             })?,
             scan: Loaded::load(&args.scan)?,
-            output: output_config(&args.output),
+            output: output_config(&args.output)?,
         }),
         Command::Merge(args) => Job::Merge(MergeJob {
             scans: args
@@ -155,17 +163,19 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
                 .map(|p| Loaded::load(p))
                 .collect::<Result<_, _>>()?,
             label: args.label.clone(),
-            output: output_config(&args.output),
+            output: output_config(&args.output)?,
         }),
         Command::Clients(args) => Job::Clients(ClientsJob {
-            output: output_config(&args.output),
+            output: output_config(&args.output)?,
             captures: args.captures,
             ports: args.ports,
         }),
         Command::Discover(args) => Job::Discover(DiscoverJob {
             domain: domain_job(args.domain, &args.dns),
-            output: output_config(&args.output),
+            output: output_config(&args.output)?,
         }),
+        Command::Completions { shell } => Job::Describe(Describe::Completions(shell)),
+        Command::Man => Job::Describe(Describe::Man),
         #[cfg(feature = "lab")]
         Command::Demo(args) => Job::Demo(DemoJob {
             save: args.save,
@@ -183,10 +193,19 @@ fn domain_job(domain: String, dns: &crate::cli::DnsArgs) -> DomainJob {
     }
 }
 
+/// A TCP connect's limit unless `--connect-timeout` says otherwise (never above `--timeout`).
+const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The policy the arguments ask for, if any. Certificate flags add to a named or custom
 /// policy, or make a policy of their own.
 pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
     let custom = !args.require.is_empty() || !args.forbid.is_empty();
+    if let Some(v) = args.require.iter().find(|v| args.forbid.contains(v)) {
+        return Err(Error::Usage(format!(
+            "{} is both in --require and in --forbid",
+            v.key()
+        )));
+    }
     let policy = match (args.policy, custom) {
         (Some(_), true) => {
             return Err(Error::Usage(
@@ -294,12 +313,17 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
     let mut versions = args.versions.clone();
     versions.sort();
     versions.dedup();
-    if args.connect_timeout > args.timeout {
-        return Err(Error::Usage(format!(
-            "--connect-timeout ({:?}) is longer than --timeout ({:?}), which bounds the whole probe",
-            args.connect_timeout, args.timeout
-        )));
-    }
+    let connect_timeout = match args.connect_timeout {
+        Some(c) if c > args.timeout => {
+            return Err(Error::Usage(format!(
+                "--connect-timeout ({}) is longer than --timeout ({}), which bounds the whole probe",
+                crate::probe::show_duration(c),
+                crate::probe::show_duration(args.timeout)
+            )));
+        }
+        Some(c) => c,
+        None => DEFAULT_CONNECT_TIMEOUT.min(args.timeout),
+    };
     if let Some(name) = &args.sni
         && (name.is_empty() || name.parse::<std::net::IpAddr>().is_ok())
     {
@@ -312,7 +336,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         versions,
         concurrency: args.concurrency as usize,
         per_host: args.per_host as usize,
-        connect_timeout: args.connect_timeout,
+        connect_timeout,
         timeout: args.timeout,
         retries: args.retries,
         sni: args.sni.clone(),
@@ -345,7 +369,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         config,
         targets,
         input_errors,
-        output: output_config(&args.output),
+        output: output_config(&args.output)?,
         compare,
         domain: args.domain.clone().map(|d| domain_job(d, &args.dns)),
     })
@@ -381,21 +405,29 @@ pub fn dedupe(targets: &mut Vec<Target>) {
     targets.retain(|t| seen.insert((t.host.clone(), t.port, t.protocol)));
 }
 
-pub fn output_config(args: &OutputArgs) -> OutputConfig {
+/// Where the report goes and in which format. The human table is the default everywhere, on a
+/// terminal or in a pipe (colour follows the terminal); a machine format only when asked for
+/// with `--format` or by the extension of `-o FILE`.
+pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = match (args.format, &args.output) {
         (Some(f), _) => from_arg(f),
-        (None, Some(path)) => Format::from_path(path).unwrap_or(Format::Json),
-        (None, None) if stdout_tty => Format::Table,
-        (None, None) => Format::Json,
+        (None, Some(path)) => Format::from_path(path).ok_or_else(|| {
+            Error::Usage(format!(
+                "-o {}: cannot tell the format from the file name; use one of {} or give --format",
+                path.display(),
+                Format::EXTENSIONS.join(", ")
+            ))
+        })?,
+        (None, None) => Format::Table,
     };
-    OutputConfig {
+    Ok(OutputConfig {
         format,
         file: args.output.clone(),
         echo_table: args.output.is_some() && stdout_tty && !args.quiet,
         color: color_enabled(args.color, stdout_tty),
         quiet: args.quiet,
-    }
+    })
 }
 
 fn from_arg(f: FormatArg) -> Format {

@@ -14,6 +14,14 @@ pub(crate) fn run(job: ClientsJob) -> Result<Exit, Error> {
             eprintln!("tlsmatrix: error: {}: {e}", f.path);
         }
     }
+    // Nothing read at all: the errors above are the answer, not an empty report.
+    if report
+        .files
+        .iter()
+        .all(|f| f.error.is_some() && f.packets == 0)
+    {
+        return Ok(Exit::Input);
+    }
     emit_with(out, |w, format, color| {
         output::write_clients(&report, format, color, w)
     })?;

@@ -5,6 +5,7 @@ mod check;
 mod clients;
 #[cfg(feature = "lab")]
 pub mod demo;
+mod describe;
 mod diff;
 mod discover;
 mod emit;
@@ -32,7 +33,53 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
         Job::Clients(job) => clients::run(job),
         Job::Check(job) => check::run(job),
         Job::Merge(job) => merge::run(job),
+        Job::Describe(what) => describe::run(what),
     }
+}
+
+/// Parse the command line. Help and version go to standard output as clap writes them; a
+/// mistake is one line on standard error in the form every other error takes, with exit 2.
+pub fn parse_args<I, T>(args: I) -> Result<Cli, Exit>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    use clap::error::ErrorKind;
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(cli),
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                Err(if e.exit_code() == 0 {
+                    Exit::Ok
+                } else {
+                    Exit::Input
+                })
+            }
+            _ => {
+                eprintln!("tlsmatrix: error: {}", usage_message(&e));
+                Err(Exit::Input)
+            }
+        },
+    }
+}
+
+/// clap's message on one line, with the hint it gives (a similar flag) kept.
+fn usage_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut parts: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("Usage:") || line.starts_with("For more information")
+        {
+            continue;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    format!("{} (see --help)", parts.join("; "))
 }
 
 /// Cancel `token` on the first Ctrl-C; exit at once on the second.

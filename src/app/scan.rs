@@ -21,6 +21,9 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
     for e in &job.input_errors {
         eprintln!("tlsmatrix: error: {e}");
     }
+    for pin in job.config.resolve.unused(&job.targets) {
+        eprintln!("tlsmatrix: warning: --resolve {pin} matches no target; it is not used");
+    }
     if job.targets.is_empty() {
         return Err(Error::NoTargets);
     }
