@@ -2,8 +2,8 @@ use std::io::{self, Write};
 
 use comfy_table::{Cell as TCell, Color};
 
-use super::Format;
 use super::table::{new_table, paint, write_lines};
+use super::{Format, certs};
 use crate::analysis::policy::{CheckReport, Compliance, Finding};
 
 /// Write a policy check in a format.
@@ -32,7 +32,7 @@ pub fn write_check(
                         &port,
                         &result,
                         f.version.map(|v| v.key()).unwrap_or(""),
-                        &finding_text(f),
+                        &certs::csv_field(&finding_text(f)),
                     ])?;
                 }
             }
@@ -55,7 +55,7 @@ pub fn write_check(
                         .unwrap_or_else(|| "-".into()),
                     e.port,
                     e.result,
-                    findings.join("; ").replace('|', "\\|")
+                    certs::clean(&findings.join("; ").replace('|', "\\|"))
                 )?;
             }
             for x in &c.expired_exceptions {
@@ -86,7 +86,7 @@ pub fn write_check(
                     ),
                     TCell::new(e.port),
                     paint(TCell::new(e.result), Some(rc), color),
-                    TCell::new(findings.join("; ")),
+                    TCell::new(certs::clean(&findings.join("; "))),
                 ]);
             }
             write_lines(&t, w)?;

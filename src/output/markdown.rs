@@ -1,6 +1,6 @@
 use std::io::{self, Write};
 
-use super::{cell_text, notes, summary_line, verdict_text};
+use super::{cell_text, certs, notes, summary_line, verdict_text};
 use crate::report::Report;
 
 /// The matrix as a GitHub-flavoured Markdown table, for a change ticket.
@@ -24,6 +24,10 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w)?;
     let mut header = vec!["Target".to_string(), "Address".into(), "Port".into()];
     header.extend(versions.iter().map(|v| v.name().to_string()));
+    let with_certs = certs::any(report);
+    if with_certs {
+        header.push("Certificate".into());
+    }
     header.push("Verdict".into());
     writeln!(w, "| {} |", header.join(" | "))?;
     writeln!(w, "|{}", "---|".repeat(header.len()))?;
@@ -38,12 +42,16 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         for v in versions {
             row.push(e.versions.get(v).map(cell_text).unwrap_or_default());
         }
+        if with_certs {
+            row.push(certs::column(e));
+        }
         row.push(format!("**{}**", verdict_text(e)));
         writeln!(w, "| {} |", row.join(" | "))?;
     }
     writeln!(w)?;
     writeln!(w, "{}", summary_line(report))?;
-    let notes = notes(report, 200);
+    let mut notes = notes(report, 200);
+    notes.extend(certs::notes(report));
     let errors = &report.input_errors;
     if !notes.is_empty() || !errors.is_empty() {
         writeln!(w)?;
@@ -58,5 +66,5 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    certs::clean(&s.replace('|', "\\|").replace('\n', " "))
 }

@@ -2,7 +2,7 @@ use std::io::{self, Write};
 
 use comfy_table::{Cell as TCell, Color, ContentArrangement, LineStyle, Table, TableStyle};
 
-use super::{cell_text, notes, summary_line, verdict_text};
+use super::{cell_text, certs, notes, summary_line, verdict_text};
 use crate::report::{Cell, Outcome, Report, TlsVersion, Verdict};
 
 /// A line under the header and nothing else: rows stay one line each, easy to read and to grep.
@@ -14,7 +14,12 @@ const STYLE: TableStyle =
 pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
     let mut t = new_table(color);
     let versions = &report.options.versions;
-    t.set_header(matrix_header(versions, "VERDICT"));
+    let with_certs = certs::any(report);
+    let mut header = matrix_header(versions, "VERDICT");
+    if with_certs {
+        header.insert(header.len() - 1, TCell::new("CERT"));
+    }
+    t.set_header(header);
     for e in &report.endpoints {
         let mut row = endpoint_cells(&e.target, e.address, e.port);
         for v in versions {
@@ -22,6 +27,13 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
                 Some(c) => paint(TCell::new(cell_text(c)), cell_color(*v, c), color),
                 None => TCell::new(""),
             });
+        }
+        if with_certs {
+            row.push(paint(
+                TCell::new(certs::column(e)),
+                certs::column_color(e),
+                color,
+            ));
         }
         row.push(paint(
             TCell::new(verdict_text(e)),
@@ -42,6 +54,9 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
         writeln!(w, "excluded: {}{at} (--exclude {})", x.target, x.pattern)?;
     }
     for n in notes(report, 50) {
+        writeln!(w, "note: {n}")?;
+    }
+    for n in certs::notes(report) {
         writeln!(w, "note: {n}")?;
     }
     writeln!(w, "{}", summary_line(report))
