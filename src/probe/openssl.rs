@@ -133,7 +133,7 @@ async fn tls_handshake(
         Ok(Err(e)) => Err(classify_failure(&e, tap, version)),
         Err(_) => {
             // A server that chose our version and then stalled still accepts it.
-            let answer = record::server_answer(tap.received());
+            let flight = record::server_flight(tap.received());
             let stalled = || {
                 format!(
                     "the server chose {} but did not finish the handshake within {}",
@@ -142,7 +142,7 @@ async fn tls_handshake(
                 )
             };
             if let Some(accepted @ Outcome::Accepted { .. }) =
-                answer_outcome(&answer, version, tap.received(), stalled)
+                answer_outcome(&flight, version, tap.received(), stalled)
             {
                 return Err(accepted);
             }
@@ -217,7 +217,7 @@ pub fn classify_failure(
             _ => Outcome::Error(format!("no ClientHello was sent: {}", describe(e))),
         };
     }
-    let answer = record::server_answer(tap.received());
+    let flight = record::server_flight(tap.received());
     let failed_after = || {
         format!(
             "the server chose {}, then the handshake failed: {}",
@@ -225,10 +225,10 @@ pub fn classify_failure(
             describe(e)
         )
     };
-    if let Some(decided) = answer_outcome(&answer, version, tap.received(), failed_after) {
+    if let Some(decided) = answer_outcome(&flight, version, tap.received(), failed_after) {
         return decided;
     }
-    match answer {
+    match flight.answer {
         ServerAnswer::Unclear(what) => Outcome::Error(format!("{what}: {}", describe(e))),
         ServerAnswer::Incomplete => Outcome::Error(format!(
             "{} bytes of TLS without a whole ServerHello: {}",
