@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::analysis::verdict;
-use crate::report::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion, VantagePoint};
+use crate::report::{
+    Cell, Endpoint, Outcome, Protocol, RdpStandardSecurity, Report, Status, TlsVersion,
+    VantagePoint,
+};
 
 type Key = (String, Option<IpAddr>, u16, Protocol);
 
@@ -139,7 +142,22 @@ fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
         };
         versions.insert(v, cell);
     }
-    let (verdict, verdict_detail) = verdict::judge(&versions);
+    let (verdict, mut verdict_detail) = verdict::judge(&versions);
+    // Allowed from any vantage point is allowed.
+    let rdp_standard_security = [
+        RdpStandardSecurity::Allowed,
+        RdpStandardSecurity::Refused,
+        RdpStandardSecurity::Unknown,
+    ]
+    .into_iter()
+    .find(|s| {
+        views
+            .iter()
+            .any(|(_, e)| e.rdp_standard_security == Some(*s))
+    });
+    if let Some(s) = rdp_standard_security {
+        verdict_detail = format!("{verdict_detail}; {}", s.sentence());
+    }
     Endpoint {
         target: base.target.clone(),
         host: base.host.clone(),
@@ -156,6 +174,7 @@ fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
             .map(|(n, e)| (n.clone(), e.versions.clone()))
             .collect(),
         disagreements,
+        rdp_standard_security,
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Endpoint, Outcome, Report, TlsVersion};
+use crate::report::{Endpoint, Outcome, Protocol, RdpStandardSecurity, Report, TlsVersion};
 
 /// What a policy demands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +139,30 @@ fn seen(e: &Endpoint, v: TlsVersion) -> Seen {
     }
 }
 
+/// A policy that refuses any version refuses no TLS at all too: an RDP server that still allows
+/// Standard RDP Security lets a client that fails TLS connect without it.
+fn rdp_fallback(e: &Endpoint, p: &Policy) -> Option<Finding> {
+    if e.protocol != Protocol::Rdp || p.forbid.is_empty() {
+        return None;
+    }
+    let (kind, message) = match e.rdp_standard_security? {
+        RdpStandardSecurity::Allowed => (
+            Compliance::Fail,
+            "Standard RDP Security is allowed: a client that fails TLS connects without TLS",
+        ),
+        RdpStandardSecurity::Unknown => (
+            Compliance::Inconclusive,
+            "whether Standard RDP Security is allowed is unknown",
+        ),
+        RdpStandardSecurity::Refused => return None,
+    };
+    Some(Finding {
+        version: None,
+        kind,
+        message: message.to_string(),
+    })
+}
+
 fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
     let mut findings = Vec::new();
     let mut push = |version, kind, message: String| {
@@ -197,6 +221,9 @@ fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             }
         }
     }
+    if let Some(finding) = rdp_fallback(e, p) {
+        findings.push(finding);
+    }
     let result = findings
         .iter()
         .map(|f| f.kind)
@@ -216,7 +243,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::report::{Cell, Phase, Protocol, Refusal, Verdict};
+    use crate::report::{Cell, Phase, Refusal, Verdict};
     use TlsVersion::*;
 
     fn endpoint(cells: &[(TlsVersion, Outcome)]) -> Endpoint {
@@ -246,6 +273,7 @@ mod tests {
             root_dse: None,
             seen_by: BTreeMap::new(),
             disagreements: vec![],
+            rdp_standard_security: None,
             versions,
         }
     }
@@ -325,6 +353,36 @@ mod tests {
         ]);
         assert_eq!(check_endpoint(&none, &p).result, Compliance::Fail);
         assert!(Policy::named("tls11-only").is_none());
+    }
+
+    #[test]
+    fn tls12_only_fails_an_rdp_endpoint_that_allows_standard_rdp_security() {
+        let p = Policy::named("tls12-only").unwrap();
+        let mut e = endpoint(&[
+            (Ssl3, no()),
+            (Tls10, no()),
+            (Tls11, no()),
+            (Tls12, acc()),
+            (Tls13, acc()),
+        ]);
+        e.protocol = Protocol::Rdp;
+        e.port = 3389;
+        e.rdp_standard_security = Some(RdpStandardSecurity::Refused);
+        assert_eq!(check_endpoint(&e, &p).result, Compliance::Pass);
+        e.rdp_standard_security = Some(RdpStandardSecurity::Allowed);
+        let c = check_endpoint(&e, &p);
+        assert_eq!(c.result, Compliance::Fail);
+        assert!(
+            c.findings[0]
+                .message
+                .contains("Standard RDP Security is allowed")
+        );
+        e.rdp_standard_security = Some(RdpStandardSecurity::Unknown);
+        assert_eq!(check_endpoint(&e, &p).result, Compliance::Inconclusive);
+        // A policy that forbids nothing does not care.
+        let anything = Policy::custom(vec![Tls12], vec![]);
+        e.rdp_standard_security = Some(RdpStandardSecurity::Allowed);
+        assert_eq!(check_endpoint(&e, &anything).result, Compliance::Pass);
     }
 
     #[test]

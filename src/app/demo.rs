@@ -56,7 +56,8 @@ fn services() -> Vec<Service> {
         Service {
             name: "dc1.lab.test",
             scheme: "rdp",
-            before: Behaviour::Rdp(RdpReply::Tls {
+            // Windows' default security layer: Standard RDP Security for old clients too.
+            before: Behaviour::Rdp(RdpReply::Negotiate {
                 min: Tls10,
                 max: Tls12,
             }),

@@ -100,12 +100,20 @@ pub enum StartTlsReply {
 /// How a lab RDP server answers the negotiation request.
 #[derive(Clone, Debug)]
 pub enum RdpReply {
-    /// Selects TLS (PROTOCOL_SSL), then handshakes with versions `min..=max`.
+    /// Security layer "SSL": selects TLS (PROTOCOL_SSL) for a client that asks for it, then
+    /// handshakes with versions `min..=max`; answers a client that asks for Standard RDP Security
+    /// only with SSL_REQUIRED_BY_SERVER.
     Tls { min: TlsVersion, max: TlsVersion },
+    /// Security layer "Negotiate" (Windows' default): TLS as above for a client that asks for
+    /// it, Standard RDP Security for a client that asks for nothing else.
+    Negotiate { min: TlsVersion, max: TlsVersion },
     /// Selects standard RDP security: no TLS.
     StandardSecurity,
     /// Sends an RDP negotiation failure with this code.
     Failure(u32),
+    /// A Connection Confirm whose negotiation response is cut short (two bytes of eight), with
+    /// lengths that say so.
+    Truncated,
 }
 
 impl Behaviour {
@@ -168,7 +176,8 @@ impl LabServer {
                 b.set_groups_list("P-384").map_err(io::Error::other)?;
                 Some(b.build())
             }
-            Behaviour::Ldap { min, max, .. } | Behaviour::Rdp(RdpReply::Tls { min, max }) => {
+            Behaviour::Ldap { min, max, .. }
+            | Behaviour::Rdp(RdpReply::Tls { min, max } | RdpReply::Negotiate { min, max }) => {
                 Some(server_context(*min, *max, None).map_err(io::Error::other)?)
             }
             _ => None,
@@ -313,11 +322,24 @@ async fn handle(
             if tcp.read_exact(&mut request).await.is_err() {
                 return;
             }
+            let requested =
+                u32::from_le_bytes([request[15], request[16], request[17], request[18]]);
+            let wants_tls = requested & 1 != 0;
             // X.224 Connection Confirm with an RDP_NEG_RSP or RDP_NEG_FAILURE.
             let (kind, value) = match reply {
-                RdpReply::Tls { .. } => (2u8, 1u32),
-                RdpReply::StandardSecurity => (2, 0),
+                RdpReply::Tls { .. } | RdpReply::Negotiate { .. } if wants_tls => (2u8, 1u32),
+                RdpReply::Tls { .. } => (3, 1), // SSL_REQUIRED_BY_SERVER
+                RdpReply::Negotiate { .. } | RdpReply::StandardSecurity => (2, 0),
                 RdpReply::Failure(code) => (3, code),
+                RdpReply::Truncated => {
+                    let cut = [
+                        0x03, 0x00, 0x00, 0x0d, 0x08, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0,
+                    ];
+                    let _ = tcp.write_all(&cut).await;
+                    let _ = tcp.shutdown().await;
+                    linger(&mut tcp).await;
+                    return;
+                }
             };
             let mut confirm = vec![0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0];
             confirm.extend_from_slice(&[kind, 0, 8, 0]);

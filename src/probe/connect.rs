@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 
-use crate::probe::prelude::{PreludeError, prelude};
-use crate::report::{Cell, Outcome, Phase, Protocol, RootDse};
+use crate::probe::prelude::{self, PreludeError};
+use crate::report::{Cell, Outcome, Phase, Protocol, RdpStandardSecurity, RootDse};
 
 /// Time limits and retries of one probe.
 #[derive(Clone, Copy, Debug)]
@@ -55,7 +55,7 @@ pub async fn open(
     deadline: tokio::time::Instant,
 ) -> Result<(TcpStream, u32), (Outcome, u32)> {
     let (mut tcp, attempts) = connect(endpoint.addr, limits, deadline, endpoint.gate).await?;
-    let failed = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
+    let failed = match timeout_at(deadline, prelude::prelude(endpoint.protocol, &mut tcp)).await {
         Ok(Ok(())) => return Ok((tcp, attempts)),
         Err(_) => Outcome::Timeout {
             phase: Phase::Prelude,
@@ -69,6 +69,30 @@ pub async fn open(
         Ok(Err(PreludeError::Failed(m))) => Outcome::Error(m),
     };
     Err((failed, attempts))
+}
+
+/// Connect and ask an RDP server for Standard RDP Security only (see
+/// `prelude::rdp_standard_security`): whether it still lets a client in without TLS, and why it
+/// seems so.
+pub async fn rdp_standard_security(
+    endpoint: &Endpoint<'_>,
+    limits: Limits,
+) -> (RdpStandardSecurity, String) {
+    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let mut tcp = match connect(endpoint.addr, limits, deadline, None).await {
+        Ok((tcp, _)) => tcp,
+        Err((failed, _)) => return (RdpStandardSecurity::Unknown, failed.detail()),
+    };
+    match timeout_at(deadline, prelude::rdp_standard_security(&mut tcp)).await {
+        Ok(found) => found,
+        Err(_) => (
+            RdpStandardSecurity::Unknown,
+            format!(
+                "no RDP negotiation answer within {}",
+                show_duration(limits.timeout)
+            ),
+        ),
+    }
 }
 
 fn prelude_name(p: Protocol) -> &'static str {

@@ -21,8 +21,8 @@ use crate::probe::contexts::{ClientContexts, Offer, library_version};
 use crate::probe::{self, ConnectGate, Limits};
 use crate::report::Engine;
 use crate::report::{
-    Cell, Endpoint, InputError, Outcome, Protocol, Report, RootDse, ScanOptions, TlsVersion,
-    ToolInfo,
+    Cell, Endpoint, InputError, Outcome, Protocol, RdpStandardSecurity, Report, RootDse,
+    ScanOptions, TlsVersion, ToolInfo,
 };
 use crate::target::{ResolveOverrides, Target, resolve};
 
@@ -85,6 +85,15 @@ struct Row {
     sni: Option<String>,
     cells: BTreeMap<TlsVersion, Cell>,
     root_dse: Option<RootDse>,
+    /// An RDP row waits for its Standard RDP Security probe too.
+    rdp_pending: bool,
+    rdp_standard: Option<(RdpStandardSecurity, String)>,
+}
+
+impl Row {
+    fn complete(&self, wanted: usize) -> bool {
+        self.cells.len() == wanted && !self.rdp_pending
+    }
 }
 
 /// Scan every target with every configured version. Never fails: what goes wrong with an
@@ -124,16 +133,18 @@ pub async fn scan(
     let wanted = config.versions.len();
     let mut done = vec![false; rows.len()];
     for (i, row) in rows.iter().enumerate() {
-        if row.cells.len() == wanted {
+        if row.complete(wanted) {
             done[i] = true;
         }
     }
 
-    // One task per address; each row's missing versions are its jobs.
+    // One task per address; each row's missing versions are its jobs, and an RDP row's probe
+    // of Standard RDP Security.
     let mut by_address: HashMap<IpAddr, Vec<usize>> = HashMap::new();
     let mut order: Vec<IpAddr> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
+    for (i, row) in rows.iter_mut().enumerate() {
         if let (Some(addr), false) = (row.address, done[i]) {
+            row.rdp_pending = row.protocol == Protocol::Rdp;
             by_address
                 .entry(addr)
                 .or_insert_with(|| {
@@ -153,17 +164,23 @@ pub async fn scan(
                 .iter()
                 .flat_map(|&i| {
                     let row = &rows[i];
+                    let job = move |task| Job {
+                        row: i,
+                        task,
+                        addr: SocketAddr::new(addr, row.port),
+                        sni: row.sni.clone(),
+                        protocol: row.protocol,
+                    };
+                    // The Standard RDP Security probe comes last, after a version has learnt
+                    // whether the endpoint answers at all.
                     config
                         .versions
                         .iter()
                         .filter(|v| !row.cells.contains_key(v))
-                        .map(move |&v| Job {
-                            row: i,
-                            version: v,
-                            addr: SocketAddr::new(addr, row.port),
-                            sni: row.sni.clone(),
-                            protocol: row.protocol,
-                        })
+                        .map(|&v| Task::Version(v))
+                        .chain(row.rdp_pending.then_some(Task::RdpStandard))
+                        .map(job)
+                        .collect::<Vec<_>>()
                 })
                 .collect();
             (addr, jobs)
@@ -209,12 +226,23 @@ pub async fn scan(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some((i, v, cell, dse)) => {
-                    rows[i].cells.insert(v, cell);
-                    if rows[i].root_dse.is_none() {
-                        rows[i].root_dse = dse;
-                    }
-                    if rows[i].cells.len() == wanted {
+                Some(done) => {
+                    let i = match done {
+                        Done::Cell(i, v, found) => {
+                            let (cell, dse) = *found;
+                            rows[i].cells.insert(v, cell);
+                            if rows[i].root_dse.is_none() {
+                                rows[i].root_dse = dse;
+                            }
+                            i
+                        }
+                        Done::RdpStandard(i, found, why) => {
+                            rows[i].rdp_pending = false;
+                            rows[i].rdp_standard = Some((found, why));
+                            i
+                        }
+                    };
+                    if rows[i].complete(wanted) {
                         observer.endpoint_done(&finish(&rows[i], &targets));
                     }
                 }
@@ -274,14 +302,27 @@ pub async fn scan(
 
 struct Job {
     row: usize,
-    version: TlsVersion,
+    task: Task,
     addr: SocketAddr,
     sni: Option<String>,
     protocol: Protocol,
 }
 
-/// A finished cell: row, version, cell, and the RootDSE if an LDAP search answered.
-type Done = (usize, TlsVersion, Cell, Option<RootDse>);
+/// What a job probes.
+#[derive(Clone, Copy)]
+enum Task {
+    Version(TlsVersion),
+    /// Whether an RDP endpoint still allows Standard RDP Security.
+    RdpStandard,
+}
+
+/// What a finished job found.
+enum Done {
+    /// Row, version, cell, and the RootDSE if an LDAP search answered.
+    Cell(usize, TlsVersion, Box<(Cell, Option<RootDse>)>),
+    /// Row, and whether Standard RDP Security is allowed, with why it seems so.
+    RdpStandard(usize, RdpStandardSecurity, String),
+}
 
 /// Run the jobs of one address, at most `per_host` at once, each also holding a global permit.
 async fn run_host(
@@ -325,8 +366,18 @@ async fn run_host(
                 if up == Some(false) {
                     let known = dead.lock().expect("lock").get(&job.row).cloned();
                     if let Some(outcome) = known {
-                        let cell = Cell::unprobed(copied(outcome));
-                        let _ = tx.send((job.row, job.version, cell, None)).await;
+                        let done = match job.task {
+                            Task::Version(v) => {
+                                let cell = Cell::unprobed(copied(outcome));
+                                Done::Cell(job.row, v, Box::new((cell, None)))
+                            }
+                            Task::RdpStandard => Done::RdpStandard(
+                                job.row,
+                                RdpStandardSecurity::Unknown,
+                                format!("not tried: {}", outcome.detail()),
+                            ),
+                        };
+                        let _ = tx.send(done).await;
                         return;
                     }
                 }
@@ -341,14 +392,19 @@ async fn run_host(
                 ldap_check,
                 gate: Some(&gate),
             };
+            let version = match job.task {
+                Task::Version(v) => v,
+                Task::RdpStandard => {
+                    // Never the first job of its row: nobody waits on its gate.
+                    let (found, why) = probe::rdp_standard_security(&endpoint, limits).await;
+                    let _ = tx.send(Done::RdpStandard(job.row, found, why)).await;
+                    return;
+                }
+            };
             // Boxed: a task waiting above holds a few bytes, not a whole probe's state, so
             // thousands of waiting endpoints stay cheap.
             let result = Box::pin(probe::probe_cell(
-                &contexts,
-                job.version,
-                &endpoint,
-                limits,
-                engine,
+                &contexts, version, &endpoint, limits, engine,
             ))
             .await;
             let cell = result.cell;
@@ -370,7 +426,13 @@ async fn run_host(
                     }
                 });
             }
-            let _ = tx.send((job.row, job.version, cell, result.root_dse)).await;
+            let _ = tx
+                .send(Done::Cell(
+                    job.row,
+                    version,
+                    Box::new((cell, result.root_dse)),
+                ))
+                .await;
         });
         // Reap finished probes so the set does not grow with the job count.
         while running.try_join_next().is_some() {}
@@ -438,6 +500,8 @@ async fn resolve_all(
             sni: sni.clone(),
             cells: BTreeMap::new(),
             root_dse: None,
+            rdp_pending: false,
+            rdp_standard: None,
         };
         match results[i].take() {
             Some(Ok(addrs)) => rows.extend(addrs.into_iter().map(|a| base(Some(a)))),
@@ -469,7 +533,10 @@ async fn resolve_all(
 /// The endpoint of a finished row, taking the row's cells.
 fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
     let t = &targets[row.target];
-    let (verdict, verdict_detail) = verdict::judge(&row.cells);
+    let (verdict, mut verdict_detail) = verdict::judge(&row.cells);
+    if let Some((found, why)) = &row.rdp_standard {
+        verdict_detail = format!("{verdict_detail}; {} ({why})", found.sentence());
+    }
     Endpoint {
         target: t.input.clone(),
         host: row.host,
@@ -482,6 +549,7 @@ fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
         root_dse: row.root_dse,
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
+        rdp_standard_security: row.rdp_standard.map(|(found, _)| found),
         versions: row.cells,
     }
 }
