@@ -8,6 +8,7 @@ mod clients;
 mod discovery;
 mod hellos;
 mod hostile;
+mod interop;
 mod ldap;
 mod matrix;
 mod offered;
