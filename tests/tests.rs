@@ -9,6 +9,7 @@ mod discovery;
 mod hellos;
 mod hostile;
 mod interop;
+mod keys;
 mod ldap;
 mod matrix;
 mod offered;
