@@ -341,7 +341,7 @@ fn connection(
 ) {
     let c = (client, cport);
     let s = ([10, 0, 0, 10], 636);
-    let hello = tlsmatrix::tls::hello::client_hello(offer, Some("split.corp.test"), &[5; 64]);
+    let hello = tlsmatrix::tls::hello::first_hello(offer, Some("split.corp.test")).unwrap();
     let (a, b) = hello.split_at(hello.len() / 2);
     pcap_record(out, ts, &frame(c, s, 999, true, false, &[]));
     pcap_record(out, ts, &frame(s, c, 4999, true, false, &[]));

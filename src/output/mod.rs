@@ -13,7 +13,9 @@ mod table;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::report::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, Verdict};
+use crate::report::{
+    Cell, Endpoint, LdapCheck, Outcome, RdpStandardSecurity, Refusal, Report, Status, Verdict,
+};
 
 pub use self::check::write_check;
 pub use self::clients::{clients_summary, write_clients};
@@ -229,6 +231,11 @@ pub fn notes(report: &Report, limit: usize) -> Vec<String> {
                 lines.push(format!("{} {}: {text}", endpoint_name(e), vs.join(", ")));
             }
         }
+        if let Some(s @ (RdpStandardSecurity::Allowed | RdpStandardSecurity::Unknown)) =
+            e.rdp_standard_security
+        {
+            lines.push(format!("{}: {}", endpoint_name(e), s.sentence()));
+        }
         for l in lines {
             if out.len() < limit {
                 out.push(l);
@@ -342,6 +349,7 @@ mod tests {
                     certificate: certificate(&t.host.to_string()),
                     seen_by: BTreeMap::new(),
                     disagreements: vec![],
+                    rdp_standard_security: None,
                     versions,
                 }
             })
