@@ -274,26 +274,35 @@ pub fn targets(d: &Discovery, with_rdp: bool) -> (Vec<Target>, ResolveOverrides)
     let mut targets = Vec::new();
     let mut resolve = ResolveOverrides::default();
     for dc in &d.dcs {
-        let host = match dc.name.parse::<IpAddr>() {
-            Ok(IpAddr::V6(a)) => format!("[{a}]"),
-            Ok(a) => a.to_string(),
-            Err(_) => {
-                resolve.add(&dc.name, None, dc.addresses.clone());
-                dc.name.clone()
-            }
-        };
-        let mut urls = vec![
-            format!("ldap://{host}:{}", dc.ldap_port),
-            format!("ldaps://{host}"),
-        ];
-        if dc.roles.contains(&Role::Gc) {
-            urls.push(format!("gc://{host}:{}", dc.gc_port.unwrap_or(3268)));
-            urls.push(format!("gcs://{host}"));
+        if dc.name.parse::<IpAddr>().is_err() {
+            resolve.add(&dc.name, None, dc.addresses.clone());
         }
-        if with_rdp {
-            urls.push(format!("rdp://{host}"));
-        }
-        targets.extend(urls.iter().filter_map(|u| parse_target(u).ok()));
+        targets.extend(
+            service_urls(dc, with_rdp)
+                .iter()
+                .filter_map(|u| parse_target(u).ok()),
+        );
     }
     (targets, resolve)
+}
+
+/// The scan targets of one DC's services, as `scan` and a targets file write them.
+pub fn service_urls(dc: &Dc, with_rdp: bool) -> Vec<String> {
+    let host = match dc.name.parse::<IpAddr>() {
+        Ok(IpAddr::V6(a)) => format!("[{a}]"),
+        Ok(a) => a.to_string(),
+        Err(_) => dc.name.clone(),
+    };
+    let mut urls = vec![
+        format!("ldap://{host}:{}", dc.ldap_port),
+        format!("ldaps://{host}"),
+    ];
+    if dc.roles.contains(&Role::Gc) {
+        urls.push(format!("gc://{host}:{}", dc.gc_port.unwrap_or(3268)));
+        urls.push(format!("gcs://{host}"));
+    }
+    if with_rdp {
+        urls.push(format!("rdp://{host}"));
+    }
+    urls
 }

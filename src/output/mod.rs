@@ -21,7 +21,7 @@ pub use self::check::write_check;
 pub use self::clients::{clients_summary, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
-pub use self::discovery::{discovery_summary, write_discovery};
+pub use self::discovery::{discovery_summary, write_discovery, write_target_list};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
 pub use self::table::write_table;
@@ -381,6 +381,7 @@ mod tests {
             },
             input_errors: vec![],
             excluded: vec![],
+            warnings: vec![],
             summary: Report::count_verdicts(&endpoints),
             vantage_points: vec![],
             endpoints,
