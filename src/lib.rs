@@ -29,6 +29,7 @@ pub mod error;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod output;
+pub mod predict;
 pub mod probe;
 pub mod report;
 pub mod scan;

@@ -14,6 +14,8 @@ use std::io::{BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
+pub mod offers;
+
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError};
 use serde::{Deserialize, Serialize};

@@ -719,8 +719,8 @@ mod tests {
         let ctxs = ClientContexts::new(&TlsVersion::ALL);
         for v in TlsVersion::ALL {
             if let Some(Offer::Ready(ctx)) = ctxs.get(v) {
-                let h = ClientHello::from_records(&client_hello(ctx, Some("x.test")).unwrap())
-                    .unwrap();
+                let h =
+                    ClientHello::from_records(&client_hello(ctx, Some("x.test")).unwrap()).unwrap();
                 assert!(!is_marked(&h.random), "OpenSSL chose this random");
                 assert!(h.is_tlsmatrix_probe(), "OpenSSL engine, {v}: {h:?}");
             }

@@ -5,6 +5,7 @@ pub mod alert;
 pub mod answer;
 pub mod clienthello;
 pub mod hello;
+pub mod names;
 pub mod record;
 pub mod replay;
 pub mod version;

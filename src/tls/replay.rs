@@ -43,14 +43,29 @@ const MAX_SUITES: usize = 128;
 pub struct Changes {
     /// Offer only the client's versions from TLS 1.2 up.
     pub without_old_versions: bool,
-    /// The server name to send instead of the client's (when the client sends one).
-    pub server_name: Option<String>,
+    /// What to do with the client's server name.
+    pub server_name: ServerName,
     /// Add the common suites of the versions offered (the client's own stay first).
     pub add_suites: bool,
     /// Add every group the versions offered may use.
     pub add_groups: bool,
     /// Add every signature algorithm the versions offered may use.
     pub add_signature_algorithms: bool,
+    /// Offer TLS 1.2 too, for a client that offers only older versions (to show that TLS
+    /// 1.2 is what it lacks).
+    pub add_tls12: bool,
+}
+
+/// The server name of a replay.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ServerName {
+    /// The client's own (or none, if it sent none).
+    #[default]
+    Keep,
+    /// This name instead of the client's, when the client sends one.
+    Set(String),
+    /// No server name extension (a client connecting to an address sends none).
+    Remove,
 }
 
 /// Why a hello cannot be replayed.
@@ -85,8 +100,8 @@ pub fn rewrite(hello: &ClientHello, changes: &Changes) -> Result<ClientHello, Re
         }
     };
     let tls13 = offers(TlsVersion::Tls13);
-    let tls12 = offers(TlsVersion::Tls12);
-    if changes.without_old_versions && out.legacy_version < 0x0303 {
+    let tls12 = offers(TlsVersion::Tls12) || changes.add_tls12;
+    if (changes.without_old_versions || changes.add_tls12) && out.legacy_version < 0x0303 {
         out.legacy_version = 0x0303;
     }
 
@@ -121,8 +136,9 @@ pub fn rewrite(hello: &ClientHello, changes: &Changes) -> Result<ClientHello, Re
             EXT_PRE_SHARED_KEY | EXT_EARLY_DATA | EXT_COOKIE | EXT_PADDING => continue,
             EXT_SESSION_TICKET => Vec::new(),
             EXT_SERVER_NAME => match &changes.server_name {
-                Some(name) => server_name(name),
-                None => e.body.clone(),
+                ServerName::Set(name) => server_name(name),
+                ServerName::Remove => continue,
+                ServerName::Keep => e.body.clone(),
             },
             EXT_SUPPORTED_VERSIONS if changes.without_old_versions => {
                 let kept: Vec<u16> = hello
@@ -133,6 +149,17 @@ pub fn rewrite(hello: &ClientHello, changes: &Changes) -> Result<ClientHello, Re
                     .collect();
                 let mut b = vec![(kept.len() * 2) as u8];
                 for v in kept {
+                    put16(&mut b, v);
+                }
+                b
+            }
+            EXT_SUPPORTED_VERSIONS if changes.add_tls12 => {
+                let mut list = hello.supported_versions().unwrap_or_default();
+                if !list.contains(&0x0303) {
+                    list.insert(0, 0x0303);
+                }
+                let mut b = vec![(list.len() * 2) as u8];
+                for v in list {
                     put16(&mut b, v);
                 }
                 b
@@ -311,7 +338,7 @@ mod tests {
         let h = hello();
         let changes = Changes {
             without_old_versions: true,
-            server_name: Some("dc1.corp.test".into()),
+            server_name: ServerName::Set("dc1.corp.test".into()),
             ..Changes::default()
         };
         let r = rewrite(&h, &changes).unwrap();
