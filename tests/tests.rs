@@ -6,6 +6,7 @@ mod before_after;
 mod cli;
 mod clients;
 mod discovery;
+mod files;
 mod hostile;
 mod ldap;
 mod matrix;

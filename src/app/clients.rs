@@ -10,7 +10,8 @@ pub(crate) fn run(args: cli::ClientsArgs) -> Result<Exit, Error> {
     let report = capture::analyze(&args.captures, args.ports.clone());
     for f in &report.files {
         if let Some(e) = &f.error {
-            eprintln!("tlsmatrix: error: {}: {e}", f.path);
+            let line = format!("{}: {e}", f.path);
+            eprintln!("tlsmatrix: error: {}", output::escape::term(&line));
         }
     }
     emit_with(&out, |w, format, color| {

@@ -44,6 +44,8 @@ pub fn cancel_on_ctrl_c(token: CancellationToken) {
         eprintln!("tlsmatrix: interrupted; writing what is done (Ctrl-C again to quit at once)");
         token.cancel();
         if tokio::signal::ctrl_c().await.is_ok() {
+            // No half-written temporary file is left behind, and none is renamed into place.
+            let _writes_stopped = crate::output::abandon_partial_files();
             std::process::exit(Exit::Interrupted.code());
         }
     });

@@ -26,7 +26,10 @@ pub(crate) async fn run(
             });
         }
         if !out.quiet {
-            eprintln!("tlsmatrix: {}", output::discovery_summary(&found));
+            eprintln!(
+                "tlsmatrix: {}",
+                output::escape::term(&output::discovery_summary(&found))
+            );
         }
         let (targets, resolve) = discover::targets(&found, with_rdp);
         job.targets.extend(targets);
@@ -34,7 +37,7 @@ pub(crate) async fn run(
         job.config.resolve.extend(resolve);
     }
     for e in &job.input_errors {
-        eprintln!("tlsmatrix: error: {e}");
+        eprintln!("tlsmatrix: error: {}", output::escape::term(&e.to_string()));
     }
     if job.targets.is_empty() {
         return Err(Error::NoTargets);

@@ -5,6 +5,8 @@ mod clients;
 mod csv;
 mod diff;
 mod discovery;
+pub mod escape;
+mod file;
 mod json;
 mod markdown;
 mod table;
@@ -19,6 +21,7 @@ pub use self::clients::{clients_summary, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
 pub use self::discovery::{discovery_summary, write_discovery};
+pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
 pub use self::table::write_table;
@@ -58,30 +61,6 @@ pub fn write_report(
         Format::Csv => write_csv(report, w),
         Format::Markdown => write_markdown(report, w),
     }
-}
-
-/// Write a file so that readers see the old file or the whole new one, never a part: a temporary
-/// file in the same folder, synced, then renamed over the target.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tlsmatrix-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    {
-        let mut buf = io::BufWriter::new(tmp.as_file_mut());
-        write(&mut buf)?;
-        buf.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// The short text of a cell in a matrix.
