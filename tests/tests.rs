@@ -6,6 +6,7 @@ mod before_after;
 mod cli;
 mod clients;
 mod discovery;
+mod escaping;
 mod files;
 mod hostile;
 mod ldap;

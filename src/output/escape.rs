@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 /// True for what a terminal may act on instead of showing: C0 controls (ESC, BEL, CR, LF, tab,
 /// backspace...), DEL, the C1 controls (U+0080..U+009F, which some terminals take as CSI), and
 /// the bidirectional overrides that reorder what is shown.
-fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
