@@ -52,3 +52,132 @@ async fn huge_timeouts_are_rejected_not_a_panic_or_a_hang() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// Run the binary through a shell (for pipes), with a time limit.
+async fn sh(script: &str, args: &[&str]) -> std::process::Output {
+    let mut a = vec!["-c", script, env!("CARGO_BIN_EXE_tlsmatrix")];
+    a.extend(args);
+    let child = tokio::process::Command::new("sh")
+        .args(&a)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("finished within 60s")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_input_files_are_cut_off_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = tls_server(
+        tlsmatrix::tls::TlsVersion::Tls12,
+        tlsmatrix::tls::TlsVersion::Tls13,
+    )
+    .await;
+    let good = dir.path().join("good.json");
+    let good = good.to_str().unwrap();
+    let out = run_cli(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "-o",
+            good,
+            &s.addr().to_string(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (script, args, needle) in [
+        (
+            "exec \"$0\" scan -f /dev/zero",
+            vec![],
+            "cannot read targets from /dev/zero: more than 16 MiB, the most tlsmatrix reads from a targets file",
+        ),
+        (
+            "yes dc1.corp.test:636 | \"$0\" scan -f -",
+            vec![],
+            "cannot read targets from standard input: more than 16 MiB",
+        ),
+        (
+            "exec \"$0\" diff /dev/zero \"$1\"",
+            vec![good],
+            "/dev/zero: more than 128 MiB, the most tlsmatrix reads from a saved scan",
+        ),
+        (
+            "yes '{' | \"$0\" check - --policy tls12-only",
+            vec![],
+            "-: more than 128 MiB",
+        ),
+        (
+            "exec \"$0\" merge \"$1\" /dev/zero",
+            vec![good],
+            "/dev/zero: more than 128 MiB",
+        ),
+        (
+            "exec \"$0\" scan --baseline /dev/zero 127.0.0.1:1",
+            vec![],
+            "/dev/zero: more than 128 MiB",
+        ),
+        (
+            "exec \"$0\" clients /dev/zero",
+            vec![],
+            "/dev/zero: not a pcap or pcapng capture",
+        ),
+        (
+            "yes | \"$0\" clients /dev/stdin",
+            vec![],
+            "/dev/stdin: not a pcap or pcapng capture",
+        ),
+    ] {
+        let out = sh(script, &args).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{script}: {err}");
+        assert!(err.contains(needle), "{script}: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_utf8_line_or_a_byte_order_mark_does_not_spoil_the_targets_file() {
+    let s = tls_server(
+        tlsmatrix::tls::TlsVersion::Tls12,
+        tlsmatrix::tls::TlsVersion::Tls13,
+    )
+    .await;
+    let other = tls_server(
+        tlsmatrix::tls::TlsVersion::Tls10,
+        tlsmatrix::tls::TlsVersion::Tls13,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dcs.txt");
+    let mut text = b"\xef\xbb\xbf".to_vec();
+    text.extend_from_slice(format!("{}\r\n", s.addr()).as_bytes());
+    text.extend_from_slice(b"dc\xe9-latin1.corp.test:636\r\n");
+    text.extend_from_slice(format!("{}\r\n", other.addr()).as_bytes());
+    std::fs::write(&file, text).unwrap();
+    let f = file.to_str().unwrap();
+    let out = run_cli(&["scan", "-f", f, "--format", "json"], &[], None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{f}:2: not UTF-8 text")), "{err}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "line 1 (after the BOM) is fine: {err}"
+    );
+    let r = report(&out);
+    let targets: Vec<&str> = r.endpoints.iter().map(|e| e.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        [s.addr().to_string(), other.addr().to_string()],
+        "the other lines are scanned"
+    );
+}
