@@ -26,6 +26,26 @@ pub fn clients_summary(r: &ClientsReport) -> String {
         count(ClientVerdict::OkButNegotiatedLegacy),
         count(ClientVerdict::Ok)
     );
+    let d = &r.dropped;
+    if d.connections > 0 {
+        s.push_str(&format!(
+            "; {} connection{} dropped unfinished to stay within {} connections and {} MiB \
+             at once ({} before their ClientHello was read)",
+            d.connections,
+            if d.connections == 1 { "" } else { "s" },
+            r.limits.connections,
+            r.limits.buffered_bytes >> 20,
+            d.unread
+        ));
+    }
+    if d.over_row_limit > 0 {
+        s.push_str(&format!(
+            "; {} connection{} not listed: the report holds at most {} rows",
+            d.over_row_limit,
+            if d.over_row_limit == 1 { "" } else { "s" },
+            r.limits.rows
+        ));
+    }
     let errors = r.files.iter().filter(|f| f.error.is_some()).count();
     if errors > 0 {
         s.push_str(&format!(
