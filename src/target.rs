@@ -318,11 +318,23 @@ pub async fn resolve(
     if let Some(list) = overrides.lookup(name, target.port) {
         return Ok(list.clone());
     }
-    let lookup = tokio::net::lookup_host((name.as_str(), target.port));
-    let addrs: Vec<SocketAddr> = match tokio::time::timeout(limit, lookup).await {
-        Err(_) => return Err(format!("DNS: no answer for {name} within {limit:?}")),
-        Ok(Err(e)) => return Err(format!("DNS: {name}: {e}")),
-        Ok(Ok(it)) => it.collect(),
+    let deadline = tokio::time::Instant::now() + limit;
+    let addrs: Vec<SocketAddr> = loop {
+        let lookup = tokio::net::lookup_host((name.as_str(), target.port));
+        match tokio::time::timeout_at(deadline, lookup).await {
+            Err(_) => return Err(format!("DNS: no answer for {name} within {limit:?}")),
+            // Out of file descriptors here: wait for one, it says nothing about the name.
+            Ok(Err(e)) if crate::scan::out_of_descriptors(&e) => {
+                if tokio::time::Instant::now() + Duration::from_millis(20) >= deadline {
+                    return Err(format!(
+                        "DNS: {name} not looked up: no free file descriptor on this machine ({e})"
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(Err(e)) => return Err(format!("DNS: {name}: {e}")),
+            Ok(Ok(it)) => break it.collect(),
+        }
     };
     let mut out: Vec<IpAddr> = Vec::new();
     for a in addrs {

@@ -181,3 +181,146 @@ async fn a_non_utf8_line_or_a_byte_order_mark_does_not_spoil_the_targets_file() 
         "the other lines are scanned"
     );
 }
+
+/// `tlsmatrix ARGS` with the open-file limit set by `ulimit` first (e.g. `-n 64`, `-S -n 64`).
+async fn under_ulimit(ulimit: &str, args: &[&str]) -> std::process::Output {
+    let script = format!("ulimit {ulimit} || exit 99; exec \"$0\" \"$@\"");
+    let mut a = vec!["-c", script.as_str(), env!("CARGO_BIN_EXE_tlsmatrix")];
+    a.extend(args);
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new("bash")
+            .args(&a)
+            .stdin(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("finished within 120s")
+    .unwrap();
+    assert_ne!(out.status.code(), Some(99), "ulimit {ulimit} refused");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_out_of_file_descriptors_never_marks_live_endpoints_unreachable() {
+    use tlsmatrix::report::{Status, Verdict};
+    use tlsmatrix::tls::TlsVersion::*;
+    let mut servers = Vec::new();
+    for i in 0..40 {
+        servers.push(if i % 4 == 0 {
+            tls_server(Tls10, Tls13).await
+        } else {
+            tls_server(Tls12, Tls13).await
+        });
+    }
+    let mut args = vec![
+        "scan".to_string(),
+        "--format".into(),
+        "json".into(),
+        "--concurrency".into(),
+        "2048".into(),
+        "--per-host".into(),
+        "4".into(),
+        "--versions".into(),
+        "tls1.0,tls1.1,tls1.2,tls1.3".into(),
+    ];
+    args.extend(servers.iter().map(|s| s.addr().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let check = |out: &std::process::Output, what: &str| {
+        let r = report(out);
+        assert_eq!(r.endpoints.len(), 40, "{what}");
+        for (i, e) in r.endpoints.iter().enumerate() {
+            for (v, c) in &e.versions {
+                assert_ne!(
+                    c.status(),
+                    Status::Unreachable,
+                    "{what}: {} {v}: {}",
+                    e.target,
+                    c.outcome.detail()
+                );
+            }
+            let want = if i % 4 == 0 {
+                Verdict::Legacy
+            } else {
+                Verdict::Ready
+            };
+            assert_eq!(e.verdict, want, "{what}: {} {:?}", e.target, e.versions);
+        }
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(out));
+    };
+    // A hard limit of 64: the concurrency is lowered to fit, and says so.
+    let out = under_ulimit("-n 64", &args).await;
+    check(&out, "hard limit 64");
+    assert!(
+        stderr(&out).contains("probes at once instead of 2048"),
+        "{}",
+        stderr(&out)
+    );
+    // A soft limit of 64 under a higher hard one: raised at start, nothing to lower.
+    let out = under_ulimit("-S -n 64", &args).await;
+    check(&out, "soft limit 64");
+    assert!(!stderr(&out).contains("instead of"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_out_of_descriptors_waits_instead_of_calling_the_server_unreachable() {
+    use tlsmatrix::report::Status;
+    use tlsmatrix::tls::TlsVersion::*;
+    let s = tls_server(Tls12, Tls13).await;
+    let addr = s.addr().to_string();
+    // Limits so low that the two engines of a probe cannot both have a socket at once (the
+    // runtime holds about a dozen descriptors; where it starts depends on the machine): one
+    // engine waits for the other's socket. A probe may run out of time waiting, but nothing
+    // is ever unreachable, and with a few descriptors more everything is decided.
+    let mut decided = false;
+    for limit in 4..=24 {
+        let out = under_ulimit(
+            &format!("-n {limit}"),
+            &[
+                "scan",
+                "--format",
+                "json",
+                "--timeout",
+                "1s",
+                "--connect-timeout",
+                "1s",
+                "--versions",
+                "tls1.2,tls1.3",
+                &addr,
+            ],
+        )
+        .await;
+        let Ok(r) = serde_json::from_slice::<tlsmatrix::report::Report>(&out.stdout) else {
+            eprintln!("ulimit -n {limit}: {}", stderr(&out));
+            continue; // too few descriptors for the runtime itself to start
+        };
+        eprintln!(
+            "ulimit -n {limit}: {:?}",
+            r.endpoints[0]
+                .versions
+                .values()
+                .map(|c| c.outcome.detail())
+                .collect::<Vec<_>>()
+        );
+        for c in r.endpoints[0].versions.values() {
+            match c.status() {
+                Status::Accepted => {}
+                Status::Error => assert!(
+                    c.outcome.detail().contains("no free file descriptor"),
+                    "ulimit -n {limit}: {}",
+                    c.outcome.detail()
+                ),
+                other => panic!("ulimit -n {limit}: {other:?}: {}", c.outcome.detail()),
+            }
+        }
+        if r.endpoints[0]
+            .versions
+            .values()
+            .all(|c| c.status() == Status::Accepted)
+        {
+            decided = true;
+            break;
+        }
+    }
+    assert!(decided, "no limit up to 24 let the scan decide");
+}

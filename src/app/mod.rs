@@ -23,6 +23,8 @@ pub use exit::Exit;
 
 /// Run one command line. Returns the exit status; `Err` is an error that ended the run.
 pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
+    // Every probe holds sockets: take all the descriptors the system lets this process have.
+    crate::scan::raise_open_file_limit();
     match cli.command {
         Command::Scan(args) => scan::run(config::scan_job(*args)?, cancel).await,
         #[cfg(feature = "lab")]

@@ -42,6 +42,14 @@ pub(crate) async fn run(
     if job.targets.is_empty() {
         return Err(Error::NoTargets);
     }
+    let per_probe = scan::sockets_per_probe(job.config.engine);
+    let allowed = scan::allowed_concurrency(job.config.concurrency, per_probe);
+    if allowed < job.config.concurrency && !out.quiet {
+        eprintln!(
+            "tlsmatrix: note: {allowed} probes at once instead of {}: the open-file limit (ulimit -n) leaves no more descriptors",
+            job.config.concurrency
+        );
+    }
     let bar = progress::Bar::new(out.quiet);
     let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
     bar.finish();

@@ -7,6 +7,8 @@
 //! the versions of that endpoint not started yet are given the same answer instead of being
 //! tried again (a dead host costs one connect timeout, not one per version).
 
+mod fds;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -25,6 +27,16 @@ use crate::report::{
     ToolInfo,
 };
 use crate::target::{ResolveOverrides, Target, resolve};
+
+pub use fds::{allowed_concurrency, out_of_descriptors, raise_open_file_limit};
+
+/// Sockets one probe holds at once: both engines run side by side.
+pub fn sockets_per_probe(engine: Engine) -> usize {
+    match engine {
+        Engine::Both => 2,
+        Engine::Openssl | Engine::Wire => 1,
+    }
+}
 
 /// Everything a scan needs to know, validated.
 #[derive(Clone, Debug)]
@@ -105,6 +117,13 @@ pub async fn scan(
         retries: config.retries,
     };
 
+    // Never more probes at once than there are file descriptors for: running out would make
+    // live endpoints look unreachable.
+    let concurrency = allowed_concurrency(config.concurrency, sockets_per_probe(config.engine));
+    let config = &ScanConfig {
+        concurrency,
+        ..config.clone()
+    };
     let mut rows = resolve_all(config, &targets, &cancel).await;
     observer.started(rows.len());
 
