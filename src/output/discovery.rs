@@ -23,9 +23,15 @@ fn addresses(dc: &Dc) -> String {
 }
 
 fn services(dc: &Dc, with_rdp: bool) -> String {
-    let mut s = vec![format!("ldap:{}", dc.ldap_port), "ldaps:636".to_string()];
+    let mut s = Vec::new();
+    if dc.ldap_port != 0 {
+        s.push(format!("ldap:{}", dc.ldap_port));
+    }
+    s.push("ldaps:636".to_string());
     if dc.roles.contains(&Role::Gc) {
-        s.push(format!("gc:{}", dc.gc_port.unwrap_or(3268)));
+        if dc.gc_port != Some(0) {
+            s.push(format!("gc:{}", dc.gc_port.unwrap_or(3268)));
+        }
         s.push("gcs:3269".into());
     }
     if with_rdp {
