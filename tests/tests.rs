@@ -9,6 +9,7 @@ mod clients;
 mod discovery;
 mod escaping;
 mod files;
+mod fuzz;
 mod hostile;
 mod ldap;
 mod matrix;

@@ -851,6 +851,64 @@ mod tests {
         assert_eq!(tls_start(b"GET / HTTP/1.1"), Start::NotTls);
     }
 
+    proptest::proptest! {
+        #![proptest_config({
+            let mut c = proptest::prelude::ProptestConfig::default();
+            if std::env::var_os("PROPTEST_CASES").is_none() {
+                c.cases = 64;
+            }
+            c.failure_persistence = None;
+            c
+        })]
+
+        /// Whatever order and overlap the segments come in, the stream is put back whole
+        /// (what fits in a direction's buffer), starting at any sequence number, wrap included.
+        #[test]
+        fn reassembly_of_shuffled_repeated_segments(
+            stream in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..3000),
+            cuts in proptest::collection::vec(1usize..400, 1..20),
+            swaps in proptest::collection::vec((0usize..64, 0usize..64), 0..20),
+            repeats in proptest::collection::vec(0usize..64, 0..8),
+            start in proptest::prelude::any::<u32>(),
+        ) {
+            let mut segs = Vec::new();
+            let mut at = 0;
+            for c in cuts.iter().cycle() {
+                if at >= stream.len() {
+                    break;
+                }
+                let end = (at + c).min(stream.len());
+                segs.push((at, end));
+                at = end;
+            }
+            for r in repeats {
+                let s = segs[r % segs.len()];
+                segs.push(s);
+            }
+            // The first segment stays first: it sets where the stream starts.
+            for (a, b) in swaps {
+                let n = segs.len();
+                if n > 1 {
+                    segs.swap(1 + a % (n - 1), 1 + b % (n - 1));
+                }
+            }
+            let mut d = Direction::default();
+            for (a, b) in &segs {
+                d.add(start.wrapping_add(*a as u32), &stream[*a..*b]);
+            }
+            proptest::prop_assert_eq!(&d.data[..], &stream[..stream.len().min(MAX_STREAM)]);
+            proptest::prop_assert!(d.held() <= 2 * MAX_STREAM + d.pending.len() * SEGMENT_OVERHEAD);
+        }
+
+        #[test]
+        fn tls_start_reads_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            match tls_start(&bytes) {
+                Start::Tls { at, .. } => proptest::prop_assert!(at < bytes.len()),
+                Start::NeedMore | Start::NotTls => {}
+            }
+        }
+    }
+
     #[test]
     fn segments_out_of_order_and_retransmitted_are_put_back_in_order() {
         let mut d = Direction::default();
