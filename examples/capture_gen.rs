@@ -13,7 +13,15 @@ use std::io::{self, Write};
 
 use tlsmatrix::tls::TlsVersion;
 
-fn frame(out: &mut Vec<u8>, ts: u32, src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, flags: u8, payload: &[u8]) {
+fn frame(
+    out: &mut Vec<u8>,
+    ts: u32,
+    src: ([u8; 4], u16),
+    dst: ([u8; 4], u16),
+    seq: u32,
+    flags: u8,
+    payload: &[u8],
+) {
     let len = 14 + 20 + 20 + payload.len();
     out.extend_from_slice(&ts.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
@@ -79,8 +87,10 @@ fn main() -> io::Result<()> {
     w.write_all(&h)?;
     let mut written = h.len() as u64;
     let server = ([10, 0, 0, 10], 636u16);
-    let old = tlsmatrix::tls::hello::client_hello(TlsVersion::Tls10, Some("app.corp.test"), &[1; 64]);
-    let new = tlsmatrix::tls::hello::client_hello(TlsVersion::Tls13, Some("app.corp.test"), &[2; 64]);
+    let old =
+        tlsmatrix::tls::hello::client_hello(TlsVersion::Tls10, Some("app.corp.test"), &[1; 64]);
+    let new =
+        tlsmatrix::tls::hello::client_hello(TlsVersion::Tls13, Some("app.corp.test"), &[2; 64]);
     let sh10 = server_hello(0x0301);
     let sh13 = server_hello(0x0304);
     let bulk = [0x17u8; 1400];
@@ -90,19 +100,47 @@ fn main() -> io::Result<()> {
     while written < bytes {
         buf.clear();
         let n = i % 65_000;
-        let client = ([10, 1 + (n / 250 / 250) as u8, ((n / 250) % 250) as u8, (n % 250) as u8 + 1], 1024 + (i % 60_000) as u16);
+        let client = (
+            [
+                10,
+                1 + (n / 250 / 250) as u8,
+                ((n / 250) % 250) as u8,
+                (n % 250) as u8 + 1,
+            ],
+            1024 + (i % 60_000) as u16,
+        );
         let ts = 1_700_000_000 + i / 100;
         match mode.as_str() {
             "mixed" => {
-                let (hello, sh) = if i % 10 == 0 { (&old, &sh10) } else { (&new, &sh13) };
+                let (hello, sh) = if i.is_multiple_of(10) {
+                    (&old, &sh10)
+                } else {
+                    (&new, &sh13)
+                };
                 frame(&mut buf, ts, client, server, 999, SYN, &[]);
                 frame(&mut buf, ts, server, client, 4999, SYN | ACK, &[]);
                 frame(&mut buf, ts, client, server, 1000, ACK, hello);
                 frame(&mut buf, ts, server, client, 5000, ACK, sh);
                 for k in 0..23u32 {
-                    frame(&mut buf, ts, server, client, 5000 + sh.len() as u32 + k * 1400, ACK, &bulk);
+                    frame(
+                        &mut buf,
+                        ts,
+                        server,
+                        client,
+                        5000 + sh.len() as u32 + k * 1400,
+                        ACK,
+                        &bulk,
+                    );
                 }
-                frame(&mut buf, ts, client, server, 1000 + hello.len() as u32, ACK | FIN, &[]);
+                frame(
+                    &mut buf,
+                    ts,
+                    client,
+                    server,
+                    1000 + hello.len() as u32,
+                    ACK | FIN,
+                    &[],
+                );
             }
             "hostile" => {
                 frame(&mut buf, ts, client, server, 999, SYN, &[]);

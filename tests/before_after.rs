@@ -238,7 +238,7 @@ async fn bad_inputs_are_named_and_exit_2() {
     let future = path(&dir, "future.json");
     std::fs::write(
         &future,
-        text.replace("\"schema_version\": 1", "\"schema_version\": 2"),
+        text.replace("\"schema_version\": 2", "\"schema_version\": 99"),
     )
     .unwrap();
     let other = path(&dir, "other.json");
@@ -250,7 +250,7 @@ async fn bad_inputs_are_named_and_exit_2() {
     for (file, needle) in [
         (&empty, "the file is empty, not a tlsmatrix scan"),
         (&truncated, "truncated JSON"),
-        (&future, "schema version 2 is not supported"),
+        (&future, "schema version 99 is not supported"),
         (&other, "not a tlsmatrix scan (no schema_version field)"),
         (&disjoint, "have no endpoint in common"),
     ] {
@@ -263,9 +263,22 @@ async fn bad_inputs_are_named_and_exit_2() {
     let out = run_cli(&["check", &future, "--policy", "tls12-only"], &[], None).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("future.json: schema version 2"),
+        stderr(&out).contains("future.json: schema version 99"),
         "{}",
         stderr(&out)
+    );
+    // A report of schema 1 is still read, its unprobed cells as `interrupted`.
+    let old = path(&dir, "old.json");
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["schema_version"] = 1.into();
+    v["endpoints"][0]["versions"]["tls1.0"] = serde_json::json!({
+        "status": "error", "detail": "not probed: the scan was interrupted", "elapsed_ms": 0
+    });
+    std::fs::write(&old, serde_json::to_vec(&v).unwrap()).unwrap();
+    let loaded = tlsmatrix::report::load::load(&old).unwrap();
+    assert_eq!(
+        loaded.endpoints[0].versions[&Tls10].status(),
+        Status::Interrupted
     );
     let out = run_cli(&["check", &good], &[], None).await;
     assert_eq!(out.status.code(), Some(2));
@@ -316,4 +329,247 @@ async fn merge_shows_disagreement_between_vantage_points() {
     );
     assert_eq!(e.verdict, Verdict::Legacy, "TLS 1.1 is accepted from both");
     drop(s);
+}
+
+/// The defect: a declined StartTLS put no ClientHello on the wire, yet `diff` called it
+/// `enforced` and `check --policy tls12-only` passed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_cell_is_never_a_refusal_in_diff_or_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_cli(&["demo", "--save", dir.path().to_str().unwrap()], &[], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("before.json")).unwrap()).unwrap();
+    let mut after: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
+    let find = |r: &Value, prefix: &str| -> usize {
+        r["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|e| e["target"].as_str().unwrap().starts_with(prefix))
+            .unwrap()
+    };
+    let dc2 = find(&before, "ldap://dc2");
+    let declined = before["endpoints"][dc2]["versions"]["tls1.0"].clone();
+    assert_eq!(declined["tls_declined"], true, "{declined}");
+    let dc1 = find(&after, "ldap://dc1");
+    for v in ["tls1.0", "tls1.1"] {
+        after["endpoints"][dc1]["versions"][v] = declined.clone();
+    }
+    let after_path = path(&dir, "after-declined.json");
+    std::fs::write(&after_path, serde_json::to_vec(&after).unwrap()).unwrap();
+    let before_path = path(&dir, "before.json");
+
+    let d = run_cli(
+        &["diff", &before_path, &after_path, "--format", "table"],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&d);
+    assert_eq!(d.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(!text.contains("PASS"), "{text}");
+
+    let c = run_cli(
+        &[
+            "check",
+            &after_path,
+            "--policy",
+            "tls12-only",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let report: Value = serde_json::from_slice(&c.stdout).unwrap();
+    assert_eq!(c.status.code(), Some(3), "{}", stdout(&c));
+    assert_eq!(report["result"], "inconclusive");
+    let e = &report["endpoints"][dc1];
+    assert_eq!(e["result"], "inconclusive", "{e}");
+    assert!(e["findings"].to_string().contains("never offered"), "{e}");
+}
+
+/// The after-proof on a real estate: an endpoint unreachable on both sides is said once, an
+/// exception covers what the administrator accepted for a while (and fails once expired),
+/// `--allow-inconclusive` names what was not verified, a removed endpoint never passes, and
+/// `--exclude` leaves an endpoint out of the scan, listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_after_proof_can_close_with_exceptions_and_says_what_it_did_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = tls_server(Tls12, Tls13).await;
+    let legacy = tls_server(Tls10, Tls13).await;
+    let dead = format!("127.0.0.1:{}", closed_port());
+    let targets = vec![
+        good.addr().to_string(),
+        legacy.addr().to_string(),
+        dead.clone(),
+    ];
+    let (before, after) = (path(&dir, "before.json"), path(&dir, "after.json"));
+    scan_to(&before, "before", &targets).await;
+    scan_to(&after, "after", &targets).await;
+
+    let diff = |extra: Vec<String>| {
+        let mut args: Vec<String> = ["diff", &before, &after, "--format", "table"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(extra);
+        async move {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_cli(&a, &[], None).await
+        }
+    };
+    let out = diff(vec![]).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let dead_lines: Vec<&str> = text.lines().filter(|l| l.contains(&dead)).collect();
+    assert_eq!(
+        dead_lines
+            .iter()
+            .filter(|l| l.starts_with("not verified:"))
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("not verified: {dead} [127.0.0.1]"))
+            || text.contains("unreachable before and after"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("inconclusive:") && l.contains(&dead)),
+        "no line per version for an endpoint unreachable on both sides: {text}"
+    );
+
+    // Exceptions for the legacy endpoint's old versions and the dead endpoint.
+    let exceptions = path(&dir, "exceptions.txt");
+    std::fs::write(
+        &exceptions,
+        format!(
+            "# pattern versions expires reason\n{} tls1.0,tls1.1 2099-01-01 print server, replaced in March\n{dead} all 2099-01-01 DC decommissioned\n",
+            legacy.addr()
+        ),
+    )
+    .unwrap();
+    let out = diff(vec!["--exceptions".into(), exceptions.clone()]).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("excepted: "), "{text}");
+    assert!(text.contains("print server, replaced in March"), "{text}");
+    assert!(text.contains("passed by exception"), "{text}");
+
+    let out = run_cli(
+        &[
+            "check",
+            &after,
+            "--require",
+            "tls1.2",
+            "--forbid",
+            "tls1.0,tls1.1",
+            "--exceptions",
+            &exceptions,
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let legacy_check = c["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["port"] == legacy.addr().port())
+        .unwrap();
+    assert_eq!(legacy_check["result"], "pass", "{legacy_check}");
+    assert!(legacy_check["findings"][0]["excepted"]["reason"].is_string());
+
+    // An expired exception fails loudly, in diff and check alike.
+    let expired = path(&dir, "expired.txt");
+    std::fs::write(&expired, format!("{dead} all 2020-01-01 forgotten\n")).unwrap();
+    let out = diff(vec!["--exceptions".into(), expired.clone()]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("expired on 2020-01-01"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run_cli(
+        &[
+            "check",
+            &after,
+            "--policy",
+            "tls12-only",
+            "--exceptions",
+            &expired,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("an exception has expired"),
+        "{}",
+        stdout(&out)
+    );
+
+    // --allow-inconclusive names what it let through.
+    let (b2, a2) = (path(&dir, "b2.json"), path(&dir, "a2.json"));
+    let two = vec![good.addr().to_string(), dead.clone()];
+    scan_to(&b2, "before", &two).await;
+    scan_to(&a2, "after", &two).await;
+    let out = run_cli(
+        &[
+            "diff",
+            &b2,
+            &a2,
+            "--allow-inconclusive",
+            "--format",
+            "table",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("PASS for 1 of 2 endpoints; 1 not verified (--allow-inconclusive)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A removed endpoint is never a pass.
+    let one = path(&dir, "one.json");
+    scan_to(&one, "after", &[good.addr().to_string()]).await;
+    let out = run_cli(&["diff", &b2, &one, "--allow-inconclusive"], &[], None).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+
+    // --exclude leaves an endpoint out and says so.
+    let out = run_cli(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--exclude",
+            &dead,
+            &good.addr().to_string(),
+            &dead,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(r.endpoints.len(), 1);
+    assert_eq!(r.excluded.len(), 1);
+    assert_eq!(r.excluded[0].pattern, dead);
 }

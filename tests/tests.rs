@@ -11,6 +11,7 @@ mod escaping;
 mod files;
 mod fuzz;
 mod hostile;
+mod keys;
 mod ldap;
 mod matrix;
 mod offered;

@@ -8,7 +8,15 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion};
+use crate::analysis::exceptions::{Excepted, Exceptions, Subject};
+use crate::analysis::verdict::declines_tls;
+use crate::report::{
+    Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, Unproven, Verdict,
+};
+
+/// Version of the diff document's layout. 2: a cell declined before any ClientHello is
+/// `inconclusive`, no longer `enforced` or `unchanged`; endpoints may carry `notes`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What happened to one version of one endpoint between two scans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -44,37 +52,43 @@ impl Transition {
     }
 }
 
-/// A cell reduced to what matters for a transition.
+/// A cell reduced to what matters for a transition, from what it proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Accepted, and (on LDAP) the directory answered: the version works.
     Works,
     /// Accepted handshake, but the LDAP search failed.
     HandshakeOnly,
-    /// Refused, or TLS declined by the server: not accepted, decided.
+    /// Offered and refused.
     No,
+    /// Nothing proven (timeout, error, declined before any hello, interrupted, ...).
     Undecided,
     NotTestable,
     /// The version was not in that scan.
     Missing,
 }
 
-fn state(cell: Option<&Cell>) -> State {
-    let Some(c) = cell else {
-        return State::Missing;
-    };
-    match &c.outcome {
-        o if o.works() => State::Works,
-        Outcome::Accepted { .. } => State::HandshakeOnly,
-        Outcome::Refused(_) | Outcome::TlsDeclined(_) => State::No,
-        Outcome::NotTestable(_) => State::NotTestable,
-        _ => State::Undecided,
+/// `no_tls`: the endpoint declined TLS itself for every version in that scan (see
+/// [`declines_tls`]), so none of its versions was accepted there: a fact about the endpoint,
+/// said in the comparison's notes, not a refusal of any version.
+fn state(cell: Option<&Cell>, no_tls: bool) -> State {
+    match Proof::of(cell) {
+        Proof::Unproven(Unproven::Declined) if no_tls => State::No,
+        Proof::Accepted { works: true } => State::Works,
+        Proof::Accepted { works: false } => State::HandshakeOnly,
+        Proof::Refused => State::No,
+        Proof::Unproven(Unproven::NotTestable) => State::NotTestable,
+        Proof::Unproven(Unproven::NotProbed) => State::Missing,
+        Proof::Unproven(_) => State::Undecided,
     }
 }
 
-/// The transition of version `v` from `before` to `after`.
+/// The transition of version `v` from `before` to `after`, cells judged alone.
 pub fn transition(v: TlsVersion, before: Option<&Cell>, after: Option<&Cell>) -> Transition {
-    let (b, a) = (state(before), state(after));
+    transition_of(v, state(before, false), state(after, false))
+}
+
+fn transition_of(v: TlsVersion, b: State, a: State) -> Transition {
     let accepted = |s: State| matches!(s, State::Works | State::HandshakeOnly);
     if v.is_legacy() {
         // For an old version any accepted handshake counts against the endpoint.
@@ -134,6 +148,20 @@ pub struct Change {
     pub transition: Transition,
     pub before_detail: Option<String>,
     pub after_detail: Option<String>,
+    /// An exception covers this version: its transition is listed, not held against the proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excepted: Option<Excepted>,
+}
+
+impl Change {
+    /// A transition that keeps the after-proof from passing (unless excepted or allowed).
+    pub fn is_problem(&self, v: TlsVersion) -> bool {
+        match self.transition {
+            Transition::Regression | Transition::StillAccepted | Transition::Inconclusive => true,
+            Transition::NewlyAccepted => v.is_legacy(),
+            _ => false,
+        }
+    }
 }
 
 /// The overall result for one endpoint, worst first.
@@ -145,6 +173,8 @@ pub enum EndpointResult {
     Inconclusive,
     Removed,
     Added,
+    /// What would fail the proof is covered by exceptions, each listed.
+    Excepted,
     Enforced,
     /// TLS 1.2 or 1.3 works now where it did not, and nothing got worse.
     Improved,
@@ -159,6 +189,7 @@ impl EndpointResult {
             EndpointResult::Inconclusive => "inconclusive",
             EndpointResult::Removed => "removed",
             EndpointResult::Added => "added",
+            EndpointResult::Excepted => "excepted",
             EndpointResult::Enforced => "enforced",
             EndpointResult::Improved => "improved",
             EndpointResult::Unchanged => "unchanged",
@@ -176,6 +207,25 @@ pub struct EndpointDiff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_in: Option<OnlyIn>,
     pub versions: BTreeMap<TlsVersion, Change>,
+    /// The endpoint's verdict in each scan (absent where it was not in that scan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_verdict: Option<Verdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_verdict: Option<Verdict>,
+    /// An exception for the whole endpoint (added, removed or unreachable on both sides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excepted: Option<Excepted>,
+    /// What the reader must know to trust the transitions (an endpoint that served no TLS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl EndpointDiff {
+    /// Unreachable in both scans: nothing about it was verified.
+    pub fn unreachable_both(&self) -> bool {
+        self.before_verdict == Some(Verdict::Unreachable)
+            && self.after_verdict == Some(Verdict::Unreachable)
+    }
 }
 
 /// Which scan a side of the diff is.
@@ -194,6 +244,9 @@ pub struct Diff {
     pub after: Side,
     pub summary: BTreeMap<EndpointResult, usize>,
     pub endpoints: Vec<EndpointDiff>,
+    /// Exceptions past their date: the comparison fails until each is renewed or removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired_exceptions: Vec<String>,
 }
 
 type Key = (String, Option<IpAddr>, u16, Protocol);
@@ -211,19 +264,25 @@ fn side(r: &Report, file: Option<&str>) -> Side {
     }
 }
 
-/// Compare two reports. Endpoints keep the order of the after scan, then those only before.
-pub fn diff(before: &Report, after: &Report, files: (Option<&str>, Option<&str>)) -> Diff {
+/// Compare two reports, with the exceptions in force. Endpoints keep the order of the after
+/// scan, then those only before.
+pub fn diff(
+    before: &Report,
+    after: &Report,
+    files: (Option<&str>, Option<&str>),
+    exceptions: &Exceptions,
+) -> Diff {
     let before_by_key: BTreeMap<Key, &Endpoint> =
         before.endpoints.iter().map(|e| (key(e), e)).collect();
     let after_keys: std::collections::HashSet<Key> = after.endpoints.iter().map(key).collect();
     let mut endpoints = Vec::new();
     for a in &after.endpoints {
         let b = before_by_key.get(&key(a)).copied();
-        endpoints.push(compare(b, Some(a)));
+        endpoints.push(compare(b, Some(a), exceptions));
     }
     for b in &before.endpoints {
         if !after_keys.contains(&key(b)) {
-            endpoints.push(compare(Some(b), None));
+            endpoints.push(compare(Some(b), None, exceptions));
         }
     }
     let mut summary: BTreeMap<EndpointResult, usize> = BTreeMap::new();
@@ -231,22 +290,45 @@ pub fn diff(before: &Report, after: &Report, files: (Option<&str>, Option<&str>)
         *summary.entry(e.result).or_default() += 1;
     }
     Diff {
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: SCHEMA_VERSION,
         before: side(before, files.0),
         after: side(after, files.1),
         summary,
         endpoints,
+        expired_exceptions: exceptions.expired(),
     }
 }
 
-fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff {
+fn compare(
+    before: Option<&Endpoint>,
+    after: Option<&Endpoint>,
+    exceptions: &Exceptions,
+) -> EndpointDiff {
     let e = after.or(before).expect("one side");
+    let subject = Subject {
+        target: &e.target,
+        host: &e.host,
+        address: e.address,
+        port: e.port,
+    };
     let only_in = match (before, after) {
         (None, Some(_)) => Some(OnlyIn::Added),
         (Some(_), None) => Some(OnlyIn::Removed),
         _ => None,
     };
     let mut versions = BTreeMap::new();
+    let no_tls = |e: Option<&Endpoint>| e.is_some_and(|e| declines_tls(&e.versions));
+    let (b_no_tls, a_no_tls) = (no_tls(before), no_tls(after));
+    let mut notes = Vec::new();
+    for (side, e, yes) in [("before", before, b_no_tls), ("after", after, a_no_tls)] {
+        if let (true, Some(e)) = (yes, e) {
+            let why = e.versions.values().next().map(|c| c.outcome.detail());
+            notes.push(format!(
+                "{side}: the endpoint served no TLS at all ({}); its versions count as not accepted there",
+                why.unwrap_or_default()
+            ));
+        }
+    }
     if only_in.is_none() {
         let all: std::collections::BTreeSet<TlsVersion> = before
             .iter()
@@ -256,20 +338,32 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         for v in all {
             let b = before.and_then(|e| e.versions.get(&v));
             let a = after.and_then(|e| e.versions.get(&v));
-            versions.insert(
-                v,
-                Change {
-                    before: b.map(Cell::status),
-                    after: a.map(Cell::status),
-                    short: (short(b), short(a)),
-                    transition: transition(v, b, a),
-                    before_detail: b.map(|c| c.outcome.detail()),
-                    after_detail: a.map(|c| c.outcome.detail()),
-                },
-            );
+            let mut change = Change {
+                before: b.map(Cell::status),
+                after: a.map(Cell::status),
+                short: (short(b), short(a)),
+                transition: transition_of(v, state(b, b_no_tls), state(a, a_no_tls)),
+                before_detail: b.map(|c| c.outcome.detail()),
+                after_detail: a.map(|c| c.outcome.detail()),
+                excepted: None,
+            };
+            if change.is_problem(v) {
+                change.excepted = exceptions.covering(&subject, Some(v)).map(Excepted::from);
+            }
+            versions.insert(v, change);
         }
     }
+    let (before_verdict, after_verdict) = (before.map(|e| e.verdict), after.map(|e| e.verdict));
+    let whole_endpoint_in_doubt = only_in.is_some()
+        || (before_verdict == Some(Verdict::Unreachable)
+            && after_verdict == Some(Verdict::Unreachable));
+    let excepted = if whole_endpoint_in_doubt {
+        exceptions.covering(&subject, None).map(Excepted::from)
+    } else {
+        None
+    };
     let result = match only_in {
+        Some(_) if excepted.is_some() => EndpointResult::Excepted,
         Some(OnlyIn::Added) => EndpointResult::Added,
         Some(OnlyIn::Removed) => EndpointResult::Removed,
         None => endpoint_result(&versions),
@@ -282,6 +376,10 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         result,
         only_in,
         versions,
+        before_verdict,
+        after_verdict,
+        excepted,
+        notes,
     }
 }
 
@@ -300,17 +398,22 @@ fn short(c: Option<&Cell>) -> String {
     }
 }
 
+/// The endpoint's result from its versions' transitions; those an exception covers are left
+/// out, and an endpoint whose only problems are excepted is `excepted`.
 fn endpoint_result(versions: &BTreeMap<TlsVersion, Change>) -> EndpointResult {
-    let has = |t: Transition| versions.values().any(|c| c.transition == t);
-    let legacy_new = versions
-        .iter()
-        .any(|(v, c)| v.is_legacy() && c.transition == Transition::NewlyAccepted);
+    let counted = || versions.iter().filter(|(_, c)| c.excepted.is_none());
+    let has = |t: Transition| counted().any(|(_, c)| c.transition == t);
+    let legacy_new =
+        counted().any(|(v, c)| v.is_legacy() && c.transition == Transition::NewlyAccepted);
+    let any_excepted = versions.values().any(|c| c.excepted.is_some());
     if has(Transition::Regression) {
         EndpointResult::Regression
     } else if has(Transition::StillAccepted) || legacy_new {
         EndpointResult::StillAccepted
     } else if has(Transition::Inconclusive) {
         EndpointResult::Inconclusive
+    } else if any_excepted {
+        EndpointResult::Excepted
     } else if has(Transition::Enforced) {
         EndpointResult::Enforced
     } else if has(Transition::NewlyAccepted) {
@@ -320,17 +423,30 @@ fn endpoint_result(versions: &BTreeMap<TlsVersion, Change>) -> EndpointResult {
     }
 }
 
-/// Whether the comparison passes: no regression, no old version accepted after, and (unless
-/// allowed) nothing undecided or unverified.
+/// Whether the comparison passes: no regression, no old version accepted after, no expired
+/// exception, no endpoint removed without an exception, and (unless allowed) nothing undecided.
 pub fn passes(d: &Diff, allow_inconclusive: bool) -> bool {
-    d.endpoints.iter().all(|e| match e.result {
-        EndpointResult::Regression | EndpointResult::StillAccepted => false,
-        EndpointResult::Inconclusive | EndpointResult::Removed => allow_inconclusive,
-        EndpointResult::Added
-        | EndpointResult::Enforced
-        | EndpointResult::Improved
-        | EndpointResult::Unchanged => true,
-    })
+    d.expired_exceptions.is_empty()
+        && d.endpoints.iter().all(|e| match e.result {
+            EndpointResult::Regression
+            | EndpointResult::StillAccepted
+            | EndpointResult::Removed => false,
+            EndpointResult::Inconclusive => allow_inconclusive,
+            EndpointResult::Added
+            | EndpointResult::Excepted
+            | EndpointResult::Enforced
+            | EndpointResult::Improved
+            | EndpointResult::Unchanged => true,
+        })
+}
+
+/// The endpoints that passed without being verified: inconclusive ones let through by
+/// `--allow-inconclusive`.
+pub fn not_verified(d: &Diff) -> Vec<&EndpointDiff> {
+    d.endpoints
+        .iter()
+        .filter(|e| e.result == EndpointResult::Inconclusive)
+        .collect()
 }
 
 /// `12 endpoints: 10 enforced, 1 still accepts TLS 1.0, 1 regression`.
@@ -381,44 +497,20 @@ pub fn summary_line(d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{LdapCheck, Phase, Refusal};
+    use crate::report::fixtures::{self, accepted, cell, not_testable};
     use TlsVersion::*;
 
-    fn cell(o: Outcome) -> Cell {
-        Cell {
-            outcome: o,
-            elapsed_ms: 1,
-            attempts: 1,
-            engines: None,
-        }
-    }
     fn acc() -> Option<Cell> {
-        Some(cell(Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: None,
-        }))
-    }
-    fn no_ldap() -> Option<Cell> {
-        Some(cell(Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: Some(LdapCheck::Failed("x".into())),
-        }))
+        Some(cell(accepted()))
     }
     fn refused() -> Option<Cell> {
-        Some(cell(Outcome::Refused(Refusal::Alert { code: 70 })))
+        Some(cell(fixtures::refused()))
     }
     fn declined() -> Option<Cell> {
-        Some(cell(Outcome::TlsDeclined("52".into())))
+        Some(cell(fixtures::declined()))
     }
     fn timeout() -> Option<Cell> {
-        Some(cell(Outcome::Timeout {
-            phase: Phase::Handshake,
-            message: "t".into(),
-        }))
+        Some(cell(fixtures::timeout()))
     }
     fn unreachable() -> Option<Cell> {
         Some(cell(Outcome::Unreachable("refused".into())))
@@ -427,7 +519,10 @@ mod tests {
         Some(cell(Outcome::Error("e".into())))
     }
     fn nt() -> Option<Cell> {
-        Some(cell(Outcome::NotTestable("no SSLv3".into())))
+        Some(cell(not_testable()))
+    }
+    fn no_ldap() -> Option<Cell> {
+        Some(cell(fixtures::no_ldap()))
     }
 
     fn t(v: TlsVersion, b: Option<Cell>, a: Option<Cell>) -> Transition {
@@ -438,7 +533,8 @@ mod tests {
     fn old_versions() {
         use Transition::*;
         assert_eq!(t(Tls10, acc(), refused()), Enforced);
-        assert_eq!(t(Tls10, acc(), declined()), Enforced);
+        // A declined prelude put no hello for the version on the wire: nothing is proven.
+        assert_eq!(t(Tls10, acc(), declined()), Inconclusive);
         assert_eq!(t(Tls11, acc(), acc()), StillAccepted);
         assert_eq!(t(Tls11, no_ldap(), no_ldap()), StillAccepted);
         assert_eq!(t(Tls10, refused(), acc()), NewlyAccepted);

@@ -3,18 +3,13 @@
 use crate::analysis::policy;
 use crate::app::Exit;
 use crate::app::emit::emit_with;
+use crate::config::CheckJob;
 use crate::error::Error;
-use crate::report::load;
-use crate::{cli, config, output};
+use crate::output;
 
-pub(crate) fn run(args: cli::CheckArgs) -> Result<Exit, Error> {
-    let policy = config::policy(&args.policy)?.ok_or_else(|| {
-        Error::Usage("check needs --policy NAME or --require/--forbid LIST".into())
-    })?;
-    let report = load::load(&args.scan)?;
-    let out = config::output_config(&args.output);
-    let c = policy::check(&report, &policy);
-    emit_with(&out, |w, format, color| {
+pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
+    let c = policy::check(&job.scan.report, &job.policy, &job.exceptions);
+    emit_with(&job.output, |w, format, color| {
         output::write_check(&c, format, color, w)
     })?;
     Ok(check_exit(&c))

@@ -31,7 +31,18 @@ pub(crate) fn emit_with(
 pub fn emit(report: &Report, out: &config::OutputConfig) -> Result<(), Error> {
     emit_with(out, |w, format, color| {
         write_report(report, format, color, w)
-    })
+    })?;
+    // Saved without a table on the terminal: say in one line what was found, so an exit status
+    // of 3 is never the only word.
+    if let (Some(path), false, false) = (&out.file, out.echo_table, out.quiet) {
+        let said = format!(
+            "saved {}: {}",
+            path.display(),
+            crate::output::summary_line(report)
+        );
+        eprintln!("tlsmatrix: {}", crate::output::escape::term(&said));
+    }
+    Ok(())
 }
 
 /// Write a document to a path (atomically when it is a regular file); a failure names the path.

@@ -6,7 +6,7 @@ use super::Format;
 use super::csv::CsvOut;
 use super::markdown::{self as md, Md};
 use super::table::{line, new_table, paint, text, write_lines};
-use crate::analysis::policy::{CheckReport, Compliance};
+use crate::analysis::policy::{CheckReport, Compliance, Finding};
 
 /// Write a policy check in a format.
 pub fn write_check(
@@ -34,7 +34,7 @@ pub fn write_check(
                         &port,
                         &result,
                         f.version.map(|v| v.key()).unwrap_or(""),
-                        &f.message,
+                        &finding_text(f),
                     ])?;
                 }
             }
@@ -44,7 +44,7 @@ pub fn write_check(
             writeln!(w, "### Policy {}\n", md::code(&c.policy.name))?;
             md::header(w, &["Target", "Address", "Port", "Result", "Findings"])?;
             for e in &c.endpoints {
-                let findings: Vec<String> = e.findings.iter().map(|f| f.message.clone()).collect();
+                let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
                 md::row(
                     w,
                     [
@@ -60,6 +60,10 @@ pub fn write_check(
                     ],
                 )?;
             }
+            for x in &c.expired_exceptions {
+                writeln!(w)?;
+                md::line(w, "- expired: ", x)?;
+            }
             if let Some(h) = hint(c) {
                 writeln!(w)?;
                 md::line(w, "", &h)?;
@@ -72,7 +76,7 @@ pub fn write_check(
             let mut t = new_table(color);
             t.set_header(vec!["TARGET", "ADDRESS", "PORT", "RESULT", "FINDINGS"]);
             for e in &c.endpoints {
-                let findings: Vec<String> = e.findings.iter().map(|f| f.message.clone()).collect();
+                let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
                 let rc = match e.result {
                     Compliance::Pass => Color::Green,
                     Compliance::Fail => Color::Red,
@@ -91,11 +95,25 @@ pub fn write_check(
                 ]);
             }
             write_lines(&t, w)?;
+            for x in &c.expired_exceptions {
+                line(w, &format!("expired: {x}"))?;
+            }
             if let Some(h) = hint(c) {
                 line(w, &h)?;
             }
             line(w, &summary_line(c))
         }
+    }
+}
+
+/// A finding as people read it, with the exception that covers it, if any.
+fn finding_text(f: &Finding) -> String {
+    match &f.excepted {
+        Some(x) => format!(
+            "{} [excepted by {} until {}: {}]",
+            f.message, x.source, x.expires, x.reason
+        ),
+        None => f.message.clone(),
     }
 }
 
@@ -122,6 +140,7 @@ pub fn summary_line(c: &CheckReport) -> String {
     let n = c.endpoints.len();
     let overall = match c.result {
         Compliance::Pass => "PASS",
+        Compliance::Fail if !c.expired_exceptions.is_empty() => "FAIL (an exception has expired)",
         Compliance::Fail => "FAIL",
         Compliance::Inconclusive => "INCONCLUSIVE (some cells could not be decided; never a pass)",
     };

@@ -35,6 +35,16 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
     for e in &report.input_errors {
         line(w, &format!("input error: {e}"))?;
     }
+    for x in &report.excluded {
+        let at = match x.address {
+            Some(a) => format!(" [{a}]:{}", x.port),
+            None => String::new(),
+        };
+        line(
+            w,
+            &format!("excluded: {}{at} (--exclude {})", x.target, x.pattern),
+        )?;
+    }
     for n in notes(report, 50) {
         line(w, &format!("note: {n}"))?;
     }
