@@ -118,6 +118,11 @@ async fn output_to_dev_stdout_and_dash_goes_to_standard_output() {
         assert!(is_report(&out.stdout), "{target}: {}", stdout(&out));
     }
     assert!(!dir.path().join("-").exists(), "'-' is not a file name");
+    // Without --format, `-o -` is standard output as without -o: the table.
+    let cap = empty_capture(dir.path());
+    let out = run_cli(&["clients", &cap, "-o", "-"], &[], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("CLIENT"), "{}", stdout(&out));
     // Standard output redirected to a file: the document lands in that file, which is not
     // replaced behind the shell's back.
     let file = dir.path().join("redirected.json");

@@ -40,7 +40,12 @@ impl Format {
     /// The file name endings `-o` knows, for messages.
     pub const EXTENSIONS: [&'static str; 5] = [".json", ".csv", ".md", ".markdown", ".txt"];
 
+    /// The format a path given to `-o` asks for: by its extension; `-` (standard output) gets
+    /// the table, as standard output does without `-o`.
     pub fn from_path(path: &Path) -> Option<Format> {
+        if path.as_os_str() == "-" {
+            return Some(Format::Table);
+        }
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Format::Json),
             "csv" => Some(Format::Csv),
