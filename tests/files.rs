@@ -98,14 +98,16 @@ async fn output_to_a_fifo_is_written_through_not_replaced() {
     let reader = std::thread::spawn(move || std::fs::read(reader_path).unwrap());
     let out = write_to(dir.path(), fifo.to_str().unwrap(), "022").await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let got = reader.join().unwrap();
-    assert!(is_report(&got), "{}", String::from_utf8_lossy(&got));
+    // Checked before joining the reader: had the FIFO been replaced, the reader would wait on
+    // it for ever.
     assert!(
         std::fs::symlink_metadata(&fifo)
             .unwrap()
             .file_type()
             .is_fifo()
     );
+    let got = reader.join().unwrap();
+    assert!(is_report(&got), "{}", String::from_utf8_lossy(&got));
     assert!(leftovers(dir.path()).is_empty());
 }
 
