@@ -160,6 +160,22 @@ pub struct PolicyArgs {
     /// Versions that must be refused (a custom policy), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_version)]
     pub forbid: Vec<TlsVersion>,
+    /// Fail an endpoint whose certificate (or an intermediate sent) has fewer than N days left,
+    /// counted from now.
+    #[arg(long, value_name = "N")]
+    pub cert_min_days: Option<u32>,
+    /// Fail an endpoint whose certificate is not trusted (by the scan's trust store, with a
+    /// complete chain); a self-signed RDP certificate fails too.
+    #[arg(long)]
+    pub cert_trusted: bool,
+    /// Fail an endpoint whose certificate does not cover the names clients use (the name
+    /// scanned, the directory's dnsHostName).
+    #[arg(long)]
+    pub cert_name: bool,
+    /// Fail an endpoint whose certificate does not cover NAME (e.g. '*.corp.example.com', the
+    /// wildcard Entra Domain Services requires). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub cert_require_name: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -173,6 +189,9 @@ pub enum PolicyArg {
     /// TLS 1.3 works; everything older refused.
     #[value(name = "tls13-only")]
     Tls13Only,
+    /// tls12-only, and a certificate with 30 days left at least, trusted, covering its names.
+    #[value(name = "tls12-only-certs")]
+    Tls12OnlyCerts,
 }
 
 impl PolicyArg {
@@ -181,6 +200,7 @@ impl PolicyArg {
             PolicyArg::Tls12Only => "tls12-only",
             PolicyArg::Tls12Plus => "tls12-plus",
             PolicyArg::Tls13Only => "tls13-only",
+            PolicyArg::Tls12OnlyCerts => "tls12-only-certs",
         }
     }
 }
@@ -212,6 +232,24 @@ pub struct ScanArgs {
     /// Do not search the RootDSE over each accepted version on LDAP endpoints.
     #[arg(long)]
     pub no_ldap_check: bool,
+
+    /// Report certificates expiring in fewer than N days as `expires_soon`.
+    #[arg(
+        long,
+        env = "TLSMATRIX_CERT_WARN_DAYS",
+        value_name = "N",
+        default_value_t = 30
+    )]
+    pub cert_warn_days: u32,
+
+    /// Also trust the CA certificates in this PEM file (an enterprise CA), besides the
+    /// system store.
+    #[arg(long, env = "TLSMATRIX_CA_FILE", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Also trust the CA certificates in the PEM files of this folder.
+    #[arg(long, env = "TLSMATRIX_CA_DIR", value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
 
     /// Probe engines: OpenSSL handshakes, hand-written ClientHellos (any version, every
     /// registered suite), or both (each cell decided by both, the wire engine alone where

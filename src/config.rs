@@ -3,8 +3,11 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use crate::analysis::certs::CertPolicy;
 use crate::analysis::exceptions::{Date, Exceptions};
 use crate::analysis::policy::Policy;
+use crate::cert::TrustStore;
+use crate::cert::trust::TrustSources;
 use crate::cli::{
     Cli, ColorArg, Command, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg,
 };
@@ -12,7 +15,7 @@ use crate::discover::DnsSettings;
 use crate::error::Error;
 use crate::output::Format;
 use crate::report::{InputError, Report};
-use crate::scan::ScanConfig;
+use crate::scan::{CertConfig, ScanConfig};
 use crate::target::{DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target};
 
 /// Where and how the report goes.
@@ -150,7 +153,9 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
         Command::Check(args) => Job::Check(CheckJob {
             exceptions: exceptions(&args.exceptions)?,
             policy: policy(&args.policy)?.ok_or_else(|| {
-                Error::Usage("check needs --policy NAME or --require/--forbid LIST".into())
+                Error::Usage(
+                    "check needs --policy NAME, --require/--forbid LIST or a --cert-* flag".into(),
+                )
             })?,
             scan: Loaded::load(&args.scan)?,
             output: output_config(&args.output)?,
@@ -188,7 +193,11 @@ fn exceptions(args: &crate::cli::ExceptionsArgs) -> Result<Exceptions, Error> {
     let Some(path) = &args.exceptions else {
         return Ok(Exceptions::default());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let bytes =
+        crate::input::read_limited(path, crate::input::MAX_TARGETS_FILE, "an exceptions file")
+            .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Usage(format!("{path}: not UTF-8 text")))?;
     Exceptions::parse(&text, path, Date::today()).map_err(Error::Usage)
 }
 
@@ -204,7 +213,8 @@ fn domain_job(domain: String, dns: &crate::cli::DnsArgs) -> DomainJob {
 /// A TCP connect's limit unless `--connect-timeout` says otherwise (never above `--timeout`).
 const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The policy the arguments ask for, if any.
+/// The policy the arguments ask for, if any. Certificate flags add to a named or custom
+/// policy, or make a policy of their own.
 pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
     let custom = !args.require.is_empty() || !args.forbid.is_empty();
     if let Some(v) = args.require.iter().find(|v| args.forbid.contains(v)) {
@@ -213,17 +223,36 @@ pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
             v.key()
         )));
     }
-    match (args.policy, custom) {
-        (Some(_), true) => Err(Error::Usage(
-            "give either --policy or --require/--forbid, not both".into(),
-        )),
-        (Some(p), false) => Ok(Policy::named(p.name())),
-        (None, true) => Ok(Some(Policy::custom(
-            args.require.clone(),
-            args.forbid.clone(),
-        ))),
-        (None, false) => Ok(None),
+    let policy = match (args.policy, custom) {
+        (Some(_), true) => {
+            return Err(Error::Usage(
+                "give either --policy or --require/--forbid, not both".into(),
+            ));
+        }
+        (Some(p), false) => Policy::named(p.name()),
+        (None, true) => Some(Policy::custom(args.require.clone(), args.forbid.clone())),
+        (None, false) => None,
+    };
+    let certs = CertPolicy {
+        min_days: args.cert_min_days,
+        trusted: args.cert_trusted,
+        name: args.cert_name,
+        names: args.cert_require_name.clone(),
+    };
+    if certs.is_empty() {
+        return Ok(policy);
     }
+    let mut p = policy.unwrap_or_else(Policy::certificates_only);
+    let mut merged = p.certificate.take().unwrap_or_default();
+    merged.min_days = match (merged.min_days, certs.min_days) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    merged.trusted |= certs.trusted;
+    merged.name |= certs.name;
+    merged.names.extend(certs.names);
+    p.certificate = Some(merged);
+    Ok(Some(p))
 }
 
 pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
@@ -323,6 +352,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
             crate::cli::EngineArg::Wire => crate::report::Engine::Wire,
             crate::cli::EngineArg::Both => crate::report::Engine::Both,
         },
+        certificates: cert_config(&args)?,
     };
     let policy = policy(&args.policy)?;
     if policy.is_some() && args.baseline.is_some() {
@@ -347,6 +377,23 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         output: output_config(&args.output)?,
         compare,
         domain: args.domain.clone().map(|d| domain_job(d, &args.dns)),
+    })
+}
+
+/// Certificate settings; the CA files are read now, so a bad one is a usage error naming it.
+fn cert_config(args: &ScanArgs) -> Result<CertConfig, Error> {
+    let trust = TrustSources {
+        ca_file: args.ca_file.clone(),
+        ca_dir: args.ca_dir.clone(),
+    };
+    TrustStore::load(&trust).map_err(Error::Usage)?;
+    Ok(CertConfig {
+        warn_days: args.cert_warn_days,
+        trust,
+        domain: args
+            .domain
+            .as_deref()
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase()),
     })
 }
 

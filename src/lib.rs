@@ -21,6 +21,7 @@
 pub mod analysis;
 pub mod app;
 pub mod capture;
+pub mod cert;
 pub mod cli;
 pub mod config;
 pub mod discover;

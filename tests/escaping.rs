@@ -121,7 +121,10 @@ async fn outputs_are_inert(dir: &Path, args: &[&str], shown: bool) {
             "table" => {
                 assert_inert(&what, &text);
                 if shown {
-                    assert!(text.contains("\\x1b[2J"), "{what}: shown escaped:\n{text}");
+                    assert!(
+                        text.contains("\\u{1b}[2J"),
+                        "{what}: shown escaped:\n{text}"
+                    );
                 }
             }
             "md" => assert_markdown_cells(&what, &text),

@@ -4,6 +4,7 @@ mod util;
 
 mod before_after;
 mod bounds;
+mod certs;
 mod cli;
 mod clients;
 mod discovery;

@@ -215,6 +215,9 @@ pub struct EndpointDiff {
     /// An exception for the whole endpoint (added, removed or unreachable on both sides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excepted: Option<Excepted>,
+    /// How the certificate changed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<super::certs::CertChange>,
     /// What the reader must know to trust the transitions (an endpoint that served no TLS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -362,10 +365,18 @@ fn compare(
     } else {
         None
     };
+    let certificate = match (before, after) {
+        (Some(b), Some(a)) => super::certs::compare(b, a),
+        _ => None,
+    };
     let result = match only_in {
         Some(_) if excepted.is_some() => EndpointResult::Excepted,
         Some(OnlyIn::Added) => EndpointResult::Added,
         Some(OnlyIn::Removed) => EndpointResult::Removed,
+        // A certificate that became invalid breaks clients as a refused TLS 1.2 does.
+        None if certificate.as_ref().is_some_and(|c| c.became_invalid) => {
+            EndpointResult::Regression
+        }
         None => endpoint_result(&versions),
     };
     EndpointDiff {
@@ -379,6 +390,7 @@ fn compare(
         before_verdict,
         after_verdict,
         excepted,
+        certificate,
         notes,
     }
 }

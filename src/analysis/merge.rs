@@ -107,6 +107,7 @@ pub fn merge(reports: &[(String, Report)], label: Option<String>) -> Report {
                 finished: r.finished.clone(),
             })
             .collect(),
+        certificate_consistency: super::certs::consistency(&endpoints),
         endpoints,
     }
 }
@@ -146,6 +147,25 @@ pub(crate) fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
         versions.insert(v, cell);
     }
     let (verdict, verdict_detail) = verdict::judge(&versions);
+    // The same server should show every vantage point the same certificate; one that does not
+    // may sit behind something that intercepts TLS.
+    let certs: Vec<(&str, &str)> = views
+        .iter()
+        .filter_map(|(n, e)| {
+            let leaf = e.certificate.as_ref()?.leaf()?;
+            Some((n.as_str(), leaf.sha256.as_str()))
+        })
+        .collect();
+    if certs.iter().any(|(_, fp)| *fp != certs[0].1) {
+        let who: Vec<String> = certs
+            .iter()
+            .map(|(n, fp)| format!("{n}: sha256 {}...", fp.chars().take(11).collect::<String>()))
+            .collect();
+        disagreements.push(format!(
+            "certificate: vantage points saw different certificates ({})",
+            who.join("; ")
+        ));
+    }
     Endpoint {
         target: base.target.clone(),
         host: base.host.clone(),
@@ -156,6 +176,7 @@ pub(crate) fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
         verdict,
         verdict_detail,
         root_dse: views.iter().find_map(|(_, e)| e.root_dse.clone()),
+        certificate: views.iter().find_map(|(_, e)| e.certificate.clone()),
         versions,
         seen_by: views
             .iter()

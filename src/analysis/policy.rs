@@ -4,8 +4,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::certs::{self, CertPolicy};
 use crate::analysis::exceptions::{Excepted, Exceptions, Subject};
 use crate::analysis::verdict::declines_tls;
+use crate::cert::FindingKey;
 use crate::report::{Endpoint, Proof, Report, TlsVersion, Unproven};
 
 /// Version of the check document's layout. 2: a declined cell is `inconclusive`, and a
@@ -22,12 +24,22 @@ pub struct Policy {
     pub require_any: Vec<TlsVersion>,
     /// Each of these must be refused.
     pub forbid: Vec<TlsVersion>,
+    /// What the certificates must be (see `analysis::certs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertPolicy>,
 }
 
 impl Policy {
-    /// A named policy: `tls12-only`, `tls12-plus` or `tls13-only`.
+    /// A named policy: `tls12-only`, `tls12-plus`, `tls13-only`, or `tls12-only-certs`
+    /// (`tls12-only` with the certificate requirements of [`CertPolicy::usual`]).
     pub fn named(name: &str) -> Option<Policy> {
         use TlsVersion::*;
+        if name == "tls12-only-certs" {
+            let mut p = Policy::named("tls12-only")?;
+            p.name = name.to_string();
+            p.certificate = Some(CertPolicy::usual());
+            return Some(p);
+        }
         let (all, any, forbid) = match name {
             "tls12-only" => (vec![Tls12], vec![], vec![Ssl3, Tls10, Tls11]),
             "tls12-plus" => (vec![], vec![Tls12, Tls13], vec![Ssl3, Tls10, Tls11]),
@@ -39,7 +51,19 @@ impl Policy {
             require_all: all,
             require_any: any,
             forbid,
+            certificate: None,
         })
+    }
+
+    /// No version requirement: certificate flags alone.
+    pub fn certificates_only() -> Policy {
+        Policy {
+            name: "certificates".into(),
+            require_all: vec![],
+            require_any: vec![],
+            forbid: vec![],
+            certificate: None,
+        }
     }
 
     /// `--require LIST --forbid LIST`.
@@ -50,6 +74,7 @@ impl Policy {
             require_all: require,
             require_any: vec![],
             forbid,
+            certificate: None,
         }
     }
 }
@@ -72,6 +97,9 @@ pub struct Finding {
     /// An exception covers this finding: it is listed, and not held against the endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excepted: Option<Excepted>,
+    /// For a certificate requirement: the finding's key (`expired`, `untrusted`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<FindingKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +138,11 @@ pub fn check(report: &Report, policy: &Policy, exceptions: &Exceptions) -> Check
     let endpoints: Vec<EndpointCheck> = report
         .endpoints
         .iter()
-        .map(|e| except(check_endpoint(e, policy), e, exceptions))
+        .map(|e| {
+            let mut c = check_endpoint(e, policy);
+            certs::add_to_check(&mut c, e, policy);
+            except(c, e, exceptions)
+        })
         .collect();
     let expired_exceptions = exceptions.expired();
     let result = if expired_exceptions.is_empty() {
@@ -203,6 +235,7 @@ pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             kind,
             message,
             excepted: None,
+            certificate: None,
         })
     };
     if declines_tls(&e.versions) {

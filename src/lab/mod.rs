@@ -22,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 
+pub mod pki;
+
 use crate::probe::contexts::ssl_version;
 use crate::probe::ldap::{self, ResultCode, encode_for_lab as lab_ldap};
 use crate::tls::TlsVersion;
@@ -143,15 +145,40 @@ impl LabServer {
         Self::serve(listener, behaviour)
     }
 
+    /// Start a server that presents `identity` (TLS, LDAP and RDP behaviours).
+    pub async fn start_as(
+        bind: SocketAddr,
+        behaviour: Behaviour,
+        identity: Identity,
+    ) -> io::Result<LabServer> {
+        let listener = TcpListener::bind(bind).await?;
+        Self::serve_as(listener, behaviour, Some(identity))
+    }
+
     /// Serve on a listener that is already bound.
     pub fn serve(listener: TcpListener, behaviour: Behaviour) -> io::Result<LabServer> {
+        Self::serve_as(listener, behaviour, None)
+    }
+
+    /// Serve on a bound listener, presenting `identity` if given, else the shared localhost
+    /// certificate.
+    pub fn serve_as(
+        listener: TcpListener,
+        behaviour: Behaviour,
+        identity: Option<Identity>,
+    ) -> io::Result<LabServer> {
         let addr = listener.local_addr()?;
+        let id = identity.as_ref();
+        let host_name: Arc<str> = id
+            .and_then(|i| i.host_name.as_deref())
+            .unwrap_or("dc1.lab.test")
+            .into();
         let ctx = match &behaviour {
-            Behaviour::Tls { min, max, ciphers } => {
-                Some(server_context(*min, *max, ciphers.as_deref()).map_err(io::Error::other)?)
-            }
+            Behaviour::Tls { min, max, ciphers } => Some(
+                server_context_as(*min, *max, ciphers.as_deref(), id).map_err(io::Error::other)?,
+            ),
             Behaviour::Pre13 => Some(
-                server_context(TlsVersion::Tls12, TlsVersion::Tls12, None)
+                server_context_as(TlsVersion::Tls12, TlsVersion::Tls12, None, id)
                     .map_err(io::Error::other)?,
             ),
             Behaviour::OversizedChain { kib } => {
@@ -160,7 +187,7 @@ impl LabServer {
             Behaviour::Tls13P384 => {
                 let mut b =
                     SslContext::builder(SslMethod::tls_server()).map_err(io::Error::other)?;
-                let (key, cert) = identity();
+                let (key, cert) = self::identity();
                 b.set_min_proto_version(Some(SslVersion::TLS1_3))
                     .map_err(io::Error::other)?;
                 b.set_private_key(key).map_err(io::Error::other)?;
@@ -169,7 +196,7 @@ impl LabServer {
                 Some(b.build())
             }
             Behaviour::Ldap { min, max, .. } | Behaviour::Rdp(RdpReply::Tls { min, max }) => {
-                Some(server_context(*min, *max, None).map_err(io::Error::other)?)
+                Some(server_context_as(*min, *max, None, id).map_err(io::Error::other)?)
             }
             _ => None,
         };
@@ -192,10 +219,11 @@ impl LabServer {
                 let ctx = ctx.clone();
                 let stop = stop.clone();
                 let seen = seen.clone();
+                let host_name = host_name.clone();
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = stop.cancelled() => {}
-                        _ = handle(tcp, behaviour, ctx, seen) => {}
+                        _ = handle(tcp, behaviour, ctx, seen, &host_name) => {}
                     }
                 });
             }
@@ -222,9 +250,22 @@ impl LabServer {
 
     /// Start a server on a port that was just released, retrying while the system frees it.
     pub async fn start_again(bind: SocketAddr, behaviour: Behaviour) -> io::Result<LabServer> {
+        Self::start_again_as(bind, behaviour, None).await
+    }
+
+    /// `start_again`, presenting `identity` if given.
+    pub async fn start_again_as(
+        bind: SocketAddr,
+        behaviour: Behaviour,
+        identity: Option<Identity>,
+    ) -> io::Result<LabServer> {
         let mut last = None;
         for _ in 0..50 {
-            match Self::start(bind, behaviour.clone()).await {
+            let started = match TcpListener::bind(bind).await {
+                Ok(l) => Self::serve_as(l, behaviour.clone(), identity.clone()),
+                Err(e) => Err(e),
+            };
+            match started {
                 Ok(s) => return Ok(s),
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                     last = Some(e);
@@ -259,6 +300,7 @@ async fn handle(
     behaviour: Behaviour,
     ctx: Option<SslContext>,
     seen: Arc<Seen>,
+    host_name: &str,
 ) {
     match behaviour {
         Behaviour::Stub {
@@ -302,7 +344,7 @@ async fn handle(
             let Ok(ssl) = Ssl::new(&ctx) else { return };
             if let Some(mut s) = accept_tls(ssl, Prefixed::plain(tcp), &seen).await {
                 if answers {
-                    answer_root_dse(&mut s).await;
+                    answer_root_dse(&mut s, host_name).await;
                 } else {
                     linger(&mut s).await;
                 }
@@ -520,7 +562,10 @@ async fn answer_starttls(tcp: &mut TcpStream, reply: StartTlsReply) -> bool {
 }
 
 /// Answer RootDSE searches the way a domain controller would, until the client goes away.
-async fn answer_root_dse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(s: &mut S) {
+async fn answer_root_dse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    s: &mut S,
+    host_name: &str,
+) {
     while let Ok(Ok(msg)) =
         tokio::time::timeout(Duration::from_secs(5), ldap::read_message(s)).await
     {
@@ -531,7 +576,7 @@ async fn answer_root_dse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin
         let entry = lab_ldap::long_form(&lab_ldap::root_dse_entry(
             id,
             &[
-                ("dnsHostName", &["dc1.lab.test"]),
+                ("dnsHostName", &[host_name]),
                 ("defaultNamingContext", &["DC=lab,DC=test"]),
                 ("supportedLDAPVersion", &["3", "2"]),
                 ("domainControllerFunctionality", &["7"]),
@@ -680,6 +725,34 @@ async fn linger<S: tokio::io::AsyncRead + Unpin>(tcp: &mut S) {
     .await;
 }
 
+/// What a lab server presents: its key, its chain (its own certificate first, then what it
+/// sends with it), and the `dnsHostName` its directory gives (else `dc1.lab.test`).
+#[derive(Clone)]
+pub struct Identity {
+    pub key: PKey<Private>,
+    pub chain: Vec<X509>,
+    pub host_name: Option<String>,
+}
+
+impl Identity {
+    /// A certificate and what to send with it.
+    pub fn new(issued: &pki::Issued, sent_with_it: &[&X509]) -> Identity {
+        let mut chain = vec![issued.cert.clone()];
+        chain.extend(sent_with_it.iter().map(|c| (*c).clone()));
+        Identity {
+            key: issued.key.clone(),
+            chain,
+            host_name: None,
+        }
+    }
+
+    /// The name the directory gives in its RootDSE.
+    pub fn host_name(mut self, name: &str) -> Identity {
+        self.host_name = Some(name.to_string());
+        self
+    }
+}
+
 /// A server context for `min..=max`, with every suite and security level 0 so that old versions
 /// really work, whatever the system configuration says.
 pub fn server_context(
@@ -687,7 +760,21 @@ pub fn server_context(
     max: TlsVersion,
     ciphers: Option<&str>,
 ) -> Result<SslContext, openssl::error::ErrorStack> {
-    let (key, cert) = identity();
+    server_context_as(min, max, ciphers, None)
+}
+
+/// `server_context` presenting `identity`, if given.
+pub fn server_context_as(
+    min: TlsVersion,
+    max: TlsVersion,
+    ciphers: Option<&str>,
+    identity: Option<&Identity>,
+) -> Result<SslContext, openssl::error::ErrorStack> {
+    let shared = self::identity();
+    let (key, cert) = match identity {
+        Some(id) => (&id.key, &id.chain[0]),
+        None => (&shared.0, &shared.1),
+    };
     let mut b = SslContext::builder(SslMethod::tls_server())?;
     b.clear_options(
         SslOptions::NO_SSLV3
@@ -702,6 +789,9 @@ pub fn server_context(
     b.set_cipher_list(ciphers.unwrap_or("ALL:@SECLEVEL=0"))?;
     b.set_private_key(key)?;
     b.set_certificate(cert)?;
+    for extra in identity.map(|id| &id.chain[1..]).unwrap_or(&[]) {
+        b.add_extra_chain_cert(extra.clone())?;
+    }
     b.check_private_key()?;
     Ok(b.build())
 }

@@ -1,5 +1,6 @@
 use std::io::{self, Write};
 
+use super::certs;
 use super::escape;
 use crate::report::{Outcome, Refusal, Report};
 
@@ -50,6 +51,13 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         "cipher",
         "elapsed_ms",
         "verdict",
+        certs::CSV_HEADER[0],
+        certs::CSV_HEADER[1],
+        certs::CSV_HEADER[2],
+        certs::CSV_HEADER[3],
+        certs::CSV_HEADER[4],
+        certs::CSV_HEADER[5],
+        certs::CSV_HEADER[6],
     ])?;
     for e in &report.endpoints {
         let address = e.address.map(|a| a.to_string()).unwrap_or_default();
@@ -70,6 +78,7 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                 Outcome::Accepted { cipher, .. } => cipher.clone().unwrap_or_default(),
                 _ => String::new(),
             };
+            let [c0, c1, c2, c3, c4, c5, c6] = certs::csv_fields(e, *v);
             out.row([
                 e.target.as_str(),
                 e.host.as_str(),
@@ -84,6 +93,13 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                 cipher.as_str(),
                 c.elapsed_ms.to_string().as_str(),
                 e.verdict.key(),
+                &c0,
+                &c1,
+                &c2,
+                &c3,
+                &c4,
+                &c5,
+                &c6,
             ])?;
         }
     }

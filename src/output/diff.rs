@@ -2,10 +2,10 @@ use std::io::{self, Write};
 
 use comfy_table::Color;
 
-use super::Format;
 use super::csv::CsvOut;
 use super::markdown::{self as md, Md};
 use super::table::{endpoint_cells, line, matrix_header, new_table, paint, text, write_lines};
+use super::{Format, certs};
 use crate::analysis::diff::{
     Change, Diff, EndpointDiff, EndpointResult, Transition, not_verified, passes, summary_line,
 };
@@ -94,6 +94,18 @@ fn findings(d: &Diff) -> Vec<String> {
             )),
             EndpointResult::Added => out.push(format!("added: {name}: in the after scan only")),
             _ => {}
+        }
+        if let Some(c) = &e.certificate {
+            let what = if c.became_invalid {
+                "certificate regression"
+            } else {
+                "certificate"
+            };
+            out.push(certs::clean(&format!(
+                "{what}: {}: {}",
+                endpoint_text(e),
+                c.describe()
+            )));
         }
         for n in &e.notes {
             out.push(format!("note: {name}: {n}"));
@@ -304,6 +316,28 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
                 "",
                 "",
                 "",
+                e.result.key(),
+            ])?;
+        }
+        if let Some(c) = &e.certificate {
+            let fp = |s: &Option<crate::analysis::certs::CertSide>| {
+                s.as_ref().map(|s| s.sha256.clone()).unwrap_or_default()
+            };
+            out.row([
+                e.target.as_str(),
+                &address,
+                &port,
+                e.protocol.key(),
+                "certificate",
+                &fp(&c.before),
+                &fp(&c.after),
+                if c.became_invalid {
+                    "certificate_regression"
+                } else {
+                    "certificate_changed"
+                },
+                "",
+                &certs::csv_field(&c.describe()),
                 e.result.key(),
             ])?;
         }

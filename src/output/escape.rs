@@ -14,21 +14,11 @@ pub(crate) fn is_unsafe(c: char) -> bool {
 }
 
 fn escape_char(out: &mut String, c: char) {
-    match c {
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        c if (c as u32) < 0x80 => {
-            let _ = write!(out, "\\x{:02x}", c as u32);
-        }
-        c => {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        }
-    }
+    let _ = write!(out, "\\u{{{:x}}}", c as u32);
 }
 
-/// For a terminal (and any plain-text line): control characters shown as `\x1b`, `\n`, `\r`,
-/// `\t`, `\u{9b}`; everything else as it is.
+/// For a terminal (and any plain-text line): control characters shown as `\u{1b}`, `\u{a}`,
+/// `\u{9b}`; everything else as it is.
 pub fn term(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
@@ -46,17 +36,20 @@ pub fn term(s: &str) -> Cow<'_, str> {
 
 /// For a Markdown table cell or list item: control characters escaped as on the terminal, and
 /// the characters Markdown would act on (`|` ends a cell, a backtick opens code, `*`, `_` and `~`
-/// emphasis, `<`/`>` HTML, `\` escapes, and a `]` that would close a link: before `(`, `[` or
-/// `:`) backslash-escaped, so the text reads as written and stays in its cell.
+/// emphasis, `<`/`>` HTML, a `\` before punctuation, and a `]` that would close a link: before
+/// `(`, `[` or `:`) backslash-escaped, so the text reads as written and stays in its cell.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' | '`' | '|' | '*' | '_' | '~' | '<' | '>' => {
+            '`' | '|' | '*' | '_' | '~' | '<' | '>' => {
                 out.push('\\');
                 out.push(c);
             }
+            // A backslash matters to Markdown only before punctuation (`\|` would hide the
+            // escape of a `|`); elsewhere, as in `\u{1b}`, it is shown as it is.
+            '\\' if chars.peek().is_some_and(|n| n.is_ascii_punctuation()) => out.push_str("\\\\"),
             ']' if matches!(chars.peek(), Some('(' | '[' | ':')) => out.push_str("\\]"),
             c if is_unsafe(c) => escape_char(&mut out, c),
             c => out.push(c),
@@ -93,14 +86,15 @@ mod tests {
         assert_eq!(term("plain text: ok"), "plain text: ok");
         assert_eq!(
             term("a\x1b[32mPASS\x07\r\nb\t\u{9b}c\u{202e}d\x7f"),
-            "a\\x1b[32mPASS\\x07\\r\\nb\\t\\u{9b}c\\u{202e}d\\x7f"
+            "a\\u{1b}[32mPASS\\u{7}\\u{d}\\u{a}b\\u{9}\\u{9b}c\\u{202e}d\\u{7f}"
         );
         assert!(!term("\x1b]0;title\x07").chars().any(|c| c.is_control()));
     }
 
     #[test]
     fn markdown_cells_keep_their_text_in_the_cell() {
-        assert_eq!(markdown("a|b`c`\nd"), "a\\|b\\`c\\`\\nd");
+        assert_eq!(markdown("a|b`c`\nd"), "a\\|b\\`c\\`\\u{a}d");
+        assert_eq!(markdown("a\\|b \\u{1b}"), "a\\\\\\|b \\u{1b}");
         assert_eq!(markdown("[x](http://e) <b>"), "[x\\](http://e) \\<b\\>");
         assert_eq!(markdown("[::1]:636 [before]"), "[::1\\]:636 [before]");
         assert_eq!(markdown("dc1.corp.example.com"), "dc1.corp.example.com");

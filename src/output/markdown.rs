@@ -1,7 +1,7 @@
 use std::io::{self, Write};
 
 use super::escape;
-use super::{cell_text, notes, summary_line, verdict_text};
+use super::{cell_text, certs, notes, summary_line, verdict_text};
 use crate::report::Report;
 
 /// A Markdown table cell. Its text is escaped when it is written, whoever made it.
@@ -86,6 +86,10 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w)?;
     let mut names = vec!["Target", "Address", "Port"];
     names.extend(versions.iter().map(|v| v.name()));
+    let with_certs = certs::any(report);
+    if with_certs {
+        names.push("Certificate");
+    }
     names.push("Verdict");
     header(w, &names)?;
     for e in &report.endpoints {
@@ -103,12 +107,16 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                 e.versions.get(v).map(cell_text).unwrap_or_default(),
             ));
         }
+        if with_certs {
+            cells.push(Md::text(certs::column(e)));
+        }
         cells.push(Md::bold(verdict_text(e)));
         row(w, cells)?;
     }
     writeln!(w)?;
     line(w, "", &summary_line(report))?;
-    let notes = notes(report, 200);
+    let mut notes = notes(report, 200);
+    notes.extend(certs::notes(report));
     let errors = &report.input_errors;
     if !notes.is_empty() || !errors.is_empty() {
         writeln!(w)?;
@@ -131,6 +139,6 @@ mod tests {
         assert_eq!(code("before"), "`before`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x`"), "`` `x` ``");
-        assert_eq!(code("a\nb"), "`a\\nb`");
+        assert_eq!(code("a\nb"), "`a\\u{a}b`");
     }
 }

@@ -1,5 +1,6 @@
 //! Renderers: each writes a report to any `io::Write`. Nothing here decides anything.
 
+mod certs;
 mod check;
 mod clients;
 mod csv;
@@ -322,6 +323,7 @@ mod tests {
                     verdict,
                     verdict_detail,
                     root_dse: None,
+                    certificate: certificate(&t.host.to_string()),
                     seen_by: BTreeMap::new(),
                     disagreements: vec![],
                     versions,
@@ -350,13 +352,76 @@ mod tests {
                 sni: None,
                 ldap_check: true,
                 engine: crate::report::Engine::Both,
+                cert_warn_days: 30,
+                trust_store: Some("system + --ca-file corp-root.pem".into()),
             },
             input_errors: vec![],
             excluded: vec![],
             summary: Report::count_verdicts(&endpoints),
             vantage_points: vec![],
             endpoints,
+            certificate_consistency: vec![],
         }
+    }
+
+    /// dc1 has a good certificate, dc2 one for another name that expires soon (its subject
+    /// carries a terminal escape), dc3 none.
+    fn certificate(host: &str) -> Option<Box<crate::cert::Certificate>> {
+        use crate::cert::*;
+        let (cn, days, findings) = match host {
+            "dc1.corp.example.com" => ("dc1.corp.example.com", 341, vec![]),
+            "dc2.corp.example.com" => (
+                "web\u{1b}[31m.corp.example.com",
+                12,
+                vec![
+                    CertFinding {
+                        key: FindingKey::NameMismatch,
+                        severity: Severity::Error,
+                        message: "the certificate does not cover dc2.corp.example.com (the \
+                                  scanned name); it names DNS:web\u{1b}[31m.corp.example.com"
+                            .into(),
+                    },
+                    CertFinding {
+                        key: FindingKey::ExpiresSoon,
+                        severity: Severity::Warning,
+                        message: "the certificate expires in 12 days (2026-12-07T09:00:00Z)".into(),
+                    },
+                ],
+            ),
+            _ => return None,
+        };
+        Some(Box::new(Certificate {
+            chain: vec![CertInfo {
+                subject: format!("CN={cn}"),
+                issuer: "CN=Corp Issuing CA".into(),
+                serial: "1A2B".into(),
+                sha256: "AB:CD:EF:01".into(),
+                not_before: "2026-01-01T00:00:00Z".into(),
+                not_after: "2026-12-07T09:00:00Z".into(),
+                days_left: days,
+                key_type: "RSA".into(),
+                key_bits: 2048,
+                curve: None,
+                signature_algorithm: "sha256WithRSAEncryption".into(),
+                self_signed: false,
+                ca: false,
+            }],
+            common_name: Some(cn.into()),
+            dns_names: vec![cn.into()],
+            ip_addresses: vec![],
+            key_usage: Some(vec!["digitalSignature".into(), "keyEncipherment".into()]),
+            extended_key_usage: Some(vec!["serverAuth".into()]),
+            names: vec![],
+            trust: Trust {
+                verified: true,
+                store: "system + --ca-file corp-root.pem".into(),
+                error: None,
+                error_code: None,
+            },
+            findings,
+            versions: vec![TlsVersion::Tls12, TlsVersion::Tls13],
+            other_chains: Default::default(),
+        }))
     }
 
     fn render(format: Format) -> String {
@@ -373,6 +438,15 @@ mod tests {
     #[test]
     fn markdown_snapshot() {
         insta::assert_snapshot!(render(Format::Markdown));
+    }
+
+    #[test]
+    fn certificate_text_from_servers_never_reaches_a_table_raw() {
+        for format in [Format::Table, Format::Markdown, Format::Csv] {
+            let out = render(format);
+            assert!(!out.contains('\u{1b}'), "{format:?}: {out}");
+            assert!(out.contains("web\\u{1b}[31m"), "{format:?}: {out}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell as TCell, Color, ContentArrangement, LineStyle, Table, TableStyle};
 
 use super::escape;
-use super::{cell_text, notes, summary_line, verdict_text};
+use super::{cell_text, certs, notes, summary_line, verdict_text};
 use crate::report::{Cell, Outcome, Report, TlsVersion, Verdict};
 
 /// A line under the header and nothing else: rows stay one line each, easy to read and to grep.
@@ -15,7 +15,12 @@ const STYLE: TableStyle =
 pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
     let mut t = new_table(color);
     let versions = &report.options.versions;
-    t.set_header(matrix_header(versions, "VERDICT"));
+    let with_certs = certs::any(report);
+    let mut header = matrix_header(versions, "VERDICT");
+    if with_certs {
+        header.insert(header.len() - 1, TCell::new("CERT"));
+    }
+    t.set_header(header);
     for e in &report.endpoints {
         let mut row = endpoint_cells(&e.target, e.address, e.port);
         for v in versions {
@@ -23,6 +28,9 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
                 Some(c) => paint(text(cell_text(c)), cell_color(*v, c), color),
                 None => text(""),
             });
+        }
+        if with_certs {
+            row.push(paint(text(certs::column(e)), certs::column_color(e), color));
         }
         row.push(paint(
             text(verdict_text(e)),
@@ -46,6 +54,9 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
         )?;
     }
     for n in notes(report, 50) {
+        line(w, &format!("note: {n}"))?;
+    }
+    for n in certs::notes(report) {
         line(w, &format!("note: {n}"))?;
     }
     line(w, &summary_line(report))

@@ -41,10 +41,23 @@ pub struct Endpoint<'a> {
 /// connection, not one per version.
 pub type ConnectGate = tokio::sync::watch::Sender<Option<bool>>;
 
-/// One probe's cell, and the RootDSE when an LDAP search answered.
+/// One probe's cell, the RootDSE when an LDAP search answered, and the certificates the server
+/// sent (DER, its own first) when a handshake was accepted.
 pub struct ProbeResult {
     pub cell: Cell,
     pub root_dse: Option<RootDse>,
+    pub peer_chain: Option<Vec<Vec<u8>>>,
+}
+
+impl ProbeResult {
+    /// A cell with nothing else learnt.
+    pub fn of(cell: Cell) -> Self {
+        ProbeResult {
+            cell,
+            root_dse: None,
+            peer_chain: None,
+        }
+    }
 }
 
 /// Connect and say what the protocol needs said before TLS: the stream ready for a ClientHello

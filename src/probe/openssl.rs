@@ -39,11 +39,14 @@ pub async fn probe(
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
     let mut root_dse = None;
+    let mut peer_chain = None;
     let (outcome, attempts) = match open(endpoint, limits, deadline).await {
         Err(failed) => failed,
         Ok((tcp, attempts)) => {
-            let (outcome, dse) = handshake(ctx, version, tcp, endpoint, deadline, limits).await;
+            let (outcome, dse, chain) =
+                handshake(ctx, version, tcp, endpoint, deadline, limits).await;
             root_dse = dse;
+            peer_chain = chain;
             (outcome, attempts)
         }
     };
@@ -55,7 +58,19 @@ pub async fn probe(
             engines: None,
         },
         root_dse,
+        peer_chain,
     }
+}
+
+/// The certificates the server sent, as DER, its own first (a client's view of the peer chain
+/// includes the peer's certificate).
+fn peer_chain(ssl: &openssl::ssl::SslRef) -> Option<Vec<Vec<u8>>> {
+    let ders: Vec<Vec<u8>> = ssl
+        .peer_cert_chain()?
+        .iter()
+        .filter_map(|c| c.to_der().ok())
+        .collect();
+    (!ders.is_empty()).then_some(ders)
 }
 
 async fn handshake(
@@ -65,12 +80,13 @@ async fn handshake(
     endpoint: &Endpoint<'_>,
     deadline: tokio::time::Instant,
     limits: Limits,
-) -> (Outcome, Option<RootDse>) {
+) -> (Outcome, Option<RootDse>, Option<Vec<Vec<u8>>>) {
     let outcome = tls_handshake(ctx, version, tcp, endpoint.sni, deadline, limits).await;
     let (mut outcome, mut stream) = match outcome {
         Ok(pair) => pair,
-        Err(outcome) => return (outcome, None),
+        Err(outcome) => return (outcome, None, None),
     };
+    let chain = peer_chain(stream.ssl());
     let mut dse = None;
     if endpoint.protocol.is_ldap() && endpoint.ldap_check {
         // The StartTLS request used message ID 1.
@@ -95,7 +111,7 @@ async fn handshake(
             *ldap = Some(check);
         }
     }
-    (outcome, dse)
+    (outcome, dse, chain)
 }
 
 type Stream = SslStream<Tap<TcpStream>>;

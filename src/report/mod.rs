@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::cert::{Certificate, Inconsistency};
 pub use crate::tls::{TlsVersion, alert_name};
 
 mod cell;
@@ -152,6 +153,10 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_dse: Option<RootDse>,
     pub versions: BTreeMap<TlsVersion, Cell>,
+    /// The certificate the server sent with its newest accepted version, with its findings
+    /// (absent when no handshake was accepted by the OpenSSL engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Box<Certificate>>,
     /// In a merged report: the cells each vantage point saw.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub seen_by: BTreeMap<String, BTreeMap<TlsVersion, Cell>>,
@@ -193,6 +198,16 @@ pub struct ScanOptions {
     /// The probe engines used (`openssl`, `wire`, `both`).
     #[serde(default = "engine_of_old_reports")]
     pub engine: Engine,
+    /// Certificates expiring in fewer days than this were reported `expires_soon`.
+    #[serde(default = "default_warn_days")]
+    pub cert_warn_days: u32,
+    /// The trust store certificates were verified against (`system + --ca-file ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_store: Option<String>,
+}
+
+fn default_warn_days() -> u32 {
+    crate::cert::DEFAULT_WARN_DAYS
 }
 
 /// Reports written before the wire engine existed were made with OpenSSL alone.
@@ -249,6 +264,9 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vantage_points: Vec<VantagePoint>,
     pub endpoints: Vec<Endpoint>,
+    /// Certificates that should look alike and do not (one DC's LDAP ports, DCs of a domain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificate_consistency: Vec<Inconsistency>,
 }
 
 impl Report {

@@ -17,14 +17,20 @@ use tokio_util::sync::CancellationToken;
 use crate::probe::contexts::ClientContexts;
 use crate::probe::{self, ConnectGate, Limits};
 use crate::report::{Cell, Engine, Outcome, RootDse, TlsVersion};
-use crate::scan::assemble::finish;
+use crate::scan::assemble::Finisher;
 use crate::scan::plan::{HostWork, Job};
 use crate::scan::row::Row;
 use crate::scan::{ScanConfig, ScanObserver};
-use crate::target::Target;
 
-/// A finished cell: row, version, cell, and the RootDSE if an LDAP search answered.
-type Done = (usize, TlsVersion, Cell, Option<RootDse>);
+/// A finished cell: row, version, cell, the RootDSE if an LDAP search answered, and the chain
+/// the server sent if the handshake was accepted.
+type Done = (
+    usize,
+    TlsVersion,
+    Cell,
+    Option<RootDse>,
+    Option<Vec<Vec<u8>>>,
+);
 
 /// Run the planned probes and put their cells into the rows. Returns true when cancelled
 /// before every probe was done.
@@ -33,9 +39,9 @@ pub(super) async fn run(
     contexts: Arc<ClientContexts>,
     work: Vec<HostWork>,
     rows: &mut [Row],
-    targets: &[Target],
     cancel: &CancellationToken,
     observer: &dyn ScanObserver,
+    finisher: &Finisher<'_>,
 ) -> bool {
     let limits = Limits {
         connect_timeout: config.connect_timeout,
@@ -79,14 +85,17 @@ pub(super) async fn run(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some((i, v, cell, dse)) => {
+                Some((i, v, cell, dse, chain)) => {
                     let row = &mut rows[i];
                     row.cells.insert(v, cell);
                     if row.root_dse.is_none() {
                         row.root_dse = dse;
                     }
+                    if let Some(chain) = chain {
+                        row.chains.insert(v, chain);
+                    }
                     if row.cells.len() == wanted {
-                        observer.endpoint_done(&finish(row, targets));
+                        observer.endpoint_done(&finisher.complete(row));
                     }
                 }
                 None => break,
@@ -145,7 +154,7 @@ async fn run_host(
                     let known = dead.lock().expect("lock").get(&job.row).cloned();
                     if let Some(outcome) = known {
                         let cell = Cell::unprobed(copied(outcome));
-                        let _ = tx.send((job.row, job.version, cell, None)).await;
+                        let _ = tx.send((job.row, job.version, cell, None, None)).await;
                         return;
                     }
                 }
@@ -189,7 +198,15 @@ async fn run_host(
                     }
                 });
             }
-            let _ = tx.send((job.row, job.version, cell, result.root_dse)).await;
+            let _ = tx
+                .send((
+                    job.row,
+                    job.version,
+                    cell,
+                    result.root_dse,
+                    result.peer_chain,
+                ))
+                .await;
         });
         // Reap finished probes so the set does not grow with the job count.
         while running.try_join_next().is_some() {}

@@ -3,6 +3,7 @@
 //! [`dispatch`] (bounded fan-out, cancellation) and [`assemble`] (verdicts and the report).
 
 mod assemble;
+mod certs;
 mod dispatch;
 mod fds;
 mod plan;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::cert::{self, trust::TrustSources};
 use crate::probe::contexts::ClientContexts;
 use crate::report::{Cell, Endpoint, Engine, InputError, Outcome, Report, TlsVersion};
 use crate::target::{ResolveOverrides, Target};
@@ -47,6 +49,27 @@ pub struct ScanConfig {
     pub engine: Engine,
     /// Endpoints matching one of these patterns are left out (and listed as excluded).
     pub exclude: Vec<String>,
+    /// How certificates are judged.
+    pub certificates: CertConfig,
+}
+
+/// How certificates are judged: the `expires_soon` threshold, where trusted CAs are, and the
+/// AD domain whose `*.DOMAIN` wildcard is checked.
+#[derive(Clone, Debug)]
+pub struct CertConfig {
+    pub warn_days: u32,
+    pub trust: TrustSources,
+    pub domain: Option<String>,
+}
+
+impl Default for CertConfig {
+    fn default() -> Self {
+        CertConfig {
+            warn_days: cert::DEFAULT_WARN_DAYS,
+            trust: TrustSources::default(),
+            domain: None,
+        }
+    }
 }
 
 impl Default for ScanConfig {
@@ -64,6 +87,7 @@ impl Default for ScanConfig {
             ldap_check: true,
             engine: Engine::Both,
             exclude: Vec::new(),
+            certificates: CertConfig::default(),
         }
     }
 }
@@ -99,6 +123,7 @@ pub async fn scan(
         concurrency,
         ..config.clone()
     };
+    let judge = certs::CertJudge::new(&config.certificates);
     let mut rows = resolve::rows(config, &targets, &cancel).await;
     let excluded = plan::exclude(config, &mut rows, &targets);
     observer.started(rows.len());
@@ -108,7 +133,16 @@ pub async fn scan(
     }
     let work = plan::work(config, &rows, &done);
     let interrupted = dispatch::run(
-        config, contexts, work, &mut rows, &targets, &cancel, observer,
+        config,
+        contexts,
+        work,
+        &mut rows,
+        &cancel,
+        observer,
+        &assemble::Finisher {
+            targets: &targets,
+            judge: &judge,
+        },
     )
     .await;
     if interrupted {
@@ -120,7 +154,15 @@ pub async fn scan(
             }
         }
     }
-    let mut report = assemble::report(config, rows, &targets, input_errors, started, interrupted);
+    let mut report = assemble::report(
+        config,
+        rows,
+        &targets,
+        input_errors,
+        started,
+        interrupted,
+        &judge,
+    );
     report.excluded = excluded;
     report
 }

@@ -61,6 +61,8 @@ pub(super) async fn rows(
             sni: sni.clone(),
             cells: BTreeMap::new(),
             root_dse: None,
+            chains: BTreeMap::new(),
+            certificate: None,
         };
         match results[i].take() {
             Some(Ok(addrs)) => rows.extend(addrs.into_iter().map(|a| base(Some(a)))),
