@@ -370,6 +370,8 @@ pub struct DemoArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     Table,
+    /// `discover` only: a targets file for `scan -f`.
+    Targets,
     Json,
     Csv,
     #[value(alias = "markdown")]

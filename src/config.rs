@@ -130,6 +130,8 @@ pub struct ClientsJob {
 pub struct DiscoverJob {
     pub domain: DomainJob,
     pub output: OutputConfig,
+    /// Write a targets file for `scan -f` instead of the document.
+    pub as_targets: bool,
 }
 
 #[cfg(feature = "lab")]
@@ -174,10 +176,17 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             captures: args.captures,
             ports: args.ports,
         }),
-        Command::Discover(args) => Job::Discover(DiscoverJob {
-            domain: domain_job(args.domain, &args.dns),
-            output: output_config(&args.output)?,
-        }),
+        Command::Discover(mut args) => {
+            let as_targets = args.output.format == Some(FormatArg::Targets);
+            if as_targets {
+                args.output.format = Some(FormatArg::Table);
+            }
+            Job::Discover(DiscoverJob {
+                domain: domain_job(args.domain, &args.dns),
+                output: output_config(&args.output)?,
+                as_targets,
+            })
+        }
         Command::Completions { shell } => Job::Describe(Describe::Completions(shell)),
         Command::Man => Job::Describe(Describe::Man),
         #[cfg(feature = "lab")]
@@ -416,7 +425,7 @@ pub fn dedupe(targets: &mut Vec<Target>) {
 pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = match (args.format, &args.output) {
-        (Some(f), _) => from_arg(f),
+        (Some(f), _) => from_arg(f)?,
         (None, Some(path)) => Format::from_path(path).ok_or_else(|| {
             Error::Usage(format!(
                 "-o {}: cannot tell the format from the file name; use one of {} or give --format",
@@ -435,13 +444,16 @@ pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     })
 }
 
-fn from_arg(f: FormatArg) -> Format {
-    match f {
+fn from_arg(f: FormatArg) -> Result<Format, Error> {
+    Ok(match f {
         FormatArg::Table => Format::Table,
+        FormatArg::Targets => {
+            return Err(Error::Usage("--format targets is for discover only".into()));
+        }
         FormatArg::Json => Format::Json,
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
-    }
+    })
 }
 
 /// Colour follows the terminal check, `NO_COLOR` and `TERM=dumb`, unless forced.

@@ -288,31 +288,39 @@ pub fn targets(d: &Discovery, with_rdp: bool) -> (Vec<Target>, ResolveOverrides)
     let mut targets = Vec::new();
     let mut resolve = ResolveOverrides::default();
     for dc in &d.dcs {
-        let host = match dc.name.parse::<IpAddr>() {
-            Ok(IpAddr::V6(a)) => format!("[{a}]"),
-            Ok(a) => a.to_string(),
-            Err(_) => {
-                resolve.add(&dc.name, None, dc.addresses.clone());
-                dc.name.clone()
-            }
-        };
-        // A port of 0 from an SRV record was reported as a problem by `discover`.
-        let mut urls = Vec::new();
-        if dc.ldap_port != 0 {
-            urls.push(format!("ldap://{host}:{}", dc.ldap_port));
+        if dc.name.parse::<IpAddr>().is_err() {
+            resolve.add(&dc.name, None, dc.addresses.clone());
         }
-        urls.push(format!("ldaps://{host}"));
-        if dc.roles.contains(&Role::Gc) {
-            match dc.gc_port {
-                Some(0) => {}
-                port => urls.push(format!("gc://{host}:{}", port.unwrap_or(3268))),
-            }
-            urls.push(format!("gcs://{host}"));
-        }
-        if with_rdp {
-            urls.push(format!("rdp://{host}"));
-        }
-        targets.extend(urls.iter().filter_map(|u| parse_target(u).ok()));
+        targets.extend(
+            service_urls(dc, with_rdp)
+                .iter()
+                .filter_map(|u| parse_target(u).ok()),
+        );
     }
     (targets, resolve)
+}
+
+/// The scan targets of one DC's services, as `scan` and a targets file write them.
+pub fn service_urls(dc: &Dc, with_rdp: bool) -> Vec<String> {
+    let host = match dc.name.parse::<IpAddr>() {
+        Ok(IpAddr::V6(a)) => format!("[{a}]"),
+        Ok(a) => a.to_string(),
+        Err(_) => dc.name.clone(),
+    };
+    // A port of 0 from an SRV record was reported as a problem by `discover`: no service there.
+    let mut urls = Vec::new();
+    if dc.ldap_port != 0 {
+        urls.push(format!("ldap://{host}:{}", dc.ldap_port));
+    }
+    urls.push(format!("ldaps://{host}"));
+    if dc.roles.contains(&Role::Gc) {
+        if dc.gc_port != Some(0) {
+            urls.push(format!("gc://{host}:{}", dc.gc_port.unwrap_or(3268)));
+        }
+        urls.push(format!("gcs://{host}"));
+    }
+    if with_rdp {
+        urls.push(format!("rdp://{host}"));
+    }
+    urls
 }

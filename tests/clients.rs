@@ -341,7 +341,7 @@ fn connection(
 ) {
     let c = (client, cport);
     let s = ([10, 0, 0, 10], 636);
-    let hello = tlsmatrix::tls::hello::client_hello(offer, Some("split.corp.test"), &[5; 64]);
+    let hello = tlsmatrix::tls::hello::first_hello(offer, Some("split.corp.test")).unwrap();
     let (a, b) = hello.split_at(hello.len() / 2);
     pcap_record(out, ts, &frame(c, s, 999, true, false, &[]));
     pcap_record(out, ts, &frame(s, c, 4999, true, false, &[]));
@@ -648,7 +648,7 @@ fn distinct_rows_stop_at_the_row_limit_and_are_counted() {
     for c in 1..=25u32 {
         // A different server name each time: a row each.
         let name = format!("app{c}.corp.test");
-        let hello = tlsmatrix::tls::hello::client_hello(Tls12, Some(&name), &[1; 64]);
+        let hello = tlsmatrix::tls::hello::first_hello(Tls12, Some(&name)).unwrap();
         a.segment(seg(c, 999, true, &[]));
         let mut s = seg(c, 1000, false, &hello);
         s.end = true;
@@ -669,11 +669,9 @@ fn an_sni_from_a_capture_cannot_inject_a_formula_or_a_control_character() {
     let mut cap = pcap_header(1);
     let c = ([10, 0, 0, 7], 50007);
     let s = ([10, 0, 0, 10], 636);
-    let hello = tlsmatrix::tls::hello::client_hello(
-        Tls12,
-        Some("=HYPERLINK(\"http://x\")\x1b[2J|`x`"),
-        &[5; 64],
-    );
+    let hello =
+        tlsmatrix::tls::hello::first_hello(Tls12, Some("=HYPERLINK(\"http://x\")\x1b[2J|`x`"))
+            .unwrap();
     pcap_record(&mut cap, 1, &frame(c, s, 999, true, false, &[]));
     pcap_record(&mut cap, 1, &frame(c, s, 1000, false, false, &hello));
     let path = write(dir.path(), "sni.pcap", &cap);

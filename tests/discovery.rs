@@ -276,12 +276,44 @@ async fn scan_domain_end_to_end() {
     .await;
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "the SRV target that does not resolve is an input error: {}",
+        Some(0),
+        "the scan completed; the SRV target that does not resolve is listed, not an input error: {}",
         stderr(&out)
     );
     assert!(stderr(&out).contains("ghost.corp.test"), "{}", stderr(&out));
     let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.message.contains("ghost.corp.test")),
+        "{:?}",
+        r.warnings
+    );
+
+    // The same estate as an editable targets file that `scan -f` reads.
+    let list = run_cli(
+        &[
+            "discover",
+            D,
+            "--dns-server",
+            &dns.addr.to_string(),
+            "--format",
+            "targets",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&list);
+    assert!(text.contains("# dc1.corp.test: dc,gc,kdc"), "{text}");
+    let (listed, bad) = tlsmatrix::target::parse_target_list(&text, "list");
+    assert!(bad.is_empty(), "{bad:?}");
+    let mut listed: Vec<String> = listed.into_iter().map(|t| t.input).collect();
+    let mut scanned: Vec<String> = r.endpoints.iter().map(|e| e.target.clone()).collect();
+    scanned.dedup();
+    listed.sort();
+    scanned.sort();
+    assert_eq!(listed, scanned);
     let rows: Vec<(String, String, Verdict)> = r
         .endpoints
         .iter()
@@ -308,7 +340,8 @@ async fn scan_domain_end_to_end() {
             .iter()
             .all(|e| e.sni.as_deref() == Some(e.host.as_str()))
     );
-    assert_eq!(r.input_errors[0].source, "DNS corp.test");
+    assert!(r.input_errors.is_empty());
+    assert_eq!(r.warnings[0].source, "DNS corp.test");
     drop(servers);
 }
 

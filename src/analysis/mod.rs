@@ -96,6 +96,7 @@ mod one_rule {
             versions,
             seen_by: BTreeMap::new(),
             disagreements: Vec::new(),
+            rdp_standard_security: None,
         }
     }
 

@@ -8,7 +8,7 @@ use super::certs::{self, CertPolicy};
 use crate::analysis::exceptions::{Excepted, Exceptions, Subject};
 use crate::analysis::verdict::declines_tls;
 use crate::cert::FindingKey;
-use crate::report::{Endpoint, Proof, Report, TlsVersion, Unproven};
+use crate::report::{Endpoint, Proof, Protocol, RdpStandardSecurity, Report, TlsVersion, Unproven};
 
 /// Version of the check document's layout. 2: a declined cell is `inconclusive`, and a
 /// finding may be of kind `pass` (an endpoint that serves no TLS at all, said explicitly).
@@ -227,6 +227,32 @@ fn seen(e: &Endpoint, v: TlsVersion) -> Seen {
     }
 }
 
+/// A policy that refuses any version refuses no TLS at all too: an RDP server that still allows
+/// Standard RDP Security lets a client that fails TLS connect without it.
+fn rdp_fallback(e: &Endpoint, p: &Policy) -> Option<Finding> {
+    if e.protocol != Protocol::Rdp || p.forbid.is_empty() {
+        return None;
+    }
+    let (kind, message) = match e.rdp_standard_security? {
+        RdpStandardSecurity::Allowed => (
+            Compliance::Fail,
+            "Standard RDP Security is allowed: a client that fails TLS connects without TLS",
+        ),
+        RdpStandardSecurity::Unknown => (
+            Compliance::Inconclusive,
+            "whether Standard RDP Security is allowed is unknown",
+        ),
+        RdpStandardSecurity::Refused => return None,
+    };
+    Some(Finding {
+        version: None,
+        kind,
+        message: message.to_string(),
+        excepted: None,
+        certificate: None,
+    })
+}
+
 pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
     let mut findings = Vec::new();
     let mut push = |version, kind, message: String| {
@@ -274,7 +300,7 @@ pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
                 ),
             );
         }
-        return finish(e, findings);
+        return finish(e, p, findings);
     }
     for &v in &p.forbid {
         match seen(e, v) {
@@ -325,10 +351,11 @@ pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             }
         }
     }
-    finish(e, findings)
+    finish(e, p, findings)
 }
 
-fn finish(e: &Endpoint, findings: Vec<Finding>) -> EndpointCheck {
+fn finish(e: &Endpoint, p: &Policy, mut findings: Vec<Finding>) -> EndpointCheck {
+    findings.extend(rdp_fallback(e, p));
     let result = judge(&findings);
     EndpointCheck {
         target: e.target.clone(),
@@ -417,6 +444,36 @@ mod tests {
         ]);
         assert_eq!(check_endpoint(&none, &p).result, Compliance::Fail);
         assert!(Policy::named("tls11-only").is_none());
+    }
+
+    #[test]
+    fn tls12_only_fails_an_rdp_endpoint_that_allows_standard_rdp_security() {
+        let p = Policy::named("tls12-only").unwrap();
+        let mut e = endpoint(&[
+            (Ssl3, no()),
+            (Tls10, no()),
+            (Tls11, no()),
+            (Tls12, acc()),
+            (Tls13, acc()),
+        ]);
+        e.protocol = Protocol::Rdp;
+        e.port = 3389;
+        e.rdp_standard_security = Some(RdpStandardSecurity::Refused);
+        assert_eq!(check_endpoint(&e, &p).result, Compliance::Pass);
+        e.rdp_standard_security = Some(RdpStandardSecurity::Allowed);
+        let c = check_endpoint(&e, &p);
+        assert_eq!(c.result, Compliance::Fail);
+        assert!(
+            c.findings[0]
+                .message
+                .contains("Standard RDP Security is allowed")
+        );
+        e.rdp_standard_security = Some(RdpStandardSecurity::Unknown);
+        assert_eq!(check_endpoint(&e, &p).result, Compliance::Inconclusive);
+        // A policy that forbids nothing does not care.
+        let anything = Policy::custom(vec![Tls12], vec![]);
+        e.rdp_standard_security = Some(RdpStandardSecurity::Allowed);
+        assert_eq!(check_endpoint(&e, &anything).result, Compliance::Pass);
     }
 
     #[test]

@@ -89,7 +89,8 @@ fn services(certs: &LabCerts) -> Vec<Service> {
             name: "dc1.lab.test",
             scheme: "rdp",
             identity: Some(certs.dc1_rdp.clone()),
-            before: Behaviour::Rdp(RdpReply::Tls {
+            // Windows' default security layer: Standard RDP Security for old clients too.
+            before: Behaviour::Rdp(RdpReply::Negotiate {
                 min: Tls10,
                 max: Tls12,
             }),

@@ -15,8 +15,12 @@ use crate::{config, discover, report, scan};
 
 pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<Exit, Error> {
     let out = job.output.clone();
+    let mut warnings = Vec::new();
     if let Some(domain) = job.domain.take() {
-        add_discovered(&mut job, &domain).await;
+        warnings = add_discovered(&mut job, &domain).await;
+    }
+    for w in &warnings {
+        eprintln!("tlsmatrix: warning: {w}");
     }
     for e in &job.input_errors {
         eprintln!("tlsmatrix: error: {}", output::escape::term(&e.to_string()));
@@ -36,7 +40,8 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         );
     }
     let bar = progress::Bar::new(out.quiet);
-    let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
+    let mut report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
+    report.warnings = warnings;
     bar.finish();
     let exit = match &job.compare {
         Compare::Nothing => {
@@ -76,16 +81,19 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
     })
 }
 
-/// Find the domain's controllers and add their services to the scan; what DNS could not
-/// answer is kept as input errors.
-async fn add_discovered(job: &mut ScanJob, d: &DomainJob) {
+/// Find the domain's controllers and add their services to the scan; returns what DNS could
+/// not answer, which the report lists without failing the scan for it (no DC at all is still
+/// "no targets").
+async fn add_discovered(job: &mut ScanJob, d: &DomainJob) -> Vec<report::InputError> {
     let found = discover::discover(&d.domain, d.site.as_deref(), &d.dns).await;
-    for p in &found.problems {
-        job.input_errors.push(report::InputError {
+    let problems = found
+        .problems
+        .iter()
+        .map(|p| report::InputError {
             source: format!("DNS {}", d.domain),
             message: p.clone(),
-        });
-    }
+        })
+        .collect();
     if !job.output.quiet {
         eprintln!(
             "tlsmatrix: {}",
@@ -96,6 +104,7 @@ async fn add_discovered(job: &mut ScanJob, d: &DomainJob) {
     job.targets.extend(targets);
     config::dedupe(&mut job.targets);
     job.config.resolve.extend(resolve);
+    problems
 }
 
 /// With a baseline or a policy the comparison is the answer: it goes to standard output (a

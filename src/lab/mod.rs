@@ -84,6 +84,18 @@ pub enum Behaviour {
     /// A TLS 1.3 server that only knows the P-384 group, so a client offering an X25519 key
     /// share gets a HelloRetryRequest.
     Tls13P384,
+    /// A TLS server accepting `min..=max` that first sends a warning alert with this code, as
+    /// GnuTLS servers send unrecognized_name(112) for a server name they do not know, then goes
+    /// on with the handshake.
+    WarnThenTls {
+        warning: u8,
+        min: TlsVersion,
+        max: TlsVersion,
+    },
+    /// A broken server that answers every ClientHello with a ServerHello whose version field
+    /// says TLS 1.2 and whose `supported_versions` extension names the hello's own version
+    /// field, whether or not the hello sent that extension; then closes.
+    UnsolicitedSupportedVersions,
 }
 
 /// How a lab directory answers a StartTLS request.
@@ -102,12 +114,20 @@ pub enum StartTlsReply {
 /// How a lab RDP server answers the negotiation request.
 #[derive(Clone, Debug)]
 pub enum RdpReply {
-    /// Selects TLS (PROTOCOL_SSL), then handshakes with versions `min..=max`.
+    /// Security layer "SSL": selects TLS (PROTOCOL_SSL) for a client that asks for it, then
+    /// handshakes with versions `min..=max`; answers a client that asks for Standard RDP Security
+    /// only with SSL_REQUIRED_BY_SERVER.
     Tls { min: TlsVersion, max: TlsVersion },
+    /// Security layer "Negotiate" (Windows' default): TLS as above for a client that asks for
+    /// it, Standard RDP Security for a client that asks for nothing else.
+    Negotiate { min: TlsVersion, max: TlsVersion },
     /// Selects standard RDP security: no TLS.
     StandardSecurity,
     /// Sends an RDP negotiation failure with this code.
     Failure(u32),
+    /// A Connection Confirm whose negotiation response is cut short (two bytes of eight), with
+    /// lengths that say so.
+    Truncated,
 }
 
 impl Behaviour {
@@ -195,7 +215,9 @@ impl LabServer {
                 b.set_groups_list("P-384").map_err(io::Error::other)?;
                 Some(b.build())
             }
-            Behaviour::Ldap { min, max, .. } | Behaviour::Rdp(RdpReply::Tls { min, max }) => {
+            Behaviour::Ldap { min, max, .. }
+            | Behaviour::WarnThenTls { min, max, .. }
+            | Behaviour::Rdp(RdpReply::Tls { min, max } | RdpReply::Negotiate { min, max }) => {
                 Some(server_context_as(*min, *max, None, id).map_err(io::Error::other)?)
             }
             _ => None,
@@ -332,6 +354,40 @@ async fn handle(
                 let _ = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
             }
         }
+        Behaviour::WarnThenTls { warning, .. } => {
+            let Some(ctx) = ctx else { return };
+            let Ok(ssl) = Ssl::new(&ctx) else { return };
+            let Ok(hello) = read_hello(&mut tcp, &seen).await else {
+                return;
+            };
+            if tcp.write_all(&[21, 3, 1, 0, 2, 1, warning]).await.is_err() {
+                return;
+            }
+            let stream = Prefixed {
+                prefix: hello,
+                pos: 0,
+                inner: tcp,
+            };
+            if let Some(mut s) = accept_tls(ssl, stream, &seen).await {
+                linger(&mut s).await;
+            }
+        }
+        Behaviour::UnsolicitedSupportedVersions => {
+            let Ok(hello) = read_hello(&mut tcp, &seen).await else {
+                return;
+            };
+            let Some(offer) = crate::tls::record::client_offer(&hello) else {
+                return;
+            };
+            let names = offer.legacy_version.to_be_bytes();
+            let cipher = offer.ciphers.first().copied().unwrap_or(0x002f);
+            let ext = [0, 43, 0, 2, names[0], names[1]];
+            let _ = tcp
+                .write_all(&server_hello_record(0x0303, cipher, &ext))
+                .await;
+            let _ = tcp.shutdown().await;
+            linger(&mut tcp).await;
+        }
         Behaviour::Ldap {
             starttls, answers, ..
         } => {
@@ -355,11 +411,24 @@ async fn handle(
             if tcp.read_exact(&mut request).await.is_err() {
                 return;
             }
+            let requested =
+                u32::from_le_bytes([request[15], request[16], request[17], request[18]]);
+            let wants_tls = requested & 1 != 0;
             // X.224 Connection Confirm with an RDP_NEG_RSP or RDP_NEG_FAILURE.
             let (kind, value) = match reply {
-                RdpReply::Tls { .. } => (2u8, 1u32),
-                RdpReply::StandardSecurity => (2, 0),
+                RdpReply::Tls { .. } | RdpReply::Negotiate { .. } if wants_tls => (2u8, 1u32),
+                RdpReply::Tls { .. } => (3, 1), // SSL_REQUIRED_BY_SERVER
+                RdpReply::Negotiate { .. } | RdpReply::StandardSecurity => (2, 0),
                 RdpReply::Failure(code) => (3, code),
+                RdpReply::Truncated => {
+                    let cut = [
+                        0x03, 0x00, 0x00, 0x0d, 0x08, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0,
+                    ];
+                    let _ = tcp.write_all(&cut).await;
+                    let _ = tcp.shutdown().await;
+                    linger(&mut tcp).await;
+                    return;
+                }
             };
             let mut confirm = vec![0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0];
             confirm.extend_from_slice(&[kind, 0, 8, 0]);
@@ -515,6 +584,27 @@ async fn stub(
     }
     let _ = tcp.shutdown().await;
     linger(tcp).await;
+}
+
+/// A ServerHello record: version field `version`, a fixed random, no session ID, `cipher`, and
+/// the extensions `ext` (already encoded).
+fn server_hello_record(version: u16, cipher: u16, ext: &[u8]) -> Vec<u8> {
+    let mut body = version.to_be_bytes().to_vec();
+    body.extend_from_slice(&[0x5a; 32]);
+    body.push(0);
+    body.extend_from_slice(&cipher.to_be_bytes());
+    body.push(0);
+    if !ext.is_empty() {
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(ext);
+    }
+    let mut hs = vec![2];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut r = vec![22, 3, 3];
+    r.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    r.extend_from_slice(&hs);
+    r
 }
 
 /// Read the StartTLS request and answer it; true when TLS should follow.

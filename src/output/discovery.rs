@@ -61,6 +61,38 @@ pub fn discovery_summary(d: &Discovery) -> String {
     s
 }
 
+/// What discovery found as a targets file for `scan -f`: one target a line, each DC's roles,
+/// addresses and the site in a comment above its services. Names and sites come from DNS, so
+/// a name that is not a valid target is left out (and said in a comment), and no control
+/// character reaches the file.
+pub fn write_target_list(d: &Discovery, with_rdp: bool, w: &mut dyn Write) -> io::Result<()> {
+    let clean = |s: &str| -> String { super::escape::term(s).into_owned() };
+    writeln!(w, "# {} (tlsmatrix discover)", clean(&discovery_summary(d)))?;
+    if let Some(site) = &d.site {
+        writeln!(w, "# site: {}", clean(site))?;
+    }
+    for p in &d.problems {
+        writeln!(w, "# problem: {}", clean(p))?;
+    }
+    for dc in &d.dcs {
+        writeln!(
+            w,
+            "\n# {}: {} ({})",
+            clean(&dc.name),
+            roles(dc),
+            addresses(dc)
+        )?;
+        for url in crate::discover::service_urls(dc, with_rdp) {
+            if crate::target::parse_target(&url).is_ok() {
+                writeln!(w, "{url}")?;
+            } else {
+                writeln!(w, "# not a valid target, left out: {}", clean(&url))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Write what discovery found.
 pub fn write_discovery(
     d: &Discovery,

@@ -15,13 +15,15 @@ mod table;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::report::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, Verdict};
+use crate::report::{
+    Cell, Endpoint, LdapCheck, Outcome, RdpStandardSecurity, Refusal, Report, Status, Verdict,
+};
 
 pub use self::check::write_check;
 pub use self::clients::{clients_summary, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
-pub use self::discovery::{discovery_summary, write_discovery};
+pub use self::discovery::{discovery_summary, write_discovery, write_target_list};
 pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
@@ -213,6 +215,11 @@ pub fn notes(report: &Report, limit: usize) -> Vec<String> {
                 lines.push(format!("{} {}: {text}", endpoint_name(e), vs.join(", ")));
             }
         }
+        if let Some(s @ (RdpStandardSecurity::Allowed | RdpStandardSecurity::Unknown)) =
+            e.rdp_standard_security
+        {
+            lines.push(format!("{}: {}", endpoint_name(e), s.sentence()));
+        }
         for l in lines {
             if out.len() < limit {
                 out.push(l);
@@ -326,6 +333,7 @@ mod tests {
                     certificate: certificate(&t.host.to_string()),
                     seen_by: BTreeMap::new(),
                     disagreements: vec![],
+                    rdp_standard_security: None,
                     versions,
                 }
             })
@@ -357,6 +365,7 @@ mod tests {
             },
             input_errors: vec![],
             excluded: vec![],
+            warnings: vec![],
             summary: Report::count_verdicts(&endpoints),
             vantage_points: vec![],
             endpoints,

@@ -43,6 +43,9 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
     for e in &report.input_errors {
         line(w, &format!("input error: {e}"))?;
     }
+    for e in &report.warnings {
+        writeln!(w, "warning: {e}")?;
+    }
     for x in &report.excluded {
         let at = match x.address {
             Some(a) => format!(" [{a}]:{}", x.port),

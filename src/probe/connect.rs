@@ -9,8 +9,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 
-use crate::probe::prelude::{PreludeError, prelude};
-use crate::report::{Cell, Outcome, Phase, Protocol, RootDse};
+use crate::probe::prelude::{self, PreludeError};
+use crate::report::{Cell, Outcome, Phase, Protocol, RdpStandardSecurity, RootDse};
 
 /// Time limits and retries of one probe.
 #[derive(Clone, Copy, Debug)]
@@ -83,7 +83,7 @@ pub async fn prelude_within<S: AsyncRead + AsyncWrite + Unpin>(
     deadline: tokio::time::Instant,
     limits: Limits,
 ) -> Result<(), Outcome> {
-    match timeout_at(deadline, prelude(protocol, stream)).await {
+    match timeout_at(deadline, prelude::prelude(protocol, stream)).await {
         Ok(Ok(())) => Ok(()),
         Err(_) => Err(Outcome::Timeout {
             phase: Phase::Prelude,
@@ -95,6 +95,30 @@ pub async fn prelude_within<S: AsyncRead + AsyncWrite + Unpin>(
         }),
         Ok(Err(PreludeError::Declined(m))) => Err(Outcome::TlsDeclined(m)),
         Ok(Err(PreludeError::Failed(m))) => Err(Outcome::Error(m)),
+    }
+}
+
+/// Connect and ask an RDP server for Standard RDP Security only (see
+/// `prelude::rdp_standard_security`): whether it still lets a client in without TLS, and why it
+/// seems so.
+pub async fn rdp_standard_security(
+    endpoint: &Endpoint<'_>,
+    limits: Limits,
+) -> (RdpStandardSecurity, String) {
+    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let mut tcp = match connect(endpoint.addr, limits, deadline, None).await {
+        Ok((tcp, _)) => tcp,
+        Err((failed, _)) => return (RdpStandardSecurity::Unknown, failed.detail()),
+    };
+    match timeout_at(deadline, prelude::rdp_standard_security(&mut tcp)).await {
+        Ok(found) => found,
+        Err(_) => (
+            RdpStandardSecurity::Unknown,
+            format!(
+                "no RDP negotiation answer within {}",
+                show_duration(limits.timeout)
+            ),
+        ),
     }
 }
 

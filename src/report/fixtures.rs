@@ -75,5 +75,6 @@ pub(crate) fn endpoint(cells: &[(TlsVersion, Outcome)]) -> Endpoint {
         versions: row(cells),
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
+        rdp_standard_security: None,
     }
 }

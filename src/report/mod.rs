@@ -133,6 +133,39 @@ impl Verdict {
     }
 }
 
+/// Whether an RDP server still lets a client in with Standard RDP Security, which has no TLS at
+/// all: a client that fails TLS falls back to it, so "TLS 1.2 only" on 3389 does not stop old
+/// clients while it is allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RdpStandardSecurity {
+    Allowed,
+    Refused,
+    /// The probe got no readable answer.
+    Unknown,
+}
+
+impl RdpStandardSecurity {
+    pub fn key(self) -> &'static str {
+        match self {
+            RdpStandardSecurity::Allowed => "allowed",
+            RdpStandardSecurity::Refused => "refused",
+            RdpStandardSecurity::Unknown => "unknown",
+        }
+    }
+
+    /// What it means, for the verdict's explanation.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            RdpStandardSecurity::Allowed => {
+                "Standard RDP Security is allowed: a client that fails TLS connects without TLS"
+            }
+            RdpStandardSecurity::Refused => "Standard RDP Security is refused",
+            RdpStandardSecurity::Unknown => "whether Standard RDP Security is allowed is unknown",
+        }
+    }
+}
+
 /// One row of the matrix: one address of one target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
@@ -163,6 +196,9 @@ pub struct Endpoint {
     /// In a merged report: versions on which vantage points gave different decided answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disagreements: Vec<String>,
+    /// For RDP endpoints: whether Standard RDP Security (no TLS) is still allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdp_standard_security: Option<RdpStandardSecurity>,
 }
 
 /// One scan that went into a merged report.
@@ -256,6 +292,10 @@ pub struct Report {
     pub options: ScanOptions,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
+    /// What went wrong around the scan without stopping it (DNS discovery problems); listed,
+    /// not counted against the scan's exit status.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<InputError>,
     /// Endpoints left out with `--exclude`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Excluded>,

@@ -53,6 +53,7 @@ pub(super) fn report(
         },
         input_errors,
         excluded: Vec::new(),
+        warnings: Vec::new(),
         summary: Report::count_verdicts(&endpoints),
         vantage_points: Vec::new(),
         endpoints,
@@ -63,7 +64,10 @@ pub(super) fn report(
 /// The endpoint of a finished row, taking the row's cells.
 fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
     let t = &targets[row.target];
-    let (verdict, verdict_detail) = verdict::judge(&row.cells);
+    let (verdict, mut verdict_detail) = verdict::judge(&row.cells);
+    if let Some((found, why)) = &row.rdp_standard {
+        verdict_detail = format!("{verdict_detail}; {} ({why})", found.sentence());
+    }
     Endpoint {
         target: t.input.clone(),
         host: row.host,
@@ -77,6 +81,7 @@ fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
         certificate: row.certificate,
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
+        rdp_standard_security: row.rdp_standard.map(|(found, _)| found),
         versions: row.cells,
     }
 }

@@ -16,21 +16,23 @@ use tokio_util::sync::CancellationToken;
 
 use crate::probe::contexts::ClientContexts;
 use crate::probe::{self, ConnectGate, Limits};
-use crate::report::{Cell, Engine, Outcome, RootDse, TlsVersion};
+use crate::report::{Cell, Engine, Outcome, RdpStandardSecurity, RootDse, TlsVersion};
 use crate::scan::assemble::Finisher;
-use crate::scan::plan::{HostWork, Job};
+use crate::scan::plan::{HostWork, Job, Task};
 use crate::scan::row::Row;
 use crate::scan::{ScanConfig, ScanObserver};
 
-/// A finished cell: row, version, cell, the RootDSE if an LDAP search answered, and the chain
-/// the server sent if the handshake was accepted.
-type Done = (
-    usize,
-    TlsVersion,
-    Cell,
-    Option<RootDse>,
-    Option<Vec<Vec<u8>>>,
-);
+/// The chain (DER) an accepted handshake showed.
+type Chain = Option<Vec<Vec<u8>>>;
+
+/// What a finished job found.
+enum Done {
+    /// Row, version, cell, the RootDSE if an LDAP search answered, and the chain the server
+    /// sent if the handshake was accepted.
+    Cell(usize, TlsVersion, Box<(Cell, Option<RootDse>, Chain)>),
+    /// Row, and whether Standard RDP Security is allowed, with why it seems so.
+    RdpStandard(usize, RdpStandardSecurity, String),
+}
 
 /// Run the planned probes and put their cells into the rows. Returns true when cancelled
 /// before every probe was done.
@@ -85,16 +87,28 @@ pub(super) async fn run(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some((i, v, cell, dse, chain)) => {
-                    let row = &mut rows[i];
-                    row.cells.insert(v, cell);
-                    if row.root_dse.is_none() {
-                        row.root_dse = dse;
-                    }
-                    if let Some(chain) = chain {
-                        row.chains.insert(v, chain);
-                    }
-                    if row.cells.len() == wanted {
+                Some(done) => {
+                    let row = match done {
+                        Done::Cell(i, v, found) => {
+                            let (cell, dse, chain) = *found;
+                            let row = &mut rows[i];
+                            row.cells.insert(v, cell);
+                            if row.root_dse.is_none() {
+                                row.root_dse = dse;
+                            }
+                            if let Some(chain) = chain {
+                                row.chains.insert(v, chain);
+                            }
+                            row
+                        }
+                        Done::RdpStandard(i, found, why) => {
+                            let row = &mut rows[i];
+                            row.rdp_pending = false;
+                            row.rdp_standard = Some((found, why));
+                            row
+                        }
+                    };
+                    if row.complete(wanted) {
                         observer.endpoint_done(&finisher.complete(row));
                     }
                 }
@@ -153,8 +167,18 @@ async fn run_host(
                 if up == Some(false) {
                     let known = dead.lock().expect("lock").get(&job.row).cloned();
                     if let Some(outcome) = known {
-                        let cell = Cell::unprobed(copied(outcome));
-                        let _ = tx.send((job.row, job.version, cell, None, None)).await;
+                        let done = match job.task {
+                            Task::Version(v) => {
+                                let cell = Cell::unprobed(copied(outcome));
+                                Done::Cell(job.row, v, Box::new((cell, None, None)))
+                            }
+                            Task::RdpStandard => Done::RdpStandard(
+                                job.row,
+                                RdpStandardSecurity::Unknown,
+                                format!("not tried: {}", outcome.detail()),
+                            ),
+                        };
+                        let _ = tx.send(done).await;
                         return;
                     }
                 }
@@ -169,14 +193,19 @@ async fn run_host(
                 ldap_check,
                 gate: Some(&gate),
             };
+            let version = match job.task {
+                Task::Version(v) => v,
+                Task::RdpStandard => {
+                    // Never the first job of its row: nobody waits on its gate.
+                    let (found, why) = probe::rdp_standard_security(&endpoint, limits).await;
+                    let _ = tx.send(Done::RdpStandard(job.row, found, why)).await;
+                    return;
+                }
+            };
             // Boxed: a task waiting above holds a few bytes, not a whole probe's state, so
             // thousands of waiting endpoints stay cheap.
             let result = Box::pin(probe::probe_cell(
-                &contexts,
-                job.version,
-                &endpoint,
-                limits,
-                engine,
+                &contexts, version, &endpoint, limits, engine,
             ))
             .await;
             let cell = result.cell;
@@ -199,12 +228,10 @@ async fn run_host(
                 });
             }
             let _ = tx
-                .send((
+                .send(Done::Cell(
                     job.row,
-                    job.version,
-                    cell,
-                    result.root_dse,
-                    result.peer_chain,
+                    version,
+                    Box::new((cell, result.root_dse, result.peer_chain)),
                 ))
                 .await;
         });

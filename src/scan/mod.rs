@@ -131,7 +131,7 @@ pub async fn scan(
     for (row, _) in rows.iter().zip(&done).filter(|(_, d)| **d) {
         observer.endpoint_done(&assemble::finish(row, &targets));
     }
-    let work = plan::work(config, &rows, &done);
+    let work = plan::work(config, &mut rows, &done);
     let interrupted = dispatch::run(
         config,
         contexts,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::report::{Cell, Certificate, Protocol, RootDse, TlsVersion};
+use crate::report::{Cell, Certificate, Protocol, RdpStandardSecurity, RootDse, TlsVersion};
 
 #[derive(Clone)]
 pub(super) struct Row {
@@ -19,4 +19,14 @@ pub(super) struct Row {
     /// The chains accepted versions served (DER), until the row is complete.
     pub(super) chains: BTreeMap<TlsVersion, Vec<Vec<u8>>>,
     pub(super) certificate: Option<Box<Certificate>>,
+    /// An RDP row waits for its Standard RDP Security probe too.
+    pub(super) rdp_pending: bool,
+    pub(super) rdp_standard: Option<(RdpStandardSecurity, String)>,
+}
+
+impl Row {
+    /// Every cell is in, and for RDP the Standard RDP Security answer.
+    pub(super) fn complete(&self, wanted: usize) -> bool {
+        self.cells.len() == wanted && !self.rdp_pending
+    }
 }
