@@ -67,7 +67,10 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;
-            let c = policy::check(&report, policy, &job.exceptions);
+            let mut c = policy::check(&report, policy, &job.exceptions);
+            if let (Some(side), Some(file)) = (&mut c.scan, &out.file) {
+                side.file = Some(file.display().to_string());
+            }
             emit_with(&shown, |w, format, color| {
                 output::write_check(&c, format, color, w)
             })?;

@@ -96,9 +96,18 @@ impl Default for ScanConfig {
 pub trait ScanObserver: Send + Sync {
     /// The number of endpoints (rows) is known.
     fn started(&self, _endpoints: usize) {}
+    /// The number of probes that will go on the wire is known.
+    fn probes_planned(&self, _probes: usize) {}
+    /// A probe has its permits and starts; `what` names it (`10.0.0.5:636 TLS 1.0`).
+    fn probe_started(&self, _id: ProbeId, _what: &str) {}
+    /// A probe (or a job answered without one) is done.
+    fn probe_finished(&self, _id: ProbeId) {}
     /// One endpoint has all its cells.
     fn endpoint_done(&self, _endpoint: &Endpoint) {}
 }
+
+/// One probe of a scan: its row and version (`None` for the RDP standard-security probe).
+pub type ProbeId = (usize, Option<TlsVersion>);
 
 /// An observer that ignores everything.
 pub struct Silent;
@@ -132,6 +141,7 @@ pub async fn scan(
         observer.endpoint_done(&assemble::finish(row, &targets));
     }
     let work = plan::work(config, &mut rows, &done);
+    observer.probes_planned(work.iter().map(|(_, jobs)| jobs.len()).sum());
     let interrupted = dispatch::run(
         config,
         contexts,
