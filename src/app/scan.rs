@@ -20,7 +20,10 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         warnings = add_discovered(&mut job, &domain).await;
     }
     for w in &warnings {
-        eprintln!("tlsmatrix: warning: {w}");
+        eprintln!(
+            "tlsmatrix: warning: {}",
+            output::escape::term(&w.to_string())
+        );
     }
     for e in &job.input_errors {
         eprintln!("tlsmatrix: error: {}", output::escape::term(&e.to_string()));
