@@ -279,7 +279,6 @@ fn key(e: &Endpoint) -> Key {
     (e.target.clone(), e.address, e.port, e.protocol)
 }
 
-
 /// Compare two reports, with the exceptions in force. Endpoints keep the order of the after
 /// scan, then those only before.
 pub fn diff(
