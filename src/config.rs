@@ -1,6 +1,6 @@
 //! From parsed arguments to validated settings. No clap type goes past this module.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::analysis::certs::CertPolicy;
@@ -16,9 +16,7 @@ use crate::error::Error;
 use crate::output::Format;
 use crate::report::{InputError, Report};
 use crate::scan::{CertConfig, ScanConfig};
-use crate::target::{
-    DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target, parse_target_list,
-};
+use crate::target::{DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target};
 
 /// Where and how the report goes.
 #[derive(Clone, Debug)]
@@ -204,7 +202,11 @@ fn exceptions(args: &crate::cli::ExceptionsArgs) -> Result<Exceptions, Error> {
     let Some(path) = &args.exceptions else {
         return Ok(Exceptions::default());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let bytes =
+        crate::input::read_limited(path, crate::input::MAX_TARGETS_FILE, "an exceptions file")
+            .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Usage(format!("{path}: not UTF-8 text")))?;
     Exceptions::parse(&text, path, Date::today()).map_err(Error::Usage)
 }
 
@@ -290,27 +292,13 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
     }
     let mut stdin_used = false;
     for f in &args.files {
-        let (text, name) = if f == "-" {
+        if f == "-" {
             if stdin_used {
                 return Err(Error::Usage("'-f -' given twice".into()));
             }
             stdin_used = true;
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|source| Error::ReadTargets {
-                    path: "standard input".into(),
-                    source,
-                })?;
-            (s, "<stdin>".to_string())
-        } else {
-            let s = std::fs::read_to_string(f).map_err(|source| Error::ReadTargets {
-                path: f.clone(),
-                source,
-            })?;
-            (s, f.clone())
-        };
-        let (t, e) = parse_target_list(&text, &name);
+        }
+        let (t, e) = crate::target::read_target_file(f)?;
         targets.extend(t);
         input_errors.extend(e);
     }

@@ -20,16 +20,27 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         warnings = add_discovered(&mut job, &domain).await;
     }
     for w in &warnings {
-        eprintln!("tlsmatrix: warning: {w}");
+        eprintln!(
+            "tlsmatrix: warning: {}",
+            output::escape::term(&w.to_string())
+        );
     }
     for e in &job.input_errors {
-        eprintln!("tlsmatrix: error: {e}");
+        eprintln!("tlsmatrix: error: {}", output::escape::term(&e.to_string()));
     }
     for pin in job.config.resolve.unused(&job.targets) {
         eprintln!("tlsmatrix: warning: --resolve {pin} matches no target; it is not used");
     }
     if job.targets.is_empty() {
         return Err(Error::NoTargets);
+    }
+    let per_probe = scan::sockets_per_probe(job.config.engine);
+    let allowed = scan::allowed_concurrency(job.config.concurrency, per_probe);
+    if allowed < job.config.concurrency && !out.quiet {
+        eprintln!(
+            "tlsmatrix: note: {allowed} probes at once instead of {}: the open-file limit (ulimit -n) leaves no more descriptors",
+            job.config.concurrency
+        );
     }
     let bar = progress::Bar::new(out.quiet);
     let mut report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
@@ -59,7 +70,10 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;
-            let c = policy::check(&report, policy, &job.exceptions);
+            let mut c = policy::check(&report, policy, &job.exceptions);
+            if let (Some(side), Some(file)) = (&mut c.scan, &out.file) {
+                side.file = Some(file.display().to_string());
+            }
             emit_with(&shown, |w, format, color| {
                 output::write_check(&c, format, color, w)
             })?;
@@ -87,7 +101,10 @@ async fn add_discovered(job: &mut ScanJob, d: &DomainJob) -> Vec<report::InputEr
         })
         .collect();
     if !job.output.quiet {
-        eprintln!("tlsmatrix: {}", output::discovery_summary(&found));
+        eprintln!(
+            "tlsmatrix: {}",
+            output::escape::term(&output::discovery_summary(&found))
+        );
     }
     let (targets, resolve) = discover::targets(&found, d.with_rdp);
     job.targets.extend(targets);

@@ -5,6 +5,7 @@
 mod assemble;
 mod certs;
 mod dispatch;
+mod fds;
 mod plan;
 mod resolve;
 mod row;
@@ -18,6 +19,16 @@ use crate::cert::{self, trust::TrustSources};
 use crate::probe::contexts::ClientContexts;
 use crate::report::{Cell, Endpoint, Engine, InputError, Outcome, Report, TlsVersion};
 use crate::target::{ResolveOverrides, Target};
+
+pub use fds::{allowed_concurrency, out_of_descriptors, raise_open_file_limit};
+
+/// Sockets one probe holds at once: both engines run side by side.
+pub fn sockets_per_probe(engine: Engine) -> usize {
+    match engine {
+        Engine::Both => 2,
+        Engine::Openssl | Engine::Wire => 1,
+    }
+}
 
 /// Everything a scan needs to know, validated.
 #[derive(Clone, Debug)]
@@ -114,6 +125,13 @@ pub async fn scan(
 ) -> Report {
     let started = assemble::now_rfc3339();
     let contexts = Arc::new(ClientContexts::new(&config.versions));
+    // Never more probes at once than there are file descriptors for: running out would make
+    // live endpoints look unreachable.
+    let concurrency = allowed_concurrency(config.concurrency, sockets_per_probe(config.engine));
+    let config = &ScanConfig {
+        concurrency,
+        ..config.clone()
+    };
     let judge = certs::CertJudge::new(&config.certificates);
     let mut rows = resolve::rows(config, &targets, &cancel).await;
     let excluded = plan::exclude(config, &mut rows, &targets);
