@@ -36,10 +36,12 @@ const MAX_NAMES: usize = 16;
 /// Recent connections remembered per (client, server) for fallbacks.
 const RECENT: usize = 8;
 
-/// One distinct ClientHello of one client, as the clients report lists it.
+/// One distinct ClientHello, as the clients report lists it: what it offers and its
+/// fingerprints. Clients refer to it by `id` (JA4 alone does not tell hellos apart: it leaves
+/// out the groups, for one).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Offer {
-    pub client: IpAddr,
+pub struct Hello {
+    pub id: usize,
     pub ja4: String,
     pub ja4_r: String,
     pub ja3: String,
@@ -53,6 +55,21 @@ pub struct Offer {
     pub signature_algorithms: Vec<String>,
     pub extensions: Vec<String>,
     pub alpn: Vec<String>,
+    /// The hello sends TLS_FALLBACK_SCSV: the client retries with a lower version.
+    pub fallback_scsv: bool,
+    /// The hello as first seen, as hex (the handshake message): what `predict` replays.
+    pub hello: String,
+}
+
+/// One client's use of one hello.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub client: IpAddr,
+    /// The hello's `id` in the report's `hellos`.
+    pub hello: usize,
+    pub ja4: String,
+    /// The highest version the hello offers.
+    pub highest: String,
     /// Server names sent with this hello (at most 16).
     pub sni: Vec<String>,
     /// Servers it was sent to (at most 16).
@@ -64,13 +81,11 @@ pub struct Offer {
     pub negotiated: BTreeMap<String, u64>,
     pub first_seen: String,
     pub last_seen: String,
-    /// The hello sends TLS_FALLBACK_SCSV: the client retries with a lower version.
+    /// The hello sends TLS_FALLBACK_SCSV.
     pub fallback_scsv: bool,
-    /// The JA4 of this client's offer this one was a retry of, after that one failed.
+    /// The `id` of this client's hello that this one retried, after that one failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback_of: Option<String>,
-    /// The first hello seen, as hex (the handshake message): what `predict` replays.
-    pub hello: String,
+    pub fallback_of: Option<usize>,
 }
 
 impl Offer {
@@ -80,36 +95,40 @@ impl Offer {
     }
 }
 
-/// The key that makes two hellos the same offer (see the module docs).
-pub fn shape_key(h: &ClientHello) -> String {
+/// The key that makes two hellos the same offer (see the module docs), as bytes.
+pub fn shape_key(h: &ClientHello) -> Vec<u8> {
     let g = |v: u16| if is_grease(v) { 0x0a0a } else { v };
-    let list = |v: &[u16]| {
-        v.iter()
-            .map(|x| format!("{:04x}", g(*x)))
-            .collect::<Vec<_>>()
-            .join(",")
+    let mut k = Vec::with_capacity(256);
+    let list = |k: &mut Vec<u8>, v: &[u16]| {
+        k.extend_from_slice(&(v.len() as u16).to_be_bytes());
+        for x in v {
+            k.extend_from_slice(&g(*x).to_be_bytes());
+        }
     };
-    let mut exts: Vec<u16> = h.extensions.iter().flatten().map(|e| g(e.kind)).collect();
-    exts.sort_unstable();
-    let alpn: Vec<String> = h.alpn().iter().map(|a| to_hex(a)).collect();
-    format!(
-        "{:04x}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
-        h.legacy_version,
-        list(&h.supported_versions().unwrap_or_default()),
-        list(&h.suites),
-        if h.extensions.is_some() {
-            list(&exts)
-        } else {
-            "-".into()
-        },
-        list(&h.groups()),
-        to_hex(&h.point_formats()),
-        list(&h.signature_algorithms()),
-        alpn.join(","),
-        list(&h.key_share_groups()),
-        to_hex(&h.compression),
-        h.session_id.len().min(1),
-    )
+    k.extend_from_slice(&h.legacy_version.to_be_bytes());
+    list(&mut k, &h.supported_versions().unwrap_or_default());
+    list(&mut k, &h.suites);
+    match &h.extensions {
+        Some(exts) => {
+            let mut kinds: Vec<u16> = exts.iter().map(|e| g(e.kind)).collect();
+            kinds.sort_unstable();
+            list(&mut k, &kinds);
+        }
+        None => k.extend_from_slice(&[0xff, 0xff]),
+    }
+    list(&mut k, &h.groups());
+    list(&mut k, &h.signature_algorithms());
+    list(&mut k, &h.key_share_groups());
+    let formats = h.point_formats();
+    k.push(formats.len() as u8);
+    k.extend_from_slice(&formats);
+    k.push(h.compression.len() as u8);
+    k.extend_from_slice(&h.compression);
+    k.push(u8::from(!h.session_id.is_empty()));
+    if let Some(alpn) = h.extension(crate::tls::clienthello::EXT_ALPN) {
+        k.extend_from_slice(alpn);
+    }
+    k
 }
 
 /// One connection's part, as the capture reader hands it over.
@@ -149,8 +168,11 @@ struct Recent {
 /// Gathers the offers while a capture is read.
 #[derive(Default)]
 pub struct OfferBook {
-    keys: HashMap<String, usize>,
+    keys: HashMap<Vec<u8>, usize>,
     hellos: Vec<ClientHello>,
+    /// Each hello's JA4 and highest version, computed once.
+    ja4s: Vec<String>,
+    highest: Vec<u16>,
     offers: BTreeMap<(IpAddr, usize), Agg>,
     recent: HashMap<(IpAddr, SocketAddr), VecDeque<Recent>>,
     /// Connections whose hello was tlsmatrix's own (left out of everything).
@@ -170,8 +192,15 @@ impl OfferBook {
             return None;
         }
         self.hellos.push(hello.clone());
+        self.ja4s.push(hello.ja4());
+        self.highest.push(hello.highest());
         self.keys.insert(key, self.hellos.len() - 1);
         Some(self.hellos.len() - 1)
+    }
+
+    /// The JA4 of an interned hello.
+    pub fn ja4(&self, shape: usize) -> String {
+        self.ja4s[shape].clone()
     }
 
     /// Count one connection.
@@ -181,7 +210,7 @@ impl OfferBook {
             self.over_limit += 1;
             return;
         }
-        let highest = self.hellos[c.shape].highest();
+        let highest = self.highest[c.shape];
         let agg = self.offers.entry(key).or_insert_with(|| Agg {
             first: c.first,
             last: c.last,
@@ -233,51 +262,66 @@ impl OfferBook {
         }
     }
 
-    /// The offers, by client.
-    pub fn finish(self) -> Vec<Offer> {
-        let ja4: Vec<String> = self.hellos.iter().map(ClientHello::ja4).collect();
-        self.offers
+    /// The distinct hellos and, by client, the offers.
+    pub fn finish(self) -> (Vec<Hello>, Vec<Offer>) {
+        let hellos: Vec<Hello> = self
+            .hellos
+            .iter()
+            .enumerate()
+            .map(|(id, h)| describe(id, h))
+            .collect();
+        let offers = self
+            .offers
             .into_iter()
-            .map(|((client, shape), a)| {
-                let h = &self.hellos[shape];
-                let names = |v: Vec<u16>, f: fn(u16) -> String| v.into_iter().map(f).collect();
-                Offer {
-                    client,
-                    ja4: ja4[shape].clone(),
-                    ja4_r: h.ja4_r(),
-                    ja3: h.ja3(),
-                    ja3_full: h.ja3_full(),
-                    versions: versions(h),
-                    highest: version_name(h.highest()),
-                    suites: names(h.suites.clone(), suite_name),
-                    groups: names(h.groups(), group_name),
-                    signature_algorithms: names(h.signature_algorithms(), signature_algorithm_name),
-                    extensions: names(
-                        h.extensions.iter().flatten().map(|e| e.kind).collect(),
-                        extension_name,
-                    ),
-                    alpn: h
-                        .alpn()
-                        .iter()
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .collect(),
-                    sni: a.sni.into_iter().collect(),
-                    servers: a.servers.into_iter().collect(),
-                    connections: a.connections,
-                    failed: a.failed,
-                    negotiated: a
-                        .negotiated
-                        .into_iter()
-                        .map(|(v, n)| (version_name(v), n))
-                        .collect(),
-                    first_seen: super::rfc3339(a.first),
-                    last_seen: super::rfc3339(a.last),
-                    fallback_scsv: h.signals_fallback(),
-                    fallback_of: a.fallback_of.map(|i| ja4[i].clone()),
-                    hello: to_hex(&h.encode()),
-                }
+            .map(|((client, shape), a)| Offer {
+                client,
+                hello: shape,
+                ja4: hellos[shape].ja4.clone(),
+                highest: hellos[shape].highest.clone(),
+                sni: a.sni.into_iter().collect(),
+                servers: a.servers.into_iter().collect(),
+                connections: a.connections,
+                failed: a.failed,
+                negotiated: a
+                    .negotiated
+                    .into_iter()
+                    .map(|(v, n)| (version_name(v), n))
+                    .collect(),
+                first_seen: super::rfc3339(a.first),
+                last_seen: super::rfc3339(a.last),
+                fallback_scsv: hellos[shape].fallback_scsv,
+                fallback_of: a.fallback_of,
             })
-            .collect()
+            .collect();
+        (hellos, offers)
+    }
+}
+
+/// A hello for the report.
+pub fn describe(id: usize, h: &ClientHello) -> Hello {
+    let names = |v: Vec<u16>, f: fn(u16) -> String| v.into_iter().map(f).collect();
+    Hello {
+        id,
+        ja4: h.ja4(),
+        ja4_r: h.ja4_r(),
+        ja3: h.ja3(),
+        ja3_full: h.ja3_full(),
+        versions: versions(h),
+        highest: version_name(h.highest()),
+        suites: names(h.suites.clone(), suite_name),
+        groups: names(h.groups(), group_name),
+        signature_algorithms: names(h.signature_algorithms(), signature_algorithm_name),
+        extensions: names(
+            h.extensions.iter().flatten().map(|e| e.kind).collect(),
+            extension_name,
+        ),
+        alpn: h
+            .alpn()
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+        fallback_scsv: h.signals_fallback(),
+        hello: to_hex(&h.encode()),
     }
 }
 
@@ -369,11 +413,11 @@ mod tests {
                 book.connection(a);
                 book.connection(b);
             }
-            let offers = book.finish();
+            let (_, offers) = book.finish();
             let primary = offers.iter().find(|o| o.highest == "TLS 1.2").unwrap();
             let retry = offers.iter().find(|o| o.highest == "TLS 1.0").unwrap();
             assert_eq!(primary.fallback_of, None);
-            assert_eq!(retry.fallback_of.as_deref(), Some(primary.ja4.as_str()));
+            assert_eq!(retry.fallback_of, Some(primary.hello));
             assert_eq!((primary.failed, retry.failed), (1, 0));
         }
     }
@@ -387,6 +431,6 @@ mod tests {
         book.connection(conn(tls10, 100.5, true));
         book.connection(conn(tls12, 200.0, false));
         book.connection(conn(tls10, 200.1 + FALLBACK_WINDOW + 1.0, true));
-        assert!(book.finish().iter().all(|o| !o.is_fallback()));
+        assert!(book.finish().1.iter().all(|o| !o.is_fallback()));
     }
 }

@@ -8,20 +8,24 @@
 use super::live::Replayed;
 use super::profiles::Profile;
 use super::{Client, Fallback, Origin};
-use crate::capture::offers::{Offer, versions};
+use crate::capture::offers::{Hello, Offer, versions};
 use crate::tls::clienthello::{ClientHello, from_hex, to_hex};
 
-/// Clients from the offers of a capture.
-pub fn from_offers(offers: &[Offer]) -> Result<Vec<Replayed>, String> {
+/// Clients from a capture's (or a saved clients report's) hellos and offers.
+pub fn from_offers(hellos: &[Hello], offers: &[Offer]) -> Result<Vec<Replayed>, String> {
     let mut out = Vec::new();
     for o in offers.iter().filter(|o| o.fallback_of.is_none()) {
-        let bytes = from_hex(&o.hello)
-            .ok_or_else(|| format!("client {} ({}): its hello is not hex", o.client, o.ja4))?;
+        let h = hellos
+            .iter()
+            .find(|h| h.id == o.hello)
+            .ok_or_else(|| format!("client {}: no hello {} in the report", o.client, o.hello))?;
+        let bytes = from_hex(&h.hello)
+            .ok_or_else(|| format!("client {} ({}): its hello is not hex", o.client, h.ja4))?;
         let hello = ClientHello::parse(&bytes)
-            .map_err(|e| format!("client {} ({}): its hello: {e:?}", o.client, o.ja4))?;
+            .map_err(|e| format!("client {} ({}): its hello: {e:?}", o.client, h.ja4))?;
         let fallbacks = offers
             .iter()
-            .filter(|f| f.client == o.client && f.fallback_of.as_deref() == Some(&o.ja4))
+            .filter(|f| f.client == o.client && f.fallback_of == Some(o.hello))
             .map(|f| Fallback {
                 ja4: f.ja4.clone(),
                 highest: f.highest.clone(),
@@ -37,12 +41,12 @@ pub fn from_offers(offers: &[Offer]) -> Result<Vec<Replayed>, String> {
                     fallbacks,
                     fallback_only: o.fallback_scsv,
                 },
-                ja4: o.ja4.clone(),
-                ja3: o.ja3.clone(),
-                versions: o.versions.clone(),
+                ja4: h.ja4.clone(),
+                ja3: h.ja3.clone(),
+                versions: h.versions.clone(),
                 suites: hello.suites.len(),
                 enable_tls12: None,
-                hello: o.hello.clone(),
+                hello: h.hello.clone(),
             },
             hello,
             profile: false,
