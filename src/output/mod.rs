@@ -10,6 +10,7 @@ pub mod escape;
 mod file;
 mod json;
 mod markdown;
+mod predict;
 mod table;
 
 use std::io::{self, Write};
@@ -27,6 +28,9 @@ pub use self::discovery::{discovery_summary, write_discovery, write_target_list}
 pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
+pub use self::predict::{
+    break_lines, endpoint_label, predict_summary, write_predict, write_profiles,
+};
 pub use self::table::write_table;
 
 /// The output formats.

@@ -8,6 +8,7 @@
 use super::live::Replayed;
 use super::profiles::Profile;
 use super::{Client, Fallback, Origin};
+use crate::capture::ClientsReport;
 use crate::capture::offers::{Hello, Offer, versions};
 use crate::tls::clienthello::{ClientHello, from_hex, to_hex};
 
@@ -78,4 +79,61 @@ pub fn from_profiles(profiles: &[Profile]) -> Vec<Replayed> {
             profile: true,
         })
         .collect()
+}
+
+/// What one `--clients` file gave.
+pub struct Loaded {
+    pub hellos: Vec<Hello>,
+    pub offers: Vec<Offer>,
+    pub own_probes: u64,
+    /// Why the file could not be read (to its end), if it could not.
+    pub error: Option<String>,
+}
+
+/// Read a `--clients` file: a saved clients report (JSON) or a capture.
+pub fn load(path: &str, ports: &[u16]) -> Loaded {
+    let failed = |error: String| Loaded {
+        hellos: Vec::new(),
+        offers: Vec::new(),
+        own_probes: 0,
+        error: Some(error),
+    };
+    let head = match std::fs::File::open(path).and_then(|mut f| {
+        let mut b = [0u8; 64];
+        let n = std::io::Read::read(&mut f, &mut b)?;
+        Ok(b[..n].to_vec())
+    }) {
+        Ok(h) => h,
+        Err(e) => return failed(e.to_string()),
+    };
+    let report: ClientsReport = if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let bytes = match crate::input::read_limited(
+            path,
+            crate::input::MAX_REPORT_FILE,
+            "a clients report",
+        ) {
+            Ok(b) => b,
+            Err(e) => return failed(e.to_string()),
+        };
+        match serde_json::from_slice::<ClientsReport>(&bytes) {
+            Ok(r) if r.schema_version < 2 => {
+                return failed(
+                    "a clients report of schema 1 holds no ClientHellos: run tlsmatrix clients \
+                     on the capture again"
+                        .into(),
+                );
+            }
+            Ok(r) => r,
+            Err(e) => return failed(format!("not a clients report: {e}")),
+        }
+    } else {
+        crate::capture::analyze(&[path.to_string()], ports.to_vec())
+    };
+    let error = report.files.iter().find_map(|f| f.error.clone());
+    Loaded {
+        hellos: report.hellos,
+        offers: report.offers,
+        own_probes: report.own_probes,
+        error,
+    }
 }

@@ -275,3 +275,33 @@ impl PredictReport {
             .count()
     }
 }
+
+/// The endpoints of the targets: one per address (a name that does not resolve is one endpoint
+/// that cannot be asked).
+pub async fn endpoints(
+    targets: &[crate::target::Target],
+    overrides: &crate::target::ResolveOverrides,
+    sni: Option<&str>,
+    limit: std::time::Duration,
+) -> Vec<Endpoint> {
+    let mut out = Vec::new();
+    for t in targets {
+        let name = sni
+            .map(str::to_string)
+            .or_else(|| t.default_sni().map(str::to_string));
+        let base = |address, unresolved| Endpoint {
+            target: t.input.clone(),
+            host: t.host.to_string(),
+            address,
+            port: t.port,
+            protocol: t.protocol,
+            sni: name.clone(),
+            unresolved,
+        };
+        match crate::target::resolve(t, overrides, limit).await {
+            Ok(addrs) => out.extend(addrs.into_iter().map(|a| base(Some(a), None))),
+            Err(why) => out.push(base(None, Some(why))),
+        }
+    }
+    out
+}
