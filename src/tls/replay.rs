@@ -45,7 +45,8 @@ pub struct Changes {
     pub without_old_versions: bool,
     /// What to do with the client's server name.
     pub server_name: ServerName,
-    /// Add the common suites of the versions offered (the client's own stay first).
+    /// Add the common suites of the versions offered (the client's own stay first), and the
+    /// groups elliptic-curve suites need when the hello lists none.
     pub add_suites: bool,
     /// Add every group the versions offered may use.
     pub add_groups: bool,
@@ -177,7 +178,10 @@ pub fn rewrite(hello: &ClientHello, changes: &Changes) -> Result<ClientHello, Re
         exts.push(Extension { kind: e.kind, body });
     }
     let has = |exts: &[Extension], k: u16| exts.iter().any(|e| e.kind == k);
-    if changes.add_groups && !has(&exts, EXT_SUPPORTED_GROUPS) {
+    // A client library that offers elliptic-curve suites sends the groups they need: added
+    // suites come with them when the client's hello has none (it offered no such suite).
+    let ec_suites_added = changes.add_suites && !hello.has_extension(EXT_SUPPORTED_GROUPS);
+    if (changes.add_groups || ec_suites_added) && !has(&exts, EXT_SUPPORTED_GROUPS) {
         exts.push(Extension {
             kind: EXT_SUPPORTED_GROUPS,
             body: list16(&groups_for(tls12, tls13)),
