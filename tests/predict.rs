@@ -790,6 +790,46 @@ async fn prediction_equals_reality_for_every_client_live() {
             }
         }
     }
+    // After the switch: the same clients verified with their hellos as they are (--as-is)
+    // must agree with the prediction, and so with reality.
+    let mut args = vec![
+        "predict",
+        "-q",
+        "--as-is",
+        "--clients",
+        &pcap_arg,
+        "--format",
+        "json",
+    ];
+    args.extend(after_targets.iter().map(String::as_str));
+    let out = run_cli(&args, &[], None).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let as_is: PredictReport = serde_json::from_slice(&out.stdout).unwrap();
+    for c in &clients {
+        let ci = predicted_client(&as_is, c, highest(c));
+        let before_switch = predicted_client(&predicted, c, highest(c));
+        for via in c.via {
+            let a = &as_is.cell(ci, endpoint(*via)).unwrap().prediction;
+            let p = &predicted
+                .cell(before_switch, endpoint(*via))
+                .unwrap()
+                .prediction;
+            match (a, p) {
+                (
+                    Prediction::Works { version, suite, .. },
+                    Prediction::Works {
+                        version: v2,
+                        suite: s2,
+                        ..
+                    },
+                ) if version == v2 && suite == s2 => {}
+                (Prediction::Breaks { reasons, .. }, Prediction::Breaks { reasons: r2, .. })
+                    if reasons == r2 => {}
+                _ => mismatches.push(format!("{} {via:?}: --as-is {a:?}, before {p:?}", c.name)),
+            }
+        }
+    }
+
     println!(
         "\nclient                                     via       prediction (live)                                | reality"
     );
@@ -817,4 +857,214 @@ async fn prediction_equals_reality_for_every_client_live() {
         text.contains("change: add suite TLS_ECDHE_RSA_WITH_AES_"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_with_a_lower_version_is_grouped_under_its_first_hello() {
+    if !tools_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A server that drops every hello: a client that falls back retries with TLS 1.0.
+    let dropper = server(tlsmatrix::lab::Behaviour::Close).await;
+    let cap = Capture::start(dir.path(), &[dropper.addr().port()]).await;
+    let fallback = r#"
+import socket, ssl, sys, warnings
+warnings.simplefilter("ignore")
+port = int(sys.argv[1])
+for ceiling in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    ctx.maximum_version = ceiling
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            ctx.wrap_socket(s, server_hostname="fallback.test").close()
+        break
+    except OSError:
+        pass
+"#;
+    // OpenSSL's client says it is a fallback itself (first: a retry links to the failure
+    // closest before it, which is then Python's own).
+    let _ = tokio::process::Command::new("openssl")
+        .args(["s_client", "-connect", &dropper.addr().to_string()])
+        .args(["-servername", "scsv.test", "-tls1_1", "-fallback_scsv"])
+        .args(["-cipher", "DEFAULT:@SECLEVEL=0"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    let port = dropper.addr().port().to_string();
+    let out = tokio::process::Command::new("/usr/bin/python3")
+        .args(["-c", fallback, &port])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pcap = cap.stop().await;
+    let pcap_arg = pcap.to_str().unwrap().to_string();
+    let out = run_cli(&["clients", &pcap_arg, "--format", "json"], &[], None).await;
+    let report: ClientsReport = serde_json::from_slice(&out.stdout).unwrap();
+    let by_sni = |n: &str| {
+        report
+            .offers
+            .iter()
+            .filter(|o| o.sni.iter().any(|s| s == n))
+            .collect::<Vec<_>>()
+    };
+    let python = by_sni("fallback.test");
+    assert_eq!(python.len(), 2, "{python:#?}");
+    let first = python.iter().find(|o| o.highest == "TLS 1.2").unwrap();
+    let retry = python.iter().find(|o| o.highest == "TLS 1.0").unwrap();
+    assert_eq!(first.fallback_of, None);
+    assert_eq!(retry.fallback_of, Some(first.hello));
+    assert_eq!((first.failed, retry.failed), (1, 1));
+    let scsv = by_sni("scsv.test");
+    assert!(scsv.len() == 1 && scsv[0].fallback_scsv, "{scsv:#?}");
+
+    // The table shows the retry under its first hello; a prediction counts the client once.
+    let out = run_cli(&["clients", &pcap_arg], &[], None).await;
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("fallback after {} failed", first.ja4)),
+        "{text}"
+    );
+    let after = s_server("127.0.0.1", &["-min_protocol", "TLSv1.2"]).await;
+    let target = format!("tls://{}", after.addr);
+    let out = run_cli(
+        &[
+            "predict",
+            "-q",
+            "--clients",
+            &pcap_arg,
+            "--format",
+            "json",
+            &target,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let p: PredictReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p.clients.len(), 2, "{:#?}", p.clients);
+    let has_sni = |o: &Origin, n: &str| matches!(o, Origin::Observed { sni, .. } if sni.iter().any(|s| s == n));
+    let python = p
+        .clients
+        .iter()
+        .position(|c| has_sni(&c.origin, "fallback.test"))
+        .unwrap();
+    match &p.clients[python].origin {
+        Origin::Observed { fallbacks, .. } => {
+            assert_eq!(fallbacks.len(), 1);
+            assert_eq!(fallbacks[0].highest, "TLS 1.0");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        p.cell(python, 0).unwrap().prediction,
+        Prediction::Works { .. }
+    ));
+    let text = stdout(
+        &run_cli(
+            &["predict", "-q", "--clients", &pcap_arg, &target],
+            &[],
+            None,
+        )
+        .await,
+    );
+    assert!(text.contains("retries with"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_exit_statuses_and_a_server_that_closes_on_old_versions() {
+    if !tools_available() {
+        return;
+    }
+    // slapd after the switch closes old versions without a word, as Windows resets them.
+    let slapd = Slapd::start(AFTER_GNUTLS);
+    let ldaps = format!("ldaps://{}", slapd.ldaps);
+    let ldap = format!("ldap://{}", slapd.ldap);
+    let predict = |extra: Vec<&str>| {
+        let mut v = vec!["predict", "-q", "--format", "json"];
+        v.extend(extra);
+        v.into_iter().map(str::to_string).collect::<Vec<String>>()
+    };
+    let go = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_cli(&args, &[], None).await
+    };
+
+    // No client breaks: exit 0.
+    let out = go(predict(vec![
+        "--profiles",
+        "openssl-3,java-17",
+        &ldaps,
+        &ldap,
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Windows 7 with its defaults breaks (no TLS 1.2, computed); with TLS 1.2 it lacks the
+    // ECDHE_RSA GCM suites this directory insists on.
+    let out = go(predict(vec![
+        "--profiles",
+        "windows-7,windows-7-tls12",
+        &ldaps,
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let p: PredictReport = serde_json::from_slice(&out.stdout).unwrap();
+    let cell = p.cell(0, 0).unwrap();
+    assert_eq!(cell.method, tlsmatrix::predict::Method::Computed);
+    match &cell.prediction {
+        Prediction::Breaks { reasons, .. } => assert_eq!(reasons, &[Reason::NoTls12]),
+        other => panic!("{other:?}"),
+    }
+    match &p.cell(1, 0).unwrap().prediction {
+        Prediction::Breaks {
+            reasons, change, ..
+        } => {
+            assert_eq!(reasons, &[Reason::NoSharedSuite]);
+            assert!(change.contains("TLS_ECDHE_RSA_WITH_AES_"), "{change}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // After the switch, --as-is sends Windows 7's TLS 1.0 hello for real: slapd closes without
+    // an alert, and offering TLS 1.2 too shows that TLS 1.2 is what it lacks.
+    let out = go(predict(vec!["--as-is", "--profiles", "windows-7", &ldaps])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let p: PredictReport = serde_json::from_slice(&out.stdout).unwrap();
+    let cell = p.cell(0, 0).unwrap();
+    assert_eq!(cell.method, tlsmatrix::predict::Method::Live);
+    match &cell.prediction {
+        Prediction::Breaks {
+            reasons, detail, ..
+        } => {
+            assert_eq!(reasons, &[Reason::NoTls12]);
+            assert!(detail.contains("offered TLS 1.2 too"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // An endpoint nobody answers on: unknown, never a guess; exit 3.
+    let dead = format!("tls://127.0.0.1:{}", closed_port());
+    let out = go(predict(vec!["--profiles", "openssl-3", &dead])).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let p: PredictReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(matches!(
+        p.cell(0, 0).unwrap().prediction,
+        Prediction::Unknown { .. }
+    ));
+    // The profiles list names each profile's source.
+    let out = run_cli(&["predict", "--profiles", "list"], &[], None).await;
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    for name in ["windows-7", "java-7", "openssl-1.0.2", "gnutls", "java-17"] {
+        assert!(text.contains(name), "{name}: {text}");
+    }
+    assert!(text.contains("TLS Cipher Suites in Windows 7"), "{text}");
+    assert!(text.contains("scripts/record-profiles"), "{text}");
 }

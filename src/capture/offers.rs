@@ -11,7 +11,9 @@
 //!
 //! A fallback is recognised two ways: the hello sends TLS_FALLBACK_SCSV (RFC 7507), or it came
 //! within [`FALLBACK_WINDOW`] seconds of a connection from the same client to the same server
-//! that offered a higher version and got no ServerHello.
+//! that offered a higher version and got no ServerHello (the latest such failure before it).
+//! The second is an inference: two programs on one address, one failing and the other
+//! offering less a moment later, look the same.
 //!
 //! Bounded: at most [`MAX_SHAPES`] distinct hellos and [`MAX_OFFERS`] (client, hello) pairs
 //! are kept; what does not fit is counted.
@@ -244,12 +246,17 @@ impl OfferBook {
         };
         let ring = self.recent.entry((c.client, c.server)).or_default();
         let mut links: Vec<(usize, usize)> = Vec::new(); // (fallback, of)
-        for r in ring.iter() {
-            if falls_back(r, &this) {
-                links.push((this.shape, r.shape));
-            } else if falls_back(&this, r) {
-                links.push((r.shape, this.shape));
-            }
+        // This one retries the failure closest before it (another program on the same
+        // address may have failed earlier).
+        if let Some(r) = ring
+            .iter()
+            .filter(|r| falls_back(r, &this))
+            .max_by(|a, b| a.last.total_cmp(&b.last))
+        {
+            links.push((this.shape, r.shape));
+        }
+        for r in ring.iter().filter(|r| falls_back(&this, r)) {
+            links.push((r.shape, this.shape));
         }
         ring.push_back(this);
         if ring.len() > RECENT {

@@ -233,8 +233,13 @@ async fn predict_one(config: &LiveConfig, client: &Input, ep: &Endpoint) -> (Met
     }
     if highest < 0x0303 {
         // As it is, a client without TLS 1.2 was refused: does TLS 1.2 make the difference?
+        // Offered as a client that enables it would: with TLS 1.2's suites, groups and
+        // signature algorithms.
         let changes = Changes {
             add_tls12: true,
+            add_suites: true,
+            add_groups: true,
+            add_signature_algorithms: true,
             ..base.clone()
         };
         if let Ok(h) = rewrite(hello, &changes)
@@ -249,7 +254,8 @@ async fn predict_one(config: &LiveConfig, client: &Input, ep: &Endpoint) -> (Met
             {
                 *a = alert;
                 *detail = format!(
-                    "{how}; offered TLS 1.2 too, the endpoint chose {} and {}",
+                    "{how}; offered TLS 1.2 too (with its suites, groups and signature \
+                     algorithms), the endpoint chose {} and {}",
                     version_name(choice.version),
                     suite_name(choice.suite)
                 );
