@@ -1068,3 +1068,43 @@ async fn profiles_exit_statuses_and_a_server_that_closes_on_old_versions() {
     assert!(text.contains("TLS Cipher Suites in Windows 7"), "{text}");
     assert!(text.contains("scripts/record-profiles"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_captures_its_clients_and_names_who_will_break() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_cli(&["demo", "--save", dir.path().to_str().unwrap()], &[], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("== The lab's clients, captured =="), "{text}");
+    assert!(text.contains("== Who will break once dc1"), "{text}");
+    assert!(text.contains("3 clients will break:"), "{text}");
+    let p: PredictReport =
+        serde_json::from_slice(&std::fs::read(dir.path().join("predict.json")).unwrap()).unwrap();
+    let result = |name: &str| {
+        let i = p.clients.iter().position(|c| c.name == name).unwrap();
+        p.cell(i, 0).unwrap().prediction.clone()
+    };
+    let reasons = |name: &str| match result(name) {
+        Prediction::Breaks { reasons, .. } => reasons,
+        other => panic!("{name}: {other:?}"),
+    };
+    assert_eq!(reasons("127.0.0.21"), [Reason::NoTls12]);
+    assert_eq!(reasons("127.0.0.22"), [Reason::NoSharedSuite]);
+    assert_eq!(reasons("windows-7-tls12"), [Reason::NoSharedSuite]);
+    for modern in ["127.0.0.23", "127.0.0.24", "windows-10-1809"] {
+        assert!(
+            matches!(result(modern), Prediction::Works { .. }),
+            "{modern}"
+        );
+    }
+    // The capture is a real pcap file that `clients` reads.
+    let pcap = dir.path().join("clients.pcap");
+    let out = run_cli(
+        &["clients", pcap.to_str().unwrap(), "--format", "json"],
+        &[],
+        None,
+    )
+    .await;
+    let r: ClientsReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.offers.len(), 4);
+}

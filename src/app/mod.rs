@@ -5,6 +5,8 @@ mod check;
 mod clients;
 #[cfg(feature = "lab")]
 pub mod demo;
+#[cfg(feature = "lab")]
+mod demo_predict;
 mod describe;
 mod diff;
 mod discover;

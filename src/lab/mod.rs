@@ -23,6 +23,7 @@ use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 
 pub mod pki;
+pub mod recorder;
 
 use crate::probe::contexts::ssl_version;
 use crate::probe::ldap::{self, ResultCode, encode_for_lab as lab_ldap};
