@@ -110,7 +110,7 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         if with_certs {
             cells.push(Md::text(certs::column(e)));
         }
-        cells.push(Md::bold(verdict_text(e)));
+        cells.push(Md::bold(verdict_text(e, true)));
         row(w, cells)?;
     }
     writeln!(w)?;
