@@ -216,18 +216,19 @@ pub fn tighten(t: &mut Table, look: Look) {
     }
 }
 
-/// Before writing a compact table: the first column (the endpoint) keeps up to two fifths of
-/// the width, so the short columns give way first and an endpoint wraps only when it must.
+/// Before writing a compact table: the short columns (versions, certificate, verdict) keep
+/// their words whole, and the first column (the endpoint) wraps when the width runs out.
 pub fn keep_first_column(t: &mut Table, look: Look) {
     if look.wide {
         return;
     }
-    let longest = t.column_max_content_widths().first().copied().unwrap_or(0);
-    let keep = longest.min(look.width * 2 / 5) + 1;
-    if let Some(c) = t.column_mut(0) {
-        c.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
-            comfy_table::Width::Fixed(keep),
-        ));
+    let widths = t.column_max_content_widths();
+    for (i, w) in widths.iter().enumerate().skip(1) {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
+                comfy_table::Width::Fixed((*w).min(24) + 1),
+            ));
+        }
     }
 }
 
