@@ -42,6 +42,15 @@ pub fn write_check(
         }
         Format::Markdown => {
             writeln!(w, "### Policy {}\n", md::code(&c.policy.name))?;
+            if let Some(scan) = &c.scan {
+                md::evidence(w, &[("scan checked", scan)])?;
+            }
+            md::line(
+                w,
+                "",
+                &format!("Checked {} by {}.", c.checked_at, c.checked_by),
+            )?;
+            writeln!(w)?;
             md::header(w, &["Target", "Address", "Port", "Result", "Findings"])?;
             for e in &c.endpoints {
                 let findings: Vec<String> = e.findings.iter().map(finding_text).collect();

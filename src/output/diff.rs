@@ -298,6 +298,7 @@ fn markdown(d: &Diff, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result
         md::code(&side_name(&d.before, "before")),
         md::code(&side_name(&d.after, "after"))
     )?;
+    md::evidence(w, &[("before", &d.before), ("after", &d.after)])?;
     let vs = versions(d);
     let mut names = vec!["Target", "Address", "Port"];
     names.extend(vs.iter().map(|v| v.name()));
