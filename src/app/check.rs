@@ -12,8 +12,8 @@ pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
     if let Some(side) = &mut c.scan {
         side.file = Some(job.scan.path.clone());
     }
-    emit_with(&job.output, |w, format, color| {
-        output::write_check(&c, format, color, w)
+    emit_with(&job.output, |w, format, look| {
+        output::write_check(&c, format, look, w)
     })?;
     Ok(check_exit(&c))
 }

@@ -14,8 +14,8 @@ use crate::report::InputError;
 pub(crate) async fn run(mut job: PredictJob, cancel: CancellationToken) -> Result<Exit, Error> {
     let out = job.output.clone();
     if job.list_profiles {
-        emit_with(&out, |w, format, color| {
-            output::write_profiles(&job.profiles, format, color, w)
+        emit_with(&out, |w, format, look| {
+            output::write_profiles(&job.profiles, format, look, w)
         })?;
         return Ok(Exit::Ok);
     }
@@ -91,8 +91,8 @@ pub(crate) async fn run(mut job: PredictJob, cancel: CancellationToken) -> Resul
         own_probes,
         complete,
     };
-    emit_with(&out, |w, format, color| {
-        output::write_predict(&report, format, color, w)
+    emit_with(&out, |w, format, look| {
+        output::write_predict(&report, format, look, w)
     })?;
     Ok(exit_status(&report))
 }

@@ -252,7 +252,7 @@ pub fn write_clients(
             md::line(w, "", &clients_summary(r))
         }
         Format::Table => {
-            let mut t = new_table(color);
+            let mut t = new_table(super::Look::wide(color));
             t.set_header(vec![
                 "CLIENT",
                 "SERVER",
@@ -284,7 +284,7 @@ pub fn write_clients(
             }
             write_lines(&t, w)?;
             if !r.offers.is_empty() {
-                let mut t = new_table(color);
+                let mut t = new_table(super::Look::wide(color));
                 t.set_header(vec![
                     "CLIENT", "JA4", "JA3", "VERSIONS", "SUITES", "GROUPS", "ALPN", "SNI", "CONN",
                     "FALLBACK",

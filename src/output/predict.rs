@@ -5,10 +5,10 @@ use std::io::{self, Write};
 
 use comfy_table::Color;
 
-use super::Format;
 use super::csv::CsvOut;
 use super::markdown::{self as md, Md};
-use super::table::{line, new_table, paint, text, write_lines};
+use super::table::{new_table, paint, say, text, write_lines};
+use super::{Format, Look};
 use crate::predict::profiles::Profile;
 use crate::predict::{Cell, Client, Endpoint, Method, Mode, Origin, PredictReport, Prediction};
 use crate::tls::alert_name;
@@ -209,9 +209,10 @@ fn breaking_title(r: &PredictReport) -> String {
 pub fn write_predict(
     r: &PredictReport,
     format: Format,
-    color: bool,
+    look: Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    let color = look.color;
     match format {
         Format::Json => super::write_json(r, w),
         Format::Csv => {
@@ -329,16 +330,21 @@ pub fn write_predict(
             md::line(w, "", &predict_summary(r))
         }
         Format::Table => {
-            let mut t = new_table(color);
-            let mut header = vec![text("CLIENT"), text("JA4"), text("OFFERS")];
+            // The compact table leaves the fingerprints to the list below it.
+            let mut t = new_table(look);
+            let mut header = vec![text("CLIENT")];
+            if look.wide {
+                header.push(text("JA4"));
+            }
+            header.push(text("OFFERS"));
             header.extend(r.endpoints.iter().map(|e| text(endpoint_label(e))));
             t.set_header(header);
             for (i, c) in r.clients.iter().enumerate() {
-                let mut row = vec![
-                    text(client_label(c)),
-                    text(&c.ja4),
-                    text(c.versions.join(", ")),
-                ];
+                let mut row = vec![text(client_label(c))];
+                if look.wide {
+                    row.push(text(&c.ja4));
+                }
+                row.push(text(c.versions.join(", ")));
                 for (j, _) in r.endpoints.iter().enumerate() {
                     row.push(match r.cell(i, j) {
                         Some(cell) => paint(
@@ -352,15 +358,15 @@ pub fn write_predict(
                 t.add_row(row);
             }
             write_lines(&t, w)?;
-            line(w, "")?;
-            line(w, &breaking_title(r))?;
+            writeln!(w)?;
+            say(w, look, &breaking_title(r))?;
             for l in break_lines(r) {
-                line(w, &format!("  - {l}"))?;
+                say(w, look, &format!("  - {l}"))?;
             }
             for n in notes(r) {
-                line(w, &format!("note: {n}"))?;
+                say(w, look, &format!("note: {n}"))?;
             }
-            line(w, &predict_summary(r))
+            say(w, look, &predict_summary(r))
         }
     }
 }
@@ -369,9 +375,10 @@ pub fn write_predict(
 pub fn write_profiles(
     profiles: &[Profile],
     format: Format,
-    color: bool,
+    look: Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    let color = look.color;
     match format {
         Format::Json => {
             #[derive(serde::Serialize)]
@@ -436,7 +443,7 @@ pub fn write_profiles(
             Ok(())
         }
         Format::Table => {
-            let mut t = new_table(color);
+            let mut t = new_table(look);
             t.set_header(vec!["PROFILE", "KIND", "CLIENT", "VERSIONS", "JA4"]);
             for p in profiles {
                 t.add_row(vec![
@@ -455,12 +462,13 @@ pub fn write_profiles(
                 ]);
             }
             write_lines(&t, w)?;
-            line(w, "")?;
+            writeln!(w)?;
             for p in profiles {
-                line(w, &format!("{}: {}", p.name, p.source))?;
+                say(w, look, &format!("{}: {}", p.name, p.source))?;
             }
-            line(
+            say(
                 w,
+                look,
                 "captured: the real client's hello, recorded here with scripts/record-profiles; \
                  documented: built from the vendor's published defaults (see each source)",
             )
