@@ -316,3 +316,33 @@ pub fn write_clients(
         }
     }
 }
+
+/// The distinct hellos of a capture as a compact table (client, JA4, versions, suites, server
+/// names, fallback), laid out by `look`, and the summary line.
+pub fn write_client_hellos(
+    r: &ClientsReport,
+    look: super::Look,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let mut t = new_table(look);
+    t.set_header(vec![
+        "CLIENT", "JA4", "VERSIONS", "SUITES", "SNI", "FALLBACK",
+    ]);
+    for o in offers_in_order(r) {
+        let [_, versions, suites, _, _, sni, fallback] = offer_summary(r, o);
+        t.add_row(vec![
+            text(o.client.to_string()),
+            text(&o.ja4),
+            text(versions),
+            text(suites),
+            text(sni),
+            paint(
+                text(fallback),
+                o.is_fallback().then_some(Color::Yellow),
+                look.color,
+            ),
+        ]);
+    }
+    write_lines(&t, w)?;
+    super::table::say(w, look, &clients_summary(r))
+}
