@@ -54,6 +54,14 @@ pub fn clients_summary(r: &ClientsReport) -> String {
             if fallbacks == 1 { "" } else { "s" }
         ));
     }
+    if r.offers_over_limit > 0 {
+        s.push_str(&format!(
+            "; {} connection{} in no client hello: past the limit of 10,000 distinct hellos or \
+             100,000 client and hello pairs",
+            r.offers_over_limit,
+            if r.offers_over_limit == 1 { "" } else { "s" }
+        ));
+    }
     if r.own_probes > 0 {
         s.push_str(&format!(
             "; {} connection{} of tlsmatrix's own probes left out",
