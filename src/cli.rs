@@ -305,6 +305,10 @@ pub enum FormatArg {
     Csv,
     #[value(alias = "markdown")]
     Md,
+    /// The Prometheus exposition format, for node_exporter's textfile collector (scan, check and
+    /// merge; `-o FILE.prom` picks it too).
+    #[value(alias = "prom")]
+    Prometheus,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

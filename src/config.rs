@@ -227,6 +227,7 @@ fn from_arg(f: FormatArg) -> Format {
         FormatArg::Json => Format::Json,
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
+        FormatArg::Prometheus => Format::Prometheus,
     }
 }
 

@@ -14,8 +14,17 @@ pub(crate) fn run(args: cli::CheckArgs) -> Result<Exit, Error> {
     let report = load::load(&args.scan)?;
     let out = config::output_config(&args.output);
     let c = policy::check(&report, &policy);
-    emit_with(&out, |w, format, color| {
-        output::write_check(&c, format, color, w)
+    emit_with(&out, |w, format, color| match format {
+        // The metrics of the scan with those of its check, for a textfile collector.
+        output::Format::Prometheus => output::write_prometheus(
+            &output::Exposition {
+                report: &report,
+                probe: None,
+                check: Some(&c),
+            },
+            w,
+        ),
+        _ => output::write_check(&c, format, color, w),
     })?;
     Ok(check_exit(&c))
 }

@@ -2,15 +2,16 @@
 
 use crate::analysis::diff;
 use crate::app::Exit;
-use crate::app::emit::emit_with;
+use crate::app::emit::{emit_with, no_metrics};
 use crate::error::Error;
 use crate::report::load;
 use crate::{cli, config, output};
 
 pub(crate) fn run(args: cli::DiffArgs) -> Result<Exit, Error> {
+    let out = config::output_config(&args.output);
+    no_metrics(&out, "diff")?;
     let before = load::load(&args.before)?;
     let after = load::load(&args.after)?;
-    let out = config::output_config(&args.output);
     let d = diff::diff(&before, &after, (Some(&args.before), Some(&args.after)));
     if !before.endpoints.is_empty()
         && !after.endpoints.is_empty()

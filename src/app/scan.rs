@@ -17,6 +17,13 @@ pub(crate) async fn run(
     cancel: CancellationToken,
 ) -> Result<Exit, Error> {
     let out = job.output.clone();
+    if out.format == Format::Prometheus && job.baseline.is_some() {
+        return Err(Error::Usage(
+            "a comparison with --baseline has no Prometheus form: write the scan with \
+             --format prometheus, or compare with --format json"
+                .into(),
+        ));
+    }
     if let Some((domain, site, settings, with_rdp)) = job.domain.take() {
         let found = discover::discover(&domain, site.as_deref(), &settings).await;
         for p in &found.problems {
@@ -42,6 +49,28 @@ pub(crate) async fn run(
     let bar = progress::Bar::new(out.quiet);
     let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
     bar.finish();
+    if out.format == Format::Prometheus
+        && let Some(policy) = &job.policy
+    {
+        // The metrics of the scan and of its check, in one exposition.
+        let c = policy::check(&report, policy);
+        emit_with(&out, |w, format, color| match format {
+            Format::Prometheus => output::write_prometheus(
+                &output::Exposition {
+                    report: &report,
+                    probe: None,
+                    check: Some(&c),
+                },
+                w,
+            ),
+            _ => output::write_check(&c, format, color, w),
+        })?;
+        return Ok(if report.complete {
+            check_exit(&c)
+        } else {
+            Exit::Interrupted
+        });
+    }
     if job.baseline.is_none() && job.policy.is_none() {
         emit(&report, &out)?;
         return Ok(exit_status(&report));

@@ -7,6 +7,7 @@ mod diff;
 mod discovery;
 mod json;
 mod markdown;
+pub mod prometheus;
 mod table;
 
 use std::io::{self, Write};
@@ -21,6 +22,7 @@ pub use self::diff::write_diff;
 pub use self::discovery::{discovery_summary, write_discovery};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
+pub use self::prometheus::{Exposition, write_prometheus};
 pub use self::table::write_table;
 
 /// The output formats.
@@ -30,6 +32,8 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// The Prometheus exposition format (for node_exporter's textfile collector).
+    Prometheus,
 }
 
 impl Format {
@@ -40,6 +44,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "md" | "markdown" => Some(Format::Markdown),
             "txt" => Some(Format::Table),
+            "prom" => Some(Format::Prometheus),
             _ => None,
         }
     }
@@ -57,11 +62,29 @@ pub fn write_report(
         Format::Json => write_json(report, w),
         Format::Csv => write_csv(report, w),
         Format::Markdown => write_markdown(report, w),
+        Format::Prometheus => write_prometheus(
+            &Exposition {
+                report,
+                probe: None,
+                check: None,
+            },
+            w,
+        ),
     }
 }
 
+/// The error of a renderer asked for a format its document does not have.
+pub(crate) fn no_such_format(document: &str, format: Format) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{document} cannot be written as {format:?}"),
+    )
+}
+
 /// Write a file so that readers see the old file or the whole new one, never a part: a temporary
-/// file in the same folder, synced, then renamed over the target.
+/// file in the same folder, synced, then renamed over the target. The file gets the permissions
+/// of the one it replaces, or those of any new file (0666 less the umask): another user, such as
+/// node_exporter reading a textfile, reads it as it would a file written with `>`.
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -70,10 +93,18 @@ pub fn write_atomic(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tlsmatrix-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tlsmatrix-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Temporary files are made 0600; this asks for a plain file's mode (the umask applies).
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    if let Ok(old) = std::fs::metadata(path) {
+        tmp.as_file().set_permissions(old.permissions())?;
+    }
     {
         let mut buf = io::BufWriter::new(tmp.as_file_mut());
         write(&mut buf)?;
@@ -383,6 +414,25 @@ mod tests {
     #[test]
     fn markdown_snapshot() {
         insta::assert_snapshot!(render(Format::Markdown));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_files_are_readable_as_plain_files_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A new file: the mode a plain `File::create` gets under the same umask.
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let new = dir.path().join("tls.prom");
+        write_atomic(&new, |w| w.write_all(b"x 1\n")).unwrap();
+        assert_eq!(mode(&new), mode(&plain));
+        // A file replaced keeps its mode.
+        std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&new, |w| w.write_all(b"x 2\n")).unwrap();
+        assert_eq!(mode(&new), 0o640);
+        assert_eq!(std::fs::read_to_string(&new).unwrap(), "x 2\n");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
@@ -87,6 +87,49 @@ struct Row {
     root_dse: Option<RootDse>,
 }
 
+/// The two limits of a scan (probes in flight overall, and against one address), held by
+/// permits that several scans running at once can share: the exporter's concurrent probes take
+/// them from one `SharedLimits`, so two scrapes of the same domain controller never double its
+/// load.
+pub struct SharedLimits {
+    global: Arc<Semaphore>,
+    per_host: usize,
+    /// One semaphore per address while some scan holds it; dead entries are swept as it grows.
+    hosts: Mutex<HashMap<IpAddr, Weak<Semaphore>>>,
+}
+
+impl SharedLimits {
+    pub fn new(concurrency: usize, per_host: usize) -> Self {
+        SharedLimits {
+            global: Arc::new(Semaphore::new(concurrency.max(1))),
+            per_host: per_host.max(1),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The per-address semaphore, shared with every scan that probes the address now.
+    fn host(&self, addr: IpAddr) -> Arc<Semaphore> {
+        let mut hosts = self.hosts.lock().expect("lock");
+        if let Some(s) = hosts.get(&addr).and_then(Weak::upgrade) {
+            return s;
+        }
+        let s = Arc::new(Semaphore::new(self.per_host));
+        hosts.insert(addr, Arc::downgrade(&s));
+        // Forget addresses no scan holds any more, so the map does not grow with every address
+        // ever probed (amortised: only when it has doubled since the last sweep).
+        if hosts.len() > 64 && hosts.len().is_power_of_two() {
+            hosts.retain(|_, w| w.strong_count() > 0);
+        }
+        s
+    }
+
+    /// Addresses some scan holds a per-host semaphore for (for tests and metrics).
+    pub fn hosts_held(&self) -> usize {
+        let hosts = self.hosts.lock().expect("lock");
+        hosts.values().filter(|w| w.strong_count() > 0).count()
+    }
+}
+
 /// Scan every target with every configured version. Never fails: what goes wrong with an
 /// endpoint is recorded in its cells. Cancelling stops new probes and returns what is done,
 /// with `complete: false`.
@@ -96,6 +139,20 @@ pub async fn scan(
     input_errors: Vec<InputError>,
     cancel: CancellationToken,
     observer: &dyn ScanObserver,
+) -> Report {
+    let limits = Arc::new(SharedLimits::new(config.concurrency, config.per_host));
+    scan_within(config, targets, input_errors, cancel, observer, &limits).await
+}
+
+/// [`scan`], with its probes counted against limits shared with other scans (`config`'s own
+/// `concurrency` and `per_host` are then only recorded in the report).
+pub async fn scan_within(
+    config: &ScanConfig,
+    targets: Vec<Target>,
+    input_errors: Vec<InputError>,
+    cancel: CancellationToken,
+    observer: &dyn ScanObserver,
+    shared: &Arc<SharedLimits>,
 ) -> Report {
     let started = now_rfc3339();
     let contexts = Arc::new(ClientContexts::new(&config.versions));
@@ -144,7 +201,7 @@ pub async fn scan(
         }
     }
 
-    let global = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let global = shared.global.clone();
     let (tx, mut rx) = mpsc::channel::<Done>(256);
     let work: Vec<(IpAddr, Vec<Job>)> = order
         .into_iter()
@@ -172,18 +229,18 @@ pub async fn scan(
     // At most `concurrency` hosts are active at once (each needs a global slot to do anything),
     // so the tasks alive do not grow with the size of the estate.
     let host_slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let per_host = config.per_host.max(1);
     let settings = (config.ldap_check, config.engine);
     let dispatch_contexts = contexts.clone();
+    let shared = shared.clone();
     let dispatcher = tokio::spawn(async move {
         let mut hosts = JoinSet::new();
-        for (_, jobs) in work {
+        for (addr, jobs) in work {
             let Ok(slot) = host_slots.clone().acquire_owned().await else {
                 break;
             };
             let host = run_host(
                 jobs,
-                per_host,
+                shared.host(addr),
                 global.clone(),
                 dispatch_contexts.clone(),
                 limits,
@@ -283,17 +340,17 @@ struct Job {
 /// A finished cell: row, version, cell, and the RootDSE if an LDAP search answered.
 type Done = (usize, TlsVersion, Cell, Option<RootDse>);
 
-/// Run the jobs of one address, at most `per_host` at once, each also holding a global permit.
+/// Run the jobs of one address, at most as many at once as `local` has permits, each also
+/// holding a global permit.
 async fn run_host(
     jobs: Vec<Job>,
-    per_host: usize,
+    local: Arc<Semaphore>,
     global: Arc<Semaphore>,
     contexts: Arc<ClientContexts>,
     limits: Limits,
     (ldap_check, engine): (bool, Engine),
     tx: mpsc::Sender<Done>,
 ) {
-    let local = Arc::new(Semaphore::new(per_host));
     // Rows whose first connect failed: later versions get the same answer.
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
