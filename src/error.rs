@@ -25,4 +25,19 @@ pub enum Error {
     BadReport { path: String, message: String },
     #[error("cannot start the demo lab: {0}")]
     Lab(io::Error),
+    /// A configuration file with mistakes: every one of them, each with its line.
+    #[error("{}", config_errors(path, errors))]
+    Config {
+        path: PathBuf,
+        errors: Vec<crate::serve::yaml::ConfigError>,
+    },
+}
+
+/// `FILE:LINE:COL: message`, one mistake a line.
+fn config_errors(path: &std::path::Path, errors: &[crate::serve::yaml::ConfigError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}:{e}", path.display()))
+        .collect::<Vec<_>>()
+        .join("\ntlsmatrix: error: ")
 }

@@ -11,5 +11,6 @@ mod ldap;
 mod matrix;
 mod offered;
 mod s_server;
+mod serve;
 mod slapd;
 mod wire;

@@ -12,6 +12,7 @@ pub mod exit;
 mod merge;
 pub mod progress;
 mod scan;
+mod serve;
 
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
         Command::Clients(args) => clients::run(args),
         Command::Check(args) => check::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Serve(args) => serve::run(args, cancel).await,
     }
 }
 

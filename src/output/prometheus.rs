@@ -58,12 +58,7 @@ pub fn write_prometheus(x: &Exposition<'_>, w: &mut dyn Write) -> io::Result<()>
 
 /// The exposition as text.
 pub fn render(x: &Exposition<'_>) -> String {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(Families(families(x))));
-    let mut out = String::new();
-    prometheus_client::encoding::text::encode(&mut out, &registry)
-        .expect("writing to a String does not fail");
-    out
+    encode_families(families(x))
 }
 
 /// A label value (escaped by the encoder as the format requires).
@@ -163,15 +158,43 @@ fn with(mut labels: Labels, more: &[(&'static str, Text)]) -> Labels {
     labels
 }
 
-/// Whether a probe of one target worked: every row of it has a verdict. (A verdict of "no TLS"
-/// is a result; unreachable rows and rows left incomplete are not.)
-fn target_succeeded(report: &Report, target: &str) -> bool {
+/// Whether a probe of one target worked: it has rows, and every row has a verdict. (A verdict of
+/// "no TLS" is a result; unreachable rows and rows left incomplete are not.)
+pub fn succeeded(report: &Report, target: &str) -> bool {
+    let mut rows = report.endpoints.iter().filter(|e| e.target == target);
+    let mut any = false;
     report.complete
-        && report
-            .endpoints
-            .iter()
-            .filter(|e| e.target == target)
-            .all(|e| !matches!(e.verdict, Verdict::Unreachable | Verdict::Incomplete))
+        && rows.all(|e| {
+            any = true;
+            !matches!(e.verdict, Verdict::Unreachable | Verdict::Incomplete)
+        })
+        && any
+}
+
+/// The answer of a probe that got no result in time (it waited for a scan that another scrape
+/// started, with a longer timeout): failed, and how long it waited.
+pub fn render_without_result(target: &str, waited: Duration) -> String {
+    let labels = vec![("target", Text::outside(target))];
+    let mut success = Family::new(
+        "tlsmatrix_probe_success",
+        "1 when every address of the target got a verdict (reachable, every cell decided).",
+    );
+    success.push(labels.clone(), 0.0);
+    let mut duration = Family::new(
+        "tlsmatrix_probe_duration_seconds",
+        "How long the scan behind this answer took.",
+    );
+    duration.push(labels, waited.as_secs_f64());
+    encode_families(vec![success, duration])
+}
+
+fn encode_families(families: Vec<Family>) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Families(families)));
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &registry)
+        .expect("writing to a String does not fail");
+    out
 }
 
 /// The low-cardinality word for how a cell ended, beside its status.
@@ -257,7 +280,7 @@ fn families(x: &Exposition<'_>) -> Vec<Family> {
     );
     for t in &targets {
         let labels = vec![("target", Text::outside(t))];
-        success.push(labels.clone(), flag(target_succeeded(report, t)));
+        success.push(labels.clone(), flag(succeeded(report, t)));
         let n = report.endpoints.iter().filter(|e| e.target == *t).count();
         rows.push(labels.clone(), n as f64);
         if let Some(p) = &x.probe {

@@ -272,6 +272,7 @@ fn read_module(
     let mut m = Module::defaults(limits);
     let before = r.errors.len();
     let mut timeouts = None;
+    let mut explicit_connect = false;
     for (key, value) in r.mapping(node, path, MODULE_KEYS) {
         let p = join(path, &key);
         match key.as_str() {
@@ -309,6 +310,7 @@ fn read_module(
             "connect_timeout" => {
                 if let Some(d) = r.duration(value, &p, false) {
                     m.connect_timeout = d;
+                    explicit_connect = true;
                     timeouts.get_or_insert(value);
                 }
             }
@@ -374,6 +376,10 @@ fn read_module(
             }
         }
     }
+    if !explicit_connect {
+        // Only `timeout` given: the connect attempts fit in it.
+        m.connect_timeout = m.connect_timeout.min(m.timeout);
+    }
     if let Some(at) = timeouts
         && m.connect_timeout > m.timeout
     {
@@ -436,6 +442,17 @@ mod tests {
                 .starts_with("9:14: modules.b: connect_timeout (2s) is longer than timeout (1s)")
         );
         assert!(lines[5].starts_with("11:3: modules.bad name: module name 'bad name'"));
+    }
+
+    #[test]
+    fn a_short_timeout_alone_shortens_the_connect_limit() {
+        let s = parse("modules:\n  quick:\n    timeout: 2s\n").unwrap();
+        assert_eq!(s.modules["quick"].connect_timeout, Duration::from_secs(2));
+        let e = parse("modules:\n  q:\n    timeout: 2s\n    connect_timeout: 3s\n").unwrap_err();
+        assert!(
+            e[0].message.starts_with("connect_timeout (3s) is longer"),
+            "{e:?}"
+        );
     }
 
     #[test]
