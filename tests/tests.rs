@@ -10,6 +10,7 @@ mod hostile;
 mod ldap;
 mod matrix;
 mod offered;
+mod prometheus;
 mod s_server;
 mod serve;
 mod slapd;
