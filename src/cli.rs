@@ -11,6 +11,7 @@ use crate::tls::TlsVersion;
 #[command(
     name = "tlsmatrix",
     version,
+    propagate_version = true,
     about = "Which TLS versions do your endpoints accept? Force each version, get the matrix.",
     long_about = "Probes endpoints (LDAP with StartTLS, LDAPS, Global Catalog, RDP, HTTPS, any TLS \
 port) with one protocol version at a time (SSLv3, TLS 1.0, 1.1, 1.2, 1.3) and reports, per \
@@ -45,6 +46,13 @@ pub enum Command {
     /// "TLS 1.2 only", scan it, and print both matrices.
     #[cfg(feature = "lab")]
     Demo(DemoArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff); e.g. `tlsmatrix man > /usr/local/share/man/man1/tlsmatrix.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +72,7 @@ pub struct DnsArgs {
     #[arg(long, value_name = "SITE")]
     pub site: Option<String>,
     /// DNS server to ask, ADDR or ADDR:PORT (usually a DC) [default: the system's].
-    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_dns_server)]
+    #[arg(long, env = "TLSMATRIX_DNS_SERVER", value_name = "ADDR[:PORT]", value_parser = parse_dns_server)]
     pub dns_server: Option<std::net::SocketAddr>,
     /// Limit of each DNS query.
     #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
@@ -122,7 +130,7 @@ pub struct ClientsArgs {
     #[arg(value_name = "CAPTURE", required = true)]
     pub captures: Vec<String>,
     /// Only connections to these server ports (e.g. 636,3269,389,3268) [default: every port].
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_port)]
     pub ports: Vec<u16>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -207,7 +215,7 @@ pub struct ScanArgs {
     /// Probe engines: OpenSSL handshakes, hand-written ClientHellos (any version, every
     /// registered suite), or both (each cell decided by both, the wire engine alone where
     /// OpenSSL cannot offer the version).
-    #[arg(long, value_enum, default_value_t = EngineArg::Both)]
+    #[arg(long, env = "TLSMATRIX_ENGINE", value_enum, default_value_t = EngineArg::Both)]
     pub engine: EngineArg,
 
     /// Read targets from FILE, one a line; '#' starts a comment; '-' reads standard input.
@@ -225,19 +233,20 @@ pub struct ScanArgs {
     pub versions: Vec<TlsVersion>,
 
     /// Probes in flight at once, over all endpoints.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, env = "TLSMATRIX_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: u32,
 
     /// Probes in flight at once against one address.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "TLSMATRIX_PER_HOST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub per_host: u32,
 
-    /// Limit of each TCP connect attempt (e.g. 5s, 500ms).
-    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
-    pub connect_timeout: Duration,
+    /// Limit of each TCP connect attempt (e.g. 5s, 500ms) [default: 5s, or --timeout if that
+    /// is shorter].
+    #[arg(long, env = "TLSMATRIX_CONNECT_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Option<Duration>,
 
     /// Limit of a whole probe: connect attempts and handshake.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, env = "TLSMATRIX_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
     /// Extra connect attempts after a connect-phase failure (never after a TLS answer).
@@ -273,7 +282,8 @@ pub struct ScanArgs {
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Report format [default: table on a terminal, else json; with -o, from the file's extension]
+    /// Report format [default: the table, on a terminal or in a pipe; with -o, from the file's
+    /// extension: .json, .csv, .md, .txt]
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 
@@ -357,6 +367,28 @@ pub enum ColorArg {
     Auto,
     Always,
     Never,
+}
+
+/// A port number, or the name of a service tlsmatrix knows (`ldaps` is 636).
+fn parse_port(s: &str) -> Result<u16, String> {
+    let known = [
+        ("ldap", 389),
+        ("ldaps", 636),
+        ("gc", 3268),
+        ("gcs", 3269),
+        ("rdp", 3389),
+        ("https", 443),
+    ];
+    let s = s.trim();
+    if let Some((_, p)) = known.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+        return Ok(*p);
+    }
+    match s.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!(
+            "'{s}' is not a port (1 to 65535) or one of ldap, ldaps, gc, gcs, rdp, https"
+        )),
+    }
 }
 
 fn parse_version(s: &str) -> Result<TlsVersion, String> {

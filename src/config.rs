@@ -4,7 +4,9 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use crate::analysis::policy::Policy;
-use crate::cli::{ColorArg, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg};
+use crate::cli::{
+    Cli, ColorArg, Command, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg,
+};
 use crate::discover::DnsSettings;
 use crate::error::Error;
 use crate::output::Format;
@@ -25,23 +27,181 @@ pub struct OutputConfig {
     pub quiet: bool,
 }
 
+/// One command line, validated: what the commands in `app` run.
+pub enum Job {
+    Scan(Box<ScanJob>),
+    Diff(DiffJob),
+    Check(CheckJob),
+    Merge(MergeJob),
+    Clients(ClientsJob),
+    Discover(DiscoverJob),
+    #[cfg(feature = "lab")]
+    Demo(DemoJob),
+    /// Describe the command line itself: completions or the manual page.
+    Describe(Describe),
+    Serve(Box<ServeJob>),
+}
+
+/// What `completions` and `man` print.
+pub enum Describe {
+    Completions(clap_complete::Shell),
+    Man,
+}
+
+/// A saved report and the file it came from.
+pub struct Loaded {
+    pub path: String,
+    pub report: Box<Report>,
+}
+
+impl Loaded {
+    pub fn load(path: &str) -> Result<Loaded, Error> {
+        Ok(Loaded {
+            path: path.to_string(),
+            report: Box::new(crate::report::load::load(path)?),
+        })
+    }
+}
+
+/// A domain whose controllers are found through DNS SRV records.
+#[derive(Clone, Debug)]
+pub struct DomainJob {
+    pub domain: String,
+    /// Only the DCs of this Active Directory site.
+    pub site: Option<String>,
+    pub dns: DnsSettings,
+    /// Add each DC's RDP service (3389).
+    pub with_rdp: bool,
+}
+
+/// What a scan's result is held against, if anything.
+pub enum Compare {
+    /// The scan itself is the answer.
+    Nothing,
+    /// A before/after comparison with a saved scan.
+    Baseline {
+        before: Loaded,
+        allow_inconclusive: bool,
+    },
+    Policy(Policy),
+}
+
 /// A scan, ready to run.
 pub struct ScanJob {
     pub config: ScanConfig,
     pub targets: Vec<Target>,
     pub input_errors: Vec<InputError>,
     pub output: OutputConfig,
-    /// Compare with this saved scan (its path and contents).
-    pub baseline: Option<(String, Report)>,
-    pub allow_inconclusive: bool,
-    pub policy: Option<Policy>,
+    pub compare: Compare,
     /// Discover the DCs of this domain and add their services.
-    pub domain: Option<(String, Option<String>, DnsSettings, bool)>,
+    pub domain: Option<DomainJob>,
 }
+
+pub struct DiffJob {
+    pub before: Loaded,
+    pub after: Loaded,
+    pub allow_inconclusive: bool,
+    pub output: OutputConfig,
+}
+
+pub struct CheckJob {
+    pub scan: Loaded,
+    pub policy: Policy,
+    pub output: OutputConfig,
+}
+
+pub struct MergeJob {
+    pub scans: Vec<Loaded>,
+    pub label: Option<String>,
+    pub output: OutputConfig,
+}
+
+pub struct ClientsJob {
+    pub captures: Vec<String>,
+    /// Server ports to read; empty means the usual TLS ports.
+    pub ports: Vec<u16>,
+    pub output: OutputConfig,
+}
+
+pub struct DiscoverJob {
+    pub domain: DomainJob,
+    pub output: OutputConfig,
+}
+
+#[cfg(feature = "lab")]
+pub struct DemoJob {
+    /// Also save before.json and after.json here.
+    pub save: Option<PathBuf>,
+    pub color: bool,
+}
+
+/// Validate a command line into the job it asks for.
+pub fn job(cli: Cli) -> Result<Job, Error> {
+    Ok(match cli.command {
+        Command::Scan(args) => Job::Scan(Box::new(scan_job(*args)?)),
+        Command::Diff(args) => Job::Diff(DiffJob {
+            before: Loaded::load(&args.before)?,
+            after: Loaded::load(&args.after)?,
+            allow_inconclusive: args.allow_inconclusive,
+            output: output_config(&args.output)?,
+        }),
+        Command::Check(args) => Job::Check(CheckJob {
+            policy: policy(&args.policy)?.ok_or_else(|| {
+                Error::Usage("check needs --policy NAME or --require/--forbid LIST".into())
+            })?,
+            scan: Loaded::load(&args.scan)?,
+            output: output_config(&args.output)?,
+        }),
+        Command::Merge(args) => Job::Merge(MergeJob {
+            scans: args
+                .scans
+                .iter()
+                .map(|p| Loaded::load(p))
+                .collect::<Result<_, _>>()?,
+            label: args.label.clone(),
+            output: output_config(&args.output)?,
+        }),
+        Command::Clients(args) => Job::Clients(ClientsJob {
+            output: output_config(&args.output)?,
+            captures: args.captures,
+            ports: args.ports,
+        }),
+        Command::Discover(args) => Job::Discover(DiscoverJob {
+            domain: domain_job(args.domain, &args.dns),
+            output: output_config(&args.output)?,
+        }),
+        Command::Completions { shell } => Job::Describe(Describe::Completions(shell)),
+        Command::Man => Job::Describe(Describe::Man),
+        Command::Serve(args) => Job::Serve(Box::new(serve_job(&args)?)),
+        #[cfg(feature = "lab")]
+        Command::Demo(args) => Job::Demo(DemoJob {
+            save: args.save,
+            color: color_enabled(args.color, std::io::stdout().is_terminal()),
+        }),
+    })
+}
+
+fn domain_job(domain: String, dns: &crate::cli::DnsArgs) -> DomainJob {
+    DomainJob {
+        domain,
+        site: dns.site.clone(),
+        dns: dns_settings(dns),
+        with_rdp: dns.with_rdp,
+    }
+}
+
+/// A TCP connect's limit unless `--connect-timeout` says otherwise (never above `--timeout`).
+const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The policy the arguments ask for, if any.
 pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
     let custom = !args.require.is_empty() || !args.forbid.is_empty();
+    if let Some(v) = args.require.iter().find(|v| args.forbid.contains(v)) {
+        return Err(Error::Usage(format!(
+            "{} is both in --require and in --forbid",
+            v.key()
+        )));
+    }
     match (args.policy, custom) {
         (Some(_), true) => Err(Error::Usage(
             "give either --policy or --require/--forbid, not both".into(),
@@ -130,12 +290,17 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
     let mut versions = args.versions.clone();
     versions.sort();
     versions.dedup();
-    if args.connect_timeout > args.timeout {
-        return Err(Error::Usage(format!(
-            "--connect-timeout ({:?}) is longer than --timeout ({:?}), which bounds the whole probe",
-            args.connect_timeout, args.timeout
-        )));
-    }
+    let connect_timeout = match args.connect_timeout {
+        Some(c) if c > args.timeout => {
+            return Err(Error::Usage(format!(
+                "--connect-timeout ({}) is longer than --timeout ({}), which bounds the whole probe",
+                crate::probe::show_duration(c),
+                crate::probe::show_duration(args.timeout)
+            )));
+        }
+        Some(c) => c,
+        None => DEFAULT_CONNECT_TIMEOUT.min(args.timeout),
+    };
     if let Some(name) = &args.sni
         && (name.is_empty() || name.parse::<std::net::IpAddr>().is_ok())
     {
@@ -148,7 +313,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         versions,
         concurrency: args.concurrency as usize,
         per_host: args.per_host as usize,
-        connect_timeout: args.connect_timeout,
+        connect_timeout,
         timeout: args.timeout,
         retries: args.retries,
         sni: args.sni.clone(),
@@ -168,26 +333,21 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
                 .into(),
         ));
     }
-    let baseline = match &args.baseline {
-        Some(path) => Some((path.clone(), crate::report::load::load(path)?)),
-        None => None,
+    let compare = match (&args.baseline, policy) {
+        (Some(path), _) => Compare::Baseline {
+            before: Loaded::load(path)?,
+            allow_inconclusive: args.allow_inconclusive,
+        },
+        (None, Some(p)) => Compare::Policy(p),
+        (None, None) => Compare::Nothing,
     };
     Ok(ScanJob {
         config,
         targets,
         input_errors,
-        output: output_config(&args.output),
-        baseline,
-        allow_inconclusive: args.allow_inconclusive,
-        policy,
-        domain: args.domain.clone().map(|d| {
-            (
-                d,
-                args.dns.site.clone(),
-                dns_settings(&args.dns),
-                args.dns.with_rdp,
-            )
-        }),
+        output: output_config(&args.output)?,
+        compare,
+        domain: args.domain.clone().map(|d| domain_job(d, &args.dns)),
     })
 }
 
@@ -204,21 +364,29 @@ pub fn dedupe(targets: &mut Vec<Target>) {
     targets.retain(|t| seen.insert((t.host.clone(), t.port, t.protocol)));
 }
 
-pub fn output_config(args: &OutputArgs) -> OutputConfig {
+/// Where the report goes and in which format. The human table is the default everywhere, on a
+/// terminal or in a pipe (colour follows the terminal); a machine format only when asked for
+/// with `--format` or by the extension of `-o FILE`.
+pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = match (args.format, &args.output) {
         (Some(f), _) => from_arg(f),
-        (None, Some(path)) => Format::from_path(path).unwrap_or(Format::Json),
-        (None, None) if stdout_tty => Format::Table,
-        (None, None) => Format::Json,
+        (None, Some(path)) => Format::from_path(path).ok_or_else(|| {
+            Error::Usage(format!(
+                "-o {}: cannot tell the format from the file name; use one of {} or give --format",
+                path.display(),
+                Format::EXTENSIONS.join(", ")
+            ))
+        })?,
+        (None, None) => Format::Table,
     };
-    OutputConfig {
+    Ok(OutputConfig {
         format,
         file: args.output.clone(),
         echo_table: args.output.is_some() && stdout_tty && !args.quiet,
         color: color_enabled(args.color, stdout_tty),
         quiet: args.quiet,
-    }
+    })
 }
 
 fn from_arg(f: FormatArg) -> Format {

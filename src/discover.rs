@@ -62,8 +62,12 @@ pub struct Dc {
     pub gc_port: Option<u16>,
 }
 
+/// Version of the discovery document's layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discovery {
+    pub schema_version: u32,
     pub domain: String,
     pub site: Option<String>,
     /// The DNS server asked, or `None` for the system's.
@@ -135,6 +139,7 @@ fn bare(name: &str) -> String {
 pub async fn discover(domain: &str, site: Option<&str>, settings: &DnsSettings) -> Discovery {
     let domain = bare(domain);
     let mut out = Discovery {
+        schema_version: SCHEMA_VERSION,
         domain: domain.clone(),
         site: site.map(str::to_string),
         dns_server: settings.server.map(|s| s.to_string()),

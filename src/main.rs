@@ -1,12 +1,13 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use tlsmatrix::app::Exit;
-use tlsmatrix::cli::Cli;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match tlsmatrix::app::parse_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(exit) => return ExitCode::from(exit.code() as u8),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -67,6 +67,11 @@ pub fn parse_target(input: &str) -> Result<Target, String> {
     if s.is_empty() {
         return Err("empty target".into());
     }
+    if s.split_whitespace().nth(1).is_some() {
+        return Err(format!(
+            "'{s}' holds more than one target: give one target per line or argument"
+        ));
+    }
     let (default_port, protocol, rest) = match s.split_once("://") {
         Some((scheme, rest)) => {
             let (port, protocol) = scheme_port(scheme)?;
@@ -261,6 +266,26 @@ impl ResolveOverrides {
 
     pub fn add(&mut self, host: &str, port: Option<u16>, addrs: Vec<IpAddr>) {
         self.map.insert((host.to_ascii_lowercase(), port), addrs);
+    }
+
+    /// The pins that no target uses, as `HOST:PORT` (`*` for any port).
+    pub fn unused(&self, targets: &[Target]) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .map
+            .keys()
+            .filter(|(host, port)| {
+                !targets.iter().any(|t| {
+                    matches!(&t.host, Host::Name(n) if n.eq_ignore_ascii_case(host))
+                        && port.is_none_or(|p| p == t.port)
+                })
+            })
+            .map(|(host, port)| match port {
+                Some(p) => format!("{host}:{p}"),
+                None => format!("{host}:*"),
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     fn lookup(&self, host: &str, port: u16) -> Option<&Vec<IpAddr>> {

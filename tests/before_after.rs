@@ -238,7 +238,7 @@ async fn bad_inputs_are_named_and_exit_2() {
     let future = path(&dir, "future.json");
     std::fs::write(
         &future,
-        text.replace("\"schema_version\": 1", "\"schema_version\": 2"),
+        text.replace("\"schema_version\": 2", "\"schema_version\": 99"),
     )
     .unwrap();
     let other = path(&dir, "other.json");
@@ -250,7 +250,7 @@ async fn bad_inputs_are_named_and_exit_2() {
     for (file, needle) in [
         (&empty, "the file is empty, not a tlsmatrix scan"),
         (&truncated, "truncated JSON"),
-        (&future, "schema version 2 is not supported"),
+        (&future, "schema version 99 is not supported"),
         (&other, "not a tlsmatrix scan (no schema_version field)"),
         (&disjoint, "have no endpoint in common"),
     ] {
@@ -263,9 +263,22 @@ async fn bad_inputs_are_named_and_exit_2() {
     let out = run_cli(&["check", &future, "--policy", "tls12-only"], &[], None).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("future.json: schema version 2"),
+        stderr(&out).contains("future.json: schema version 99"),
         "{}",
         stderr(&out)
+    );
+    // A report of schema 1 is still read, its unprobed cells as `interrupted`.
+    let old = path(&dir, "old.json");
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["schema_version"] = 1.into();
+    v["endpoints"][0]["versions"]["tls1.0"] = serde_json::json!({
+        "status": "error", "detail": "not probed: the scan was interrupted", "elapsed_ms": 0
+    });
+    std::fs::write(&old, serde_json::to_vec(&v).unwrap()).unwrap();
+    let loaded = tlsmatrix::report::load::load(&old).unwrap();
+    assert_eq!(
+        loaded.endpoints[0].versions[&Tls10].status(),
+        Status::Interrupted
     );
     let out = run_cli(&["check", &good], &[], None).await;
     assert_eq!(out.status.code(), Some(2));
@@ -316,4 +329,66 @@ async fn merge_shows_disagreement_between_vantage_points() {
     );
     assert_eq!(e.verdict, Verdict::Legacy, "TLS 1.1 is accepted from both");
     drop(s);
+}
+
+/// The defect: a declined StartTLS put no ClientHello on the wire, yet `diff` called it
+/// `enforced` and `check --policy tls12-only` passed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_cell_is_never_a_refusal_in_diff_or_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_cli(&["demo", "--save", dir.path().to_str().unwrap()], &[], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("before.json")).unwrap()).unwrap();
+    let mut after: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
+    let find = |r: &Value, prefix: &str| -> usize {
+        r["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|e| e["target"].as_str().unwrap().starts_with(prefix))
+            .unwrap()
+    };
+    let dc2 = find(&before, "ldap://dc2");
+    let declined = before["endpoints"][dc2]["versions"]["tls1.0"].clone();
+    assert_eq!(declined["tls_declined"], true, "{declined}");
+    let dc1 = find(&after, "ldap://dc1");
+    for v in ["tls1.0", "tls1.1"] {
+        after["endpoints"][dc1]["versions"][v] = declined.clone();
+    }
+    let after_path = path(&dir, "after-declined.json");
+    std::fs::write(&after_path, serde_json::to_vec(&after).unwrap()).unwrap();
+    let before_path = path(&dir, "before.json");
+
+    let d = run_cli(
+        &["diff", &before_path, &after_path, "--format", "table"],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&d);
+    assert_eq!(d.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(!text.contains("PASS"), "{text}");
+
+    let c = run_cli(
+        &[
+            "check",
+            &after_path,
+            "--policy",
+            "tls12-only",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let report: Value = serde_json::from_slice(&c.stdout).unwrap();
+    assert_eq!(c.status.code(), Some(3), "{}", stdout(&c));
+    assert_eq!(report["result"], "inconclusive");
+    let e = &report["endpoints"][dc1];
+    assert_eq!(e["result"], "inconclusive", "{e}");
+    assert!(e["findings"].to_string().contains("never offered"), "{e}");
 }

@@ -134,7 +134,7 @@ async fn json_report_has_the_documented_shape() {
     )
     .await;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], tlsmatrix::report::SCHEMA_VERSION);
     assert_eq!(v["tool"]["name"], "tlsmatrix");
     assert!(v["tls_library"].as_str().unwrap().starts_with("OpenSSL"));
     for key in ["started", "finished"] {
@@ -381,4 +381,119 @@ async fn demo_prints_both_matrices() {
     let after: Report =
         serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
     assert_eq!(after.label.as_deref(), Some("after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conventions_a_user_expects() {
+    let s = tls_server(Tls12, Tls13).await;
+    let addr = s.addr().to_string();
+
+    // clap's own mistakes take the documented one-line form.
+    let out = run_cli(&["scan", "--versons", "tls1.0", &addr], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("tlsmatrix: error: "), "{err}");
+    assert!(err.contains("--versions"), "the hint is kept: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // A probe timeout shorter than the default connect timeout is fine on its own.
+    let out = run_cli(
+        &["scan", "--timeout", "3", "--format", "json", &addr],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.options.connect_timeout_ms, 3000);
+
+    // Environment variables set the common defaults.
+    let out = run_cli(
+        &["scan", "--format", "json", &addr],
+        &[("TLSMATRIX_TIMEOUT", "7s"), ("TLSMATRIX_CONCURRENCY", "5")],
+        None,
+    )
+    .await;
+    let r = report(&out);
+    assert_eq!((r.options.timeout_ms, r.options.concurrency), (7000, 5));
+
+    // The human table in a pipe too, and JSON only when asked for.
+    let out = run_cli(&["scan", &addr], &[], None).await;
+    assert!(stdout(&out).contains("VERDICT"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("\x1b["), "no colour in a pipe");
+
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.unknown");
+    let out = run_cli(&["scan", "-o", html.to_str().unwrap(), &addr], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(".json, .csv, .md"),
+        "{}",
+        stderr(&out)
+    );
+
+    for (args, needle) in [
+        (
+            vec![
+                "check",
+                "x.json",
+                "--require",
+                "tls1.0",
+                "--forbid",
+                "tls1.0",
+            ],
+            "tls1.0 is both in --require and in --forbid",
+        ),
+        (vec!["scan", "dc1 dc2"], "more than one target"),
+        (
+            vec!["clients", "--ports", "ldaps,ldapz", "x.pcap"],
+            "'ldapz' is not a port",
+        ),
+    ] {
+        let out = run_cli(&args, &[], None).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+
+    // A missing capture is an error, with no empty report beside it.
+    let out = run_cli(&["clients", "/nonexistent/x.pcap"], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("/nonexistent/x.pcap"));
+
+    // A pin that no target uses is said.
+    let out = run_cli(
+        &[
+            "scan",
+            "-q",
+            "--resolve",
+            "dc9.example:636:127.0.0.1",
+            &addr,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert!(
+        stderr(&out).contains("--resolve dc9.example:636 matches no target"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A report saved to a file is summed up on standard error.
+    let saved = dir.path().join("r.json");
+    let out = run_cli(&["scan", "-o", saved.to_str().unwrap(), &addr], &[], None).await;
+    assert!(
+        stderr(&out).contains("1 endpoint: 1 ready"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Version on subcommands, completions, the manual page.
+    let out = run_cli(&["scan", "--version"], &[], None).await;
+    assert!(stdout(&out).contains(env!("CARGO_PKG_VERSION")));
+    let out = run_cli(&["completions", "bash"], &[], None).await;
+    assert!(stdout(&out).contains("_tlsmatrix()"), "{}", stdout(&out));
+    let out = run_cli(&["man"], &[], None).await;
+    assert!(stdout(&out).contains(".TH tlsmatrix 1"), "{}", stdout(&out));
 }

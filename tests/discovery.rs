@@ -130,6 +130,7 @@ async fn discovers_dcs_gc_site_and_ipv6_and_names_the_target_that_does_not_resol
     let dns = dns().await;
     let found = discover(D, Some("Paris"), &settings(&dns)).await;
     let want = Discovery {
+        schema_version: tlsmatrix::discover::SCHEMA_VERSION,
         domain: D.into(),
         site: Some("Paris".into()),
         dns_server: Some(dns.addr.to_string()),

@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod discovery;
 mod hostile;
+mod keys;
 mod ldap;
 mod matrix;
 mod offered;

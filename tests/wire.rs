@@ -77,9 +77,10 @@ async fn tls10_with_rc4_only_is_accepted_by_the_wire_engine_and_not_testable_by_
         json["versions"]["tls1.0"]["engines"]["wire"]["status"],
         "accepted"
     );
+    // OpenSSL's handshake_failure settles nothing: it may only mean a suite it cannot offer.
     assert_eq!(
         json["versions"]["tls1.0"]["engines"]["openssl"]["status"],
-        "refused"
+        "not_testable"
     );
     assert_eq!(json["versions"]["tls1.0"]["engines"]["agree"], false);
 }

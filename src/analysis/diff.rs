@@ -8,7 +8,14 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion};
+use crate::analysis::verdict::declines_tls;
+use crate::report::{
+    Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, Unproven,
+};
+
+/// Version of the diff document's layout. 2: a cell declined before any ClientHello is
+/// `inconclusive`, no longer `enforced` or `unchanged`; endpoints may carry `notes`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What happened to one version of one endpoint between two scans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -44,37 +51,43 @@ impl Transition {
     }
 }
 
-/// A cell reduced to what matters for a transition.
+/// A cell reduced to what matters for a transition, from what it proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Accepted, and (on LDAP) the directory answered: the version works.
     Works,
     /// Accepted handshake, but the LDAP search failed.
     HandshakeOnly,
-    /// Refused, or TLS declined by the server: not accepted, decided.
+    /// Offered and refused.
     No,
+    /// Nothing proven (timeout, error, declined before any hello, interrupted, ...).
     Undecided,
     NotTestable,
     /// The version was not in that scan.
     Missing,
 }
 
-fn state(cell: Option<&Cell>) -> State {
-    let Some(c) = cell else {
-        return State::Missing;
-    };
-    match &c.outcome {
-        o if o.works() => State::Works,
-        Outcome::Accepted { .. } => State::HandshakeOnly,
-        Outcome::Refused(_) | Outcome::TlsDeclined(_) => State::No,
-        Outcome::NotTestable(_) => State::NotTestable,
-        _ => State::Undecided,
+/// `no_tls`: the endpoint declined TLS itself for every version in that scan (see
+/// [`declines_tls`]), so none of its versions was accepted there: a fact about the endpoint,
+/// said in the comparison's notes, not a refusal of any version.
+fn state(cell: Option<&Cell>, no_tls: bool) -> State {
+    match Proof::of(cell) {
+        Proof::Unproven(Unproven::Declined) if no_tls => State::No,
+        Proof::Accepted { works: true } => State::Works,
+        Proof::Accepted { works: false } => State::HandshakeOnly,
+        Proof::Refused => State::No,
+        Proof::Unproven(Unproven::NotTestable) => State::NotTestable,
+        Proof::Unproven(Unproven::NotProbed) => State::Missing,
+        Proof::Unproven(_) => State::Undecided,
     }
 }
 
-/// The transition of version `v` from `before` to `after`.
+/// The transition of version `v` from `before` to `after`, cells judged alone.
 pub fn transition(v: TlsVersion, before: Option<&Cell>, after: Option<&Cell>) -> Transition {
-    let (b, a) = (state(before), state(after));
+    transition_of(v, state(before, false), state(after, false))
+}
+
+fn transition_of(v: TlsVersion, b: State, a: State) -> Transition {
     let accepted = |s: State| matches!(s, State::Works | State::HandshakeOnly);
     if v.is_legacy() {
         // For an old version any accepted handshake counts against the endpoint.
@@ -176,6 +189,9 @@ pub struct EndpointDiff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_in: Option<OnlyIn>,
     pub versions: BTreeMap<TlsVersion, Change>,
+    /// What the reader must know to trust the transitions (an endpoint that served no TLS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Which scan a side of the diff is.
@@ -231,7 +247,7 @@ pub fn diff(before: &Report, after: &Report, files: (Option<&str>, Option<&str>)
         *summary.entry(e.result).or_default() += 1;
     }
     Diff {
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: SCHEMA_VERSION,
         before: side(before, files.0),
         after: side(after, files.1),
         summary,
@@ -247,6 +263,18 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         _ => None,
     };
     let mut versions = BTreeMap::new();
+    let no_tls = |e: Option<&Endpoint>| e.is_some_and(|e| declines_tls(&e.versions));
+    let (b_no_tls, a_no_tls) = (no_tls(before), no_tls(after));
+    let mut notes = Vec::new();
+    for (side, e, yes) in [("before", before, b_no_tls), ("after", after, a_no_tls)] {
+        if let (true, Some(e)) = (yes, e) {
+            let why = e.versions.values().next().map(|c| c.outcome.detail());
+            notes.push(format!(
+                "{side}: the endpoint served no TLS at all ({}); its versions count as not accepted there",
+                why.unwrap_or_default()
+            ));
+        }
+    }
     if only_in.is_none() {
         let all: std::collections::BTreeSet<TlsVersion> = before
             .iter()
@@ -262,7 +290,7 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
                     before: b.map(Cell::status),
                     after: a.map(Cell::status),
                     short: (short(b), short(a)),
-                    transition: transition(v, b, a),
+                    transition: transition_of(v, state(b, b_no_tls), state(a, a_no_tls)),
                     before_detail: b.map(|c| c.outcome.detail()),
                     after_detail: a.map(|c| c.outcome.detail()),
                 },
@@ -282,6 +310,7 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         result,
         only_in,
         versions,
+        notes,
     }
 }
 
@@ -381,44 +410,20 @@ pub fn summary_line(d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{LdapCheck, Phase, Refusal};
+    use crate::report::fixtures::{self, accepted, cell, not_testable};
     use TlsVersion::*;
 
-    fn cell(o: Outcome) -> Cell {
-        Cell {
-            outcome: o,
-            elapsed_ms: 1,
-            attempts: 1,
-            engines: None,
-        }
-    }
     fn acc() -> Option<Cell> {
-        Some(cell(Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: None,
-        }))
-    }
-    fn no_ldap() -> Option<Cell> {
-        Some(cell(Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: Some(LdapCheck::Failed("x".into())),
-        }))
+        Some(cell(accepted()))
     }
     fn refused() -> Option<Cell> {
-        Some(cell(Outcome::Refused(Refusal::Alert { code: 70 })))
+        Some(cell(fixtures::refused()))
     }
     fn declined() -> Option<Cell> {
-        Some(cell(Outcome::TlsDeclined("52".into())))
+        Some(cell(fixtures::declined()))
     }
     fn timeout() -> Option<Cell> {
-        Some(cell(Outcome::Timeout {
-            phase: Phase::Handshake,
-            message: "t".into(),
-        }))
+        Some(cell(fixtures::timeout()))
     }
     fn unreachable() -> Option<Cell> {
         Some(cell(Outcome::Unreachable("refused".into())))
@@ -427,7 +432,10 @@ mod tests {
         Some(cell(Outcome::Error("e".into())))
     }
     fn nt() -> Option<Cell> {
-        Some(cell(Outcome::NotTestable("no SSLv3".into())))
+        Some(cell(not_testable()))
+    }
+    fn no_ldap() -> Option<Cell> {
+        Some(cell(fixtures::no_ldap()))
     }
 
     fn t(v: TlsVersion, b: Option<Cell>, a: Option<Cell>) -> Transition {
@@ -438,7 +446,8 @@ mod tests {
     fn old_versions() {
         use Transition::*;
         assert_eq!(t(Tls10, acc(), refused()), Enforced);
-        assert_eq!(t(Tls10, acc(), declined()), Enforced);
+        // A declined prelude put no hello for the version on the wire: nothing is proven.
+        assert_eq!(t(Tls10, acc(), declined()), Inconclusive);
         assert_eq!(t(Tls11, acc(), acc()), StillAccepted);
         assert_eq!(t(Tls11, no_ldap(), no_ldap()), StillAccepted);
         assert_eq!(t(Tls10, refused(), acc()), NewlyAccepted);

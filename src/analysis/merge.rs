@@ -9,17 +9,19 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::analysis::verdict;
-use crate::report::{Cell, Endpoint, Outcome, Protocol, Report, Status, TlsVersion, VantagePoint};
+use crate::report::{
+    Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, VantagePoint,
+};
 
 type Key = (String, Option<IpAddr>, u16, Protocol);
 
-/// What a decided cell says, for comparing vantage points.
+/// What a decided cell says, for comparing vantage points; `None` when it proves nothing.
 fn class(c: &Cell) -> Option<&'static str> {
-    match &c.outcome {
-        o if o.works() => Some("accepted"),
-        Outcome::Accepted { .. } => Some("accepted without an LDAP answer"),
-        Outcome::Refused(_) | Outcome::TlsDeclined(_) => Some("refused"),
-        _ => None,
+    match c.proof() {
+        Proof::Accepted { works: true } => Some("accepted"),
+        Proof::Accepted { works: false } => Some("accepted without an LDAP answer"),
+        Proof::Refused => Some("refused"),
+        Proof::Unproven(_) => None,
     }
 }
 
@@ -105,7 +107,7 @@ pub fn merge(reports: &[(String, Report)], label: Option<String>) -> Report {
     }
 }
 
-fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
+pub(crate) fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
     let base = views[0].1;
     let mut all: Vec<TlsVersion> = views
         .iter()

@@ -4,7 +4,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Endpoint, Outcome, Report, TlsVersion};
+use crate::analysis::verdict::declines_tls;
+use crate::report::{Endpoint, Proof, Report, TlsVersion, Unproven};
+
+/// Version of the check document's layout. 2: a declined cell is `inconclusive`, and a
+/// finding may be of kind `pass` (an endpoint that serves no TLS at all, said explicitly).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What a policy demands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +111,7 @@ pub fn check(report: &Report, policy: &Policy) -> CheckReport {
         .min()
         .unwrap_or(Compliance::Inconclusive);
     CheckReport {
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: SCHEMA_VERSION,
         policy: policy.clone(),
         label: report.label.clone(),
         result,
@@ -114,6 +119,7 @@ pub fn check(report: &Report, policy: &Policy) -> CheckReport {
     }
 }
 
+/// What the policy sees of one version of an endpoint, from what its cell proves.
 enum Seen {
     Works,
     HandshakeOnly,
@@ -122,24 +128,32 @@ enum Seen {
 }
 
 fn seen(e: &Endpoint, v: TlsVersion) -> Seen {
-    match e.versions.get(&v).map(|c| &c.outcome) {
-        None => Seen::Unknown(format!("{} was not tested", v.name())),
-        Some(o) if o.works() => Seen::Works,
-        Some(Outcome::Accepted { .. }) => Seen::HandshakeOnly,
-        Some(Outcome::Refused(_) | Outcome::TlsDeclined(_)) => Seen::No,
-        Some(Outcome::NotTestable(why)) => {
-            Seen::Unknown(format!("{} could not be tested: {why}", v.name()))
-        }
-        Some(o) => Seen::Unknown(format!(
+    let cell = e.versions.get(&v);
+    match (Proof::of(cell), cell) {
+        (Proof::Accepted { works: true }, _) => Seen::Works,
+        (Proof::Accepted { works: false }, _) => Seen::HandshakeOnly,
+        (Proof::Refused, _) => Seen::No,
+        (_, None) => Seen::Unknown(format!("{} was not tested", v.name())),
+        (Proof::Unproven(Unproven::NotTestable), Some(c)) => Seen::Unknown(format!(
+            "{} could not be tested: {}",
+            v.name(),
+            c.outcome.detail()
+        )),
+        (Proof::Unproven(Unproven::Declined), Some(c)) => Seen::Unknown(format!(
+            "{} was never offered: the server declined TLS before any ClientHello ({})",
+            v.name(),
+            c.outcome.detail()
+        )),
+        (Proof::Unproven(_), Some(c)) => Seen::Unknown(format!(
             "{}: {}: {}",
             v.name(),
-            o.status().key(),
-            o.detail()
+            c.status().key(),
+            c.outcome.detail()
         )),
     }
 }
 
-fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
+pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
     let mut findings = Vec::new();
     let mut push = |version, kind, message: String| {
         findings.push(Finding {
@@ -148,6 +162,44 @@ fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             message,
         })
     };
+    if declines_tls(&e.versions) {
+        // No version was offered, so none is refused; but none can be accepted either. Said
+        // explicitly, never counted silently.
+        let why = e
+            .versions
+            .values()
+            .map(|c| c.outcome.detail())
+            .next()
+            .unwrap_or_default();
+        if !p.forbid.is_empty() {
+            let names: Vec<&str> = p.forbid.iter().map(|v| v.name()).collect();
+            push(
+                None,
+                Compliance::Pass,
+                format!(
+                    "{}: nothing accepted, because the endpoint serves no TLS at all ({why})",
+                    names.join(", ")
+                ),
+            );
+        }
+        let required: Vec<&str> = p
+            .require_all
+            .iter()
+            .chain(&p.require_any)
+            .map(|v| v.name())
+            .collect();
+        if !required.is_empty() {
+            push(
+                None,
+                Compliance::Fail,
+                format!(
+                    "{} not accepted: the endpoint serves no TLS at all ({why})",
+                    required.join(", ")
+                ),
+            );
+        }
+        return finish(e, findings);
+    }
     for &v in &p.forbid {
         match seen(e, v) {
             Seen::Works | Seen::HandshakeOnly => push(
@@ -197,6 +249,10 @@ fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             }
         }
     }
+    finish(e, findings)
+}
+
+fn finish(e: &Endpoint, findings: Vec<Finding>) -> EndpointCheck {
     let result = findings
         .iter()
         .map(|f| f.kind)
@@ -213,49 +269,13 @@ fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::report::{Cell, Phase, Protocol, Refusal, Verdict};
+    use crate::report::fixtures::{accepted, endpoint};
+    use crate::report::{Outcome, Phase, Refusal};
     use TlsVersion::*;
 
-    fn endpoint(cells: &[(TlsVersion, Outcome)]) -> Endpoint {
-        let versions: BTreeMap<TlsVersion, Cell> = cells
-            .iter()
-            .map(|(v, o)| {
-                (
-                    *v,
-                    Cell {
-                        outcome: o.clone(),
-                        elapsed_ms: 1,
-                        attempts: 1,
-                        engines: None,
-                    },
-                )
-            })
-            .collect();
-        Endpoint {
-            target: "dc1:636".into(),
-            host: "dc1".into(),
-            address: None,
-            port: 636,
-            protocol: Protocol::Ldaps,
-            sni: None,
-            verdict: Verdict::Ready,
-            verdict_detail: String::new(),
-            root_dse: None,
-            seen_by: BTreeMap::new(),
-            disagreements: vec![],
-            versions,
-        }
-    }
     fn acc() -> Outcome {
-        Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: None,
-        }
+        accepted()
     }
     fn no() -> Outcome {
         Outcome::Refused(Refusal::Reset)

@@ -1,65 +1,60 @@
 //! From a row of cells to a verdict.
 //!
-//! A verdict is given only when it cannot be changed by the cells we could not decide: every
-//! undecided cell (timeout, error, unreachable among reachable ones) is tried as accepted and as
-//! refused, and if the answers differ the endpoint is `incomplete`. So one timed-out TLS 1.3 cell
-//! does not hide that TLS 1.0 is accepted, and it never lets an endpoint pass as `ready` when an
-//! old version might still be accepted. Versions not tested, or not testable by this build, are
-//! left out and named in the explanation.
+//! A verdict is given only when it cannot be changed by the cells that prove nothing (see
+//! [`Proof`]): every unproven cell (timeout, error, declined among answered versions, not
+//! testable by the engines in use, interrupted) is tried as accepted and as refused, and if the
+//! answers differ the endpoint is `incomplete`. So one timed-out TLS 1.3 cell does not hide that
+//! TLS 1.0 is accepted, and an untested TLS 1.1 never lets an endpoint pass as `ready`.
+//! Versions left out of the scan are not judged.
 
 use std::collections::BTreeMap;
 
-use crate::report::{Cell, Outcome, Status, TlsVersion, Verdict};
+use crate::report::{Cell, Proof, TlsVersion, Unproven, Verdict};
 
 /// The verdict and a sentence that explains it.
 pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
-    let network: Vec<(TlsVersion, &Cell)> = cells
-        .iter()
-        .filter(|(_, c)| c.status() != Status::NotTestable)
-        .map(|(v, c)| (*v, c))
-        .collect();
-    let untested = names(
-        cells
+    let proofs: Vec<(TlsVersion, Proof, &Cell)> =
+        cells.iter().map(|(v, c)| (*v, c.proof(), c)).collect();
+    let untestable = names(
+        proofs
             .iter()
-            .filter(|(_, c)| c.status() == Status::NotTestable)
-            .map(|(v, _)| *v),
+            .filter(|(_, p, _)| *p == Proof::Unproven(Unproven::NotTestable))
+            .map(|(v, _, _)| *v),
     );
-    let untested_note = if untested.is_empty() {
-        String::new()
-    } else {
-        format!("; {untested} not testable by this build")
-    };
+    let network: Vec<&(TlsVersion, Proof, &Cell)> = proofs
+        .iter()
+        .filter(|(_, p, _)| *p != Proof::Unproven(Unproven::NotTestable))
+        .collect();
 
     if network.is_empty() {
         return (
             Verdict::Incomplete,
-            format!("no version could be tested{untested_note}"),
+            format!("no version could be tested; {untestable} not testable by the engines in use"),
         );
     }
-    if network.iter().all(|(_, c)| c.outcome.is_connect_failure()) {
-        let why = network[0].1.outcome.detail();
-        return (Verdict::Unreachable, format!("unreachable: {why}"));
-    }
-
     if network
         .iter()
-        .all(|(_, c)| matches!(c.outcome, Outcome::TlsDeclined(_)))
+        .all(|(_, _, c)| c.outcome.is_connect_failure())
     {
-        let why = network[0].1.outcome.detail();
+        let why = network[0].2.outcome.detail();
+        return (Verdict::Unreachable, format!("unreachable: {why}"));
+    }
+    if declines_tls(cells) {
+        let why = network[0].2.outcome.detail();
         return (Verdict::NoTls, format!("no TLS service: {why}"));
     }
 
     // A version "works" when accepted and, on LDAP, the directory answered over it. Old
-    // versions count as soon as the handshake is accepted; new ones only when they work.
+    // versions count as soon as the server chose them; new ones only when they work.
     let mut accepted = Vec::new();
     let mut undecided = Vec::new();
     let mut handshake_only = Vec::new();
-    for (v, c) in &network {
-        match c.status() {
-            Status::Accepted if v.is_legacy() || c.outcome.works() => accepted.push(*v),
-            Status::Accepted => handshake_only.push(*v),
-            Status::Refused => {}
-            _ => undecided.push(*v),
+    for (v, p, _) in &proofs {
+        match p {
+            Proof::Accepted { works } if v.is_legacy() || *works => accepted.push(*v),
+            Proof::Accepted { .. } => handshake_only.push(*v),
+            Proof::Refused => {}
+            Proof::Unproven(_) => undecided.push(*v),
         }
     }
 
@@ -75,6 +70,12 @@ pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
             names(handshake_only.iter().copied())
         )
     };
+    // Untestable versions that could not change the verdict are named, not hidden.
+    let untested_note = if untestable.is_empty() || verdict.is_none() {
+        String::new()
+    } else {
+        format!("; {untestable} not testable by the engines in use")
+    };
     let detail = match verdict {
         Some(Verdict::Ready) => {
             format!("ready for TLS 1.2-only: {acc_modern} accepted, nothing older")
@@ -87,16 +88,34 @@ pub fn judge(cells: &BTreeMap<TlsVersion, Cell>) -> (Verdict, String) {
             format!("TLS 1.2 broken: neither TLS 1.2 nor TLS 1.3 works; only {acc_legacy}")
         }
         Some(Verdict::NoTls) => {
-            let how = network[0].1.outcome.detail();
+            let how = network[0].2.outcome.detail();
             format!("no working TLS: every version refused ({how})")
         }
         Some(other) => other.key().to_string(),
-        None => format!("incomplete: {open} could not be decided"),
+        None if untestable.is_empty() => format!("incomplete: {open} could not be decided"),
+        None => format!(
+            "incomplete: {open} could not be decided ({untestable} not testable by the engines in use)"
+        ),
     };
     (
         verdict.unwrap_or(Verdict::Incomplete),
         format!("{detail}{no_ldap}{untested_note}"),
     )
+}
+
+/// True when the server declined TLS itself (StartTLS refused, RDP without TLS) for every
+/// version the engines could offer: it serves no TLS at all, which is not the same as refusing
+/// each version, since no ClientHello was sent.
+pub fn declines_tls(cells: &BTreeMap<TlsVersion, Cell>) -> bool {
+    let mut declined = false;
+    for c in cells.values() {
+        match c.proof() {
+            Proof::Unproven(Unproven::Declined) => declined = true,
+            Proof::Unproven(Unproven::NotTestable) => {}
+            _ => return false,
+        }
+    }
+    declined
 }
 
 /// The verdict shared by every way the undecided cells could turn out, if there is one.
@@ -146,57 +165,41 @@ fn names(versions: impl Iterator<Item = TlsVersion>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{LdapCheck, Phase, Refusal};
-
-    fn row(cells: &[(TlsVersion, Outcome)]) -> BTreeMap<TlsVersion, Cell> {
-        cells
-            .iter()
-            .map(|(v, o)| {
-                (
-                    *v,
-                    Cell {
-                        outcome: o.clone(),
-                        elapsed_ms: 0,
-                        attempts: 1,
-                        engines: None,
-                    },
-                )
-            })
-            .collect()
-    }
+    use crate::report::fixtures::{accepted, not_testable, refused, row, timeout};
+    use crate::report::{LdapCheck, Outcome, Phase, Refusal};
 
     fn acc() -> Outcome {
-        Outcome::Accepted {
-            cipher: None,
-            completed: true,
-            note: None,
-            ldap: None,
-        }
-    }
-    fn refused() -> Outcome {
-        Outcome::Refused(Refusal::Alert { code: 70 })
-    }
-    fn timeout() -> Outcome {
-        Outcome::Timeout {
-            phase: Phase::Handshake,
-            message: "t".into(),
-        }
+        accepted()
     }
     fn nt() -> Outcome {
-        Outcome::NotTestable("no SSLv3".into())
+        not_testable()
     }
     use TlsVersion::*;
 
     #[test]
     fn ready_when_only_modern_versions_are_accepted() {
         let (v, d) = judge(&row(&[
-            (Ssl3, nt()),
             (Tls10, refused()),
             (Tls11, refused()),
             (Tls12, acc()),
             (Tls13, acc()),
         ]));
         assert_eq!(v, Verdict::Ready);
+        assert!(d.contains("nothing older"), "{d}");
+    }
+
+    #[test]
+    fn an_untestable_old_version_blocks_ready() {
+        // The server may accept SSLv3 with what the engines could not offer.
+        let (v, d) = judge(&row(&[(Ssl3, nt()), (Tls10, refused()), (Tls12, acc())]));
+        assert_eq!(v, Verdict::Incomplete);
+        assert!(d.contains("SSLv3 not testable"), "{d}");
+    }
+
+    #[test]
+    fn an_untestable_version_that_cannot_change_the_verdict_is_named() {
+        let (v, d) = judge(&row(&[(Ssl3, nt()), (Tls10, acc()), (Tls12, acc())]));
+        assert_eq!(v, Verdict::Legacy);
         assert!(d.contains("SSLv3 not testable"), "{d}");
     }
 

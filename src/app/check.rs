@@ -3,22 +3,17 @@
 use crate::analysis::policy;
 use crate::app::Exit;
 use crate::app::emit::emit_with;
+use crate::config::CheckJob;
 use crate::error::Error;
-use crate::report::load;
-use crate::{cli, config, output};
+use crate::output;
 
-pub(crate) fn run(args: cli::CheckArgs) -> Result<Exit, Error> {
-    let policy = config::policy(&args.policy)?.ok_or_else(|| {
-        Error::Usage("check needs --policy NAME or --require/--forbid LIST".into())
-    })?;
-    let report = load::load(&args.scan)?;
-    let out = config::output_config(&args.output);
-    let c = policy::check(&report, &policy);
-    emit_with(&out, |w, format, color| match format {
+pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
+    let c = policy::check(&job.scan.report, &job.policy);
+    emit_with(&job.output, |w, format, color| match format {
         // The metrics of the scan with those of its check, for a textfile collector.
         output::Format::Prometheus => output::write_prometheus(
             &output::Exposition {
-                report: &report,
+                report: &job.scan.report,
                 probe: None,
                 check: Some(&c),
             },

@@ -2,19 +2,28 @@
 
 use crate::app::Exit;
 use crate::app::emit::{emit_with, no_metrics};
+use crate::config::ClientsJob;
 use crate::error::Error;
-use crate::{capture, cli, config, output};
+use crate::{capture, output};
 
-pub(crate) fn run(args: cli::ClientsArgs) -> Result<Exit, Error> {
-    let out = config::output_config(&args.output);
-    no_metrics(&out, "clients")?;
-    let report = capture::analyze(&args.captures, args.ports.clone());
+pub(crate) fn run(job: ClientsJob) -> Result<Exit, Error> {
+    let out = &job.output;
+    no_metrics(out, "clients")?;
+    let report = capture::analyze(&job.captures, job.ports.clone());
     for f in &report.files {
         if let Some(e) = &f.error {
             eprintln!("tlsmatrix: error: {}: {e}", f.path);
         }
     }
-    emit_with(&out, |w, format, color| {
+    // Nothing read at all: the errors above are the answer, not an empty report.
+    if report
+        .files
+        .iter()
+        .all(|f| f.error.is_some() && f.packets == 0)
+    {
+        return Ok(Exit::Input);
+    }
+    emit_with(out, |w, format, color| {
         output::write_clients(&report, format, color, w)
     })?;
     Ok(if report.files.iter().any(|f| f.error.is_some()) {

@@ -1,13 +1,11 @@
 //! `tlsmatrix demo`: a small estate on loopback, scanned before and after "TLS 1.2 only".
 
-use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::app::exit::Exit;
-use crate::cli::DemoArgs;
-use crate::config::color_enabled;
+use crate::config::DemoJob;
 use crate::error::Error;
 use crate::lab::{Behaviour, LabServer, RdpReply, StartTlsReply};
 use crate::output::{Format, write_diff, write_json, write_table};
@@ -93,8 +91,8 @@ fn services() -> Vec<Service> {
     ]
 }
 
-pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Error> {
-    let color = color_enabled(args.color, std::io::stdout().is_terminal());
+pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error> {
+    let color = job.color;
     let services = services();
     // The same ports before and after, so that the two scans compare endpoint by endpoint.
     let mut ports = Vec::new();
@@ -122,7 +120,7 @@ pub async fn run(args: DemoArgs, cancel: CancellationToken) -> Result<Exit, Erro
         write_diff(&d, Format::Table, color, false, w)?;
         writeln!(w)
     })?;
-    if let Some(dir) = &args.save {
+    if let Some(dir) = &job.save {
         std::fs::create_dir_all(dir).map_err(|source| Error::WriteOutput {
             path: dir.clone(),
             source,

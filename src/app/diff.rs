@@ -3,29 +3,31 @@
 use crate::analysis::diff;
 use crate::app::Exit;
 use crate::app::emit::{emit_with, no_metrics};
+use crate::config::DiffJob;
 use crate::error::Error;
-use crate::report::load;
-use crate::{cli, config, output};
+use crate::output;
 
-pub(crate) fn run(args: cli::DiffArgs) -> Result<Exit, Error> {
-    let out = config::output_config(&args.output);
-    no_metrics(&out, "diff")?;
-    let before = load::load(&args.before)?;
-    let after = load::load(&args.after)?;
-    let d = diff::diff(&before, &after, (Some(&args.before), Some(&args.after)));
-    if !before.endpoints.is_empty()
-        && !after.endpoints.is_empty()
+pub(crate) fn run(job: DiffJob) -> Result<Exit, Error> {
+    no_metrics(&job.output, "diff")?;
+    let (before, after) = (&job.before, &job.after);
+    let d = diff::diff(
+        &before.report,
+        &after.report,
+        (Some(&before.path), Some(&after.path)),
+    );
+    if !before.report.endpoints.is_empty()
+        && !after.report.endpoints.is_empty()
         && d.endpoints.iter().all(|e| e.only_in.is_some())
     {
         return Err(Error::Usage(format!(
             "{} and {} have no endpoint in common (endpoints match by target, address, port and protocol)",
-            args.before, args.after
+            before.path, after.path
         )));
     }
-    emit_with(&out, |w, format, color| {
-        output::write_diff(&d, format, color, args.allow_inconclusive, w)
+    emit_with(&job.output, |w, format, color| {
+        output::write_diff(&d, format, color, job.allow_inconclusive, w)
     })?;
-    Ok(diff_exit(&d, args.allow_inconclusive))
+    Ok(diff_exit(&d, job.allow_inconclusive))
 }
 
 pub(crate) fn diff_exit(d: &diff::Diff, allow_inconclusive: bool) -> Exit {

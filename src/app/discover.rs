@@ -2,16 +2,16 @@
 
 use crate::app::Exit;
 use crate::app::emit::{emit_with, no_metrics};
+use crate::config::DiscoverJob;
 use crate::error::Error;
-use crate::{cli, config, discover, output};
+use crate::{discover, output};
 
-pub(crate) async fn run(args: cli::DiscoverArgs) -> Result<Exit, Error> {
-    let settings = config::dns_settings(&args.dns);
-    let out = config::output_config(&args.output);
-    no_metrics(&out, "discover")?;
-    let found = discover::discover(&args.domain, args.dns.site.as_deref(), &settings).await;
-    emit_with(&out, |w, format, _| {
-        output::write_discovery(&found, format, args.dns.with_rdp, w)
+pub(crate) async fn run(job: DiscoverJob) -> Result<Exit, Error> {
+    no_metrics(&job.output, "discover")?;
+    let d = &job.domain;
+    let found = discover::discover(&d.domain, d.site.as_deref(), &d.dns).await;
+    emit_with(&job.output, |w, format, _| {
+        output::write_discovery(&found, format, d.with_rdp, w)
     })?;
     Ok(if found.dcs.is_empty() {
         Exit::Input

@@ -38,7 +38,17 @@ pub(crate) fn no_metrics(out: &config::OutputConfig, command: &str) -> Result<()
 pub fn emit(report: &Report, out: &config::OutputConfig) -> Result<(), Error> {
     emit_with(out, |w, format, color| {
         write_report(report, format, color, w)
-    })
+    })?;
+    // Saved without a table on the terminal: say in one line what was found, so an exit status
+    // of 3 is never the only word.
+    if let (Some(path), false, false) = (&out.file, out.echo_table, out.quiet) {
+        eprintln!(
+            "tlsmatrix: saved {}: {}",
+            path.display(),
+            crate::output::summary_line(report)
+        );
+    }
+    Ok(())
 }
 
 /// Write a file atomically; a failure names the file.

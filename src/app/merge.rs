@@ -3,18 +3,15 @@
 use crate::analysis::merge;
 use crate::app::Exit;
 use crate::app::emit::emit;
+use crate::config::MergeJob;
 use crate::error::Error;
-use crate::report::load;
-use crate::{cli, config};
+use crate::report::Report;
 
-pub(crate) fn run(args: cli::MergeArgs) -> Result<Exit, Error> {
-    let mut reports = Vec::new();
-    for path in &args.scans {
-        reports.push((path.clone(), load::load(path)?));
-    }
-    let merged = merge::merge(&reports, args.label.clone());
-    let out = config::output_config(&args.output);
-    emit(&merged, &out)?;
+pub(crate) fn run(job: MergeJob) -> Result<Exit, Error> {
+    let reports: Vec<(String, Report)> =
+        job.scans.into_iter().map(|l| (l.path, *l.report)).collect();
+    let merged = merge::merge(&reports, job.label);
+    emit(&merged, &job.output)?;
     let disagree = merged.endpoints.iter().any(|e| !e.disagreements.is_empty());
     Ok(if merged.has_undecided() || disagree {
         Exit::Undecided

@@ -2,46 +2,34 @@
 
 use tokio_util::sync::CancellationToken;
 
-use crate::analysis::policy;
+use crate::analysis::{diff, policy};
 use crate::app::check::check_exit;
 use crate::app::diff::diff_exit;
 use crate::app::emit::{emit, emit_with, save};
 use crate::app::{Exit, progress};
+use crate::config::{Compare, DomainJob, OutputConfig, ScanJob};
 use crate::error::Error;
 use crate::output::{self, Format};
 use crate::report::Report;
 use crate::{config, discover, report, scan};
 
-pub(crate) async fn run(
-    mut job: config::ScanJob,
-    cancel: CancellationToken,
-) -> Result<Exit, Error> {
+pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<Exit, Error> {
     let out = job.output.clone();
-    if out.format == Format::Prometheus && job.baseline.is_some() {
+    if out.format == Format::Prometheus && matches!(job.compare, Compare::Baseline { .. }) {
         return Err(Error::Usage(
             "a comparison with --baseline has no Prometheus form: write the scan with \
              --format prometheus, or compare with --format json"
                 .into(),
         ));
     }
-    if let Some((domain, site, settings, with_rdp)) = job.domain.take() {
-        let found = discover::discover(&domain, site.as_deref(), &settings).await;
-        for p in &found.problems {
-            job.input_errors.push(report::InputError {
-                source: format!("DNS {domain}"),
-                message: p.clone(),
-            });
-        }
-        if !out.quiet {
-            eprintln!("tlsmatrix: {}", output::discovery_summary(&found));
-        }
-        let (targets, resolve) = discover::targets(&found, with_rdp);
-        job.targets.extend(targets);
-        config::dedupe(&mut job.targets);
-        job.config.resolve.extend(resolve);
+    if let Some(domain) = job.domain.take() {
+        add_discovered(&mut job, &domain).await;
     }
     for e in &job.input_errors {
         eprintln!("tlsmatrix: error: {e}");
+    }
+    for pin in job.config.resolve.unused(&job.targets) {
+        eprintln!("tlsmatrix: warning: --resolve {pin} matches no target; it is not used");
     }
     if job.targets.is_empty() {
         return Err(Error::NoTargets);
@@ -49,38 +37,81 @@ pub(crate) async fn run(
     let bar = progress::Bar::new(out.quiet);
     let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
     bar.finish();
-    if out.format == Format::Prometheus
-        && let Some(policy) = &job.policy
-    {
-        // The metrics of the scan and of its check, in one exposition.
-        let c = policy::check(&report, policy);
-        emit_with(&out, |w, format, color| match format {
-            Format::Prometheus => output::write_prometheus(
-                &output::Exposition {
-                    report: &report,
-                    probe: None,
-                    check: Some(&c),
-                },
-                w,
-            ),
-            _ => output::write_check(&c, format, color, w),
-        })?;
-        return Ok(if report.complete {
+    let exit = match &job.compare {
+        Compare::Nothing => {
+            emit(&report, &out)?;
+            return Ok(exit_status(&report));
+        }
+        Compare::Baseline {
+            before,
+            allow_inconclusive,
+        } => {
+            let shown = comparison_output(&report, &out)?;
+            let after_file = out.file.as_ref().and_then(|p| p.to_str());
+            let d = diff::diff(&before.report, &report, (Some(&before.path), after_file));
+            emit_with(&shown, |w, format, color| {
+                output::write_diff(&d, format, color, *allow_inconclusive, w)
+            })?;
+            diff_exit(&d, *allow_inconclusive)
+        }
+        Compare::Policy(policy) if out.format == Format::Prometheus => {
+            // The metrics of the scan and of its check, in one exposition (a textfile).
+            let c = policy::check(&report, policy);
+            emit_with(&out, |w, format, color| match format {
+                Format::Prometheus => output::write_prometheus(
+                    &output::Exposition {
+                        report: &report,
+                        probe: None,
+                        check: Some(&c),
+                    },
+                    w,
+                ),
+                _ => output::write_check(&c, format, color, w),
+            })?;
             check_exit(&c)
-        } else {
-            Exit::Interrupted
+        }
+        Compare::Policy(policy) => {
+            let shown = comparison_output(&report, &out)?;
+            let c = policy::check(&report, policy);
+            emit_with(&shown, |w, format, color| {
+                output::write_check(&c, format, color, w)
+            })?;
+            check_exit(&c)
+        }
+    };
+    Ok(if report.complete {
+        exit
+    } else {
+        Exit::Interrupted
+    })
+}
+
+/// Find the domain's controllers and add their services to the scan; what DNS could not
+/// answer is kept as input errors.
+async fn add_discovered(job: &mut ScanJob, d: &DomainJob) {
+    let found = discover::discover(&d.domain, d.site.as_deref(), &d.dns).await;
+    for p in &found.problems {
+        job.input_errors.push(report::InputError {
+            source: format!("DNS {}", d.domain),
+            message: p.clone(),
         });
     }
-    if job.baseline.is_none() && job.policy.is_none() {
-        emit(&report, &out)?;
-        return Ok(exit_status(&report));
+    if !job.output.quiet {
+        eprintln!("tlsmatrix: {}", output::discovery_summary(&found));
     }
-    // With a baseline or a policy the comparison is the answer: it goes to standard output (a
-    // table on a terminal), and the scan itself to -o if asked.
+    let (targets, resolve) = discover::targets(&found, d.with_rdp);
+    job.targets.extend(targets);
+    config::dedupe(&mut job.targets);
+    job.config.resolve.extend(resolve);
+}
+
+/// With a baseline or a policy the comparison is the answer: it goes to standard output (a
+/// table on a terminal), and the scan itself to -o if asked.
+fn comparison_output(report: &Report, out: &OutputConfig) -> Result<OutputConfig, Error> {
     if let Some(path) = &out.file {
-        save(path, |w| output::write_json(&report, w))?;
+        save(path, |w| output::write_json(report, w))?;
     }
-    let shown = config::OutputConfig {
+    Ok(OutputConfig {
         file: None,
         format: if out.file.is_some() && out.echo_table {
             Format::Table
@@ -88,26 +119,6 @@ pub(crate) async fn run(
             out.format
         },
         ..out.clone()
-    };
-    let exit = if let Some((path, baseline)) = &job.baseline {
-        let after_file = out.file.as_ref().and_then(|p| p.to_str());
-        let d = crate::analysis::diff::diff(baseline, &report, (Some(path), after_file));
-        emit_with(&shown, |w, format, color| {
-            output::write_diff(&d, format, color, job.allow_inconclusive, w)
-        })?;
-        diff_exit(&d, job.allow_inconclusive)
-    } else {
-        let policy = job.policy.as_ref().expect("a policy");
-        let c = policy::check(&report, policy);
-        emit_with(&shown, |w, format, color| {
-            output::write_check(&c, format, color, w)
-        })?;
-        check_exit(&c)
-    };
-    Ok(if report.complete {
-        exit
-    } else {
-        Exit::Interrupted
     })
 }
 

@@ -9,14 +9,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::Exit;
-use crate::cli;
-use crate::config::{self, ServeFiles};
+use crate::config::{ServeFiles, ServeJob};
 use crate::error::Error;
 use crate::serve::settings::ExporterSettings;
 use crate::serve::{Exporter, serve};
 
-pub(crate) async fn run(args: cli::ServeArgs, cancel: CancellationToken) -> Result<Exit, Error> {
-    let job = config::serve_job(&args)?;
+pub(crate) async fn run(job: ServeJob, cancel: CancellationToken) -> Result<Exit, Error> {
     if job.check_only {
         crate::app::to_stdout(|w| {
             writeln!(w, "{}", describe(&job.files, &job.settings))?;

@@ -27,6 +27,9 @@ const MAX_STREAM: usize = 64 * 1024;
 const MAX_FLOWS: usize = 200_000;
 
 /// What a client's connections mean for a move to TLS 1.2-only.
+/// Version of the clients document's layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientVerdict {
@@ -456,7 +459,7 @@ impl Analyzer {
             )
             .collect();
         ClientsReport {
-            schema_version: crate::report::SCHEMA_VERSION,
+            schema_version: SCHEMA_VERSION,
             files,
             ports: self.ports,
             rows,

@@ -82,6 +82,9 @@ fn findings(d: &Diff) -> Vec<String> {
             )),
             _ => {}
         }
+        for n in &e.notes {
+            out.push(format!("note: {}: {n}", endpoint_text(e)));
+        }
         for (v, c) in &e.versions {
             let notable = match c.transition {
                 Transition::Regression | Transition::StillAccepted | Transition::Inconclusive => {

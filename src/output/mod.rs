@@ -38,6 +38,9 @@ pub enum Format {
 
 impl Format {
     /// The format a file name asks for, by its extension.
+    /// The file name endings `-o` knows, for messages.
+    pub const EXTENSIONS: [&'static str; 5] = [".json", ".csv", ".md", ".markdown", ".txt"];
+
     pub fn from_path(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Format::Json),
@@ -140,6 +143,7 @@ pub fn cell_text(cell: &Cell) -> String {
         Outcome::Timeout { .. } => "timeout".into(),
         Outcome::NotTestable(_) => "n/a".into(),
         Outcome::Error(_) => "error".into(),
+        Outcome::Interrupted => "not probed".into(),
     }
 }
 
@@ -203,7 +207,8 @@ pub fn endpoint_name(e: &Endpoint) -> String {
     let addr = match e.address {
         Some(std::net::IpAddr::V6(a)) => format!("[{a}]"),
         Some(a) => a.to_string(),
-        None => "-".into(),
+        // A name that did not resolve: the name is all there is to show.
+        None => return format!("{}:{} (no address)", e.host, e.port),
     };
     if e.host == addr || e.address.is_none_or(|a| a.to_string() == e.host) {
         format!("{addr}:{}", e.port)

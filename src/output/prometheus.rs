@@ -24,7 +24,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use crate::analysis::policy::{CheckReport, Compliance};
-use crate::report::{Endpoint, LdapCheck, Outcome, Refusal, Report, Verdict};
+use crate::report::{Endpoint, LdapCheck, Outcome, Proof, Refusal, Report, Verdict};
 
 /// The content type of what this module writes.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -221,26 +221,30 @@ pub fn how(outcome: &Outcome) -> String {
             crate::report::Phase::Prelude => "prelude".into(),
             crate::report::Phase::Handshake => "handshake".into(),
         },
-        Outcome::Unreachable(_) | Outcome::NotTestable(_) | Outcome::Error(_) => String::new(),
+        Outcome::Unreachable(_)
+        | Outcome::NotTestable(_)
+        | Outcome::Error(_)
+        | Outcome::Interrupted => String::new(),
     }
 }
 
-/// 1 accepted, 0 refused (or TLS declined before any version was offered), NaN otherwise.
+/// 1 accepted, 0 refused, NaN when the cell proves nothing (a timeout, an error, TLS declined
+/// before any ClientHello: see [`Proof`]).
 fn accepted_value(o: &Outcome) -> f64 {
-    match o {
-        Outcome::Accepted { .. } => 1.0,
-        Outcome::Refused(_) | Outcome::TlsDeclined(_) => 0.0,
-        _ => f64::NAN,
+    match o.proof() {
+        Proof::Accepted { .. } => 1.0,
+        Proof::Refused => 0.0,
+        Proof::Unproven(_) => f64::NAN,
     }
 }
 
 /// 1 when the version really works (for LDAP, the directory answered over it), 0 when refused or
-/// when the handshake alone worked, NaN when undecided.
+/// when the handshake alone worked, NaN when the cell proves nothing.
 fn works_value(o: &Outcome) -> f64 {
-    match o {
-        Outcome::Accepted { .. } => flag(o.works()),
-        Outcome::Refused(_) | Outcome::TlsDeclined(_) => 0.0,
-        _ => f64::NAN,
+    match o.proof() {
+        Proof::Accepted { works } => flag(works),
+        Proof::Refused => 0.0,
+        Proof::Unproven(_) => f64::NAN,
     }
 }
 

@@ -9,7 +9,9 @@
 
 use crate::probe::contexts::{ClientContexts, Offer, library_version};
 use crate::probe::{Endpoint, Limits, ProbeResult};
-use crate::report::{Cell, Engine, EngineAnswer, Engines, Outcome, Refusal, Status, TlsVersion};
+use crate::report::{
+    Cell, Engine, EngineAnswer, Engines, Outcome, Proof, Refusal, Status, TlsVersion,
+};
 
 /// Probe one cell with the chosen engines.
 pub async fn probe_cell(
@@ -65,6 +67,10 @@ pub async fn probe_cell(
             if o.cell.outcome.is_connect_failure() && w.outcome.is_connect_failure() {
                 return o;
             }
+            // OpenSSL's handshake_failure settles nothing on its own here either: only the
+            // wire engine's answer, which offered every suite, can refuse the version.
+            let mut o = o;
+            o.cell.outcome = openssl_alone(o.cell.outcome, version);
             ProbeResult {
                 cell: combine(o.cell, w),
                 root_dse: o.root_dse,
@@ -82,7 +88,7 @@ fn openssl_alone(o: Outcome, version: TlsVersion) -> Outcome {
             code: code @ (40 | 71),
         }) => Outcome::NotTestable(format!(
             "the server answered alert {}({code}) to what {} can offer; it may accept {} with a \
-             suite only the wire engine offers (--engine both)",
+             suite only the wire engine offers",
             crate::tls::alert_name(code),
             library_version(),
             version.name()
@@ -91,23 +97,23 @@ fn openssl_alone(o: Outcome, version: TlsVersion) -> Outcome {
     }
 }
 
-/// How a cell's answer counts when the engines are compared.
-fn class(o: &Outcome) -> u8 {
-    match o {
-        Outcome::Accepted { .. } => 0,
-        Outcome::Refused(_) | Outcome::TlsDeclined(_) => 1,
-        _ => 2,
+/// How a cell's answer ranks when the engines are compared: what the cell proves.
+fn rank(o: &Outcome) -> u8 {
+    match o.proof() {
+        Proof::Accepted { .. } => 0,
+        Proof::Refused => 1,
+        Proof::Unproven(_) => 2,
     }
 }
 
 /// One cell from both engines' answers.
-fn combine(o: Cell, w: Cell) -> Cell {
+pub(crate) fn combine(o: Cell, w: Cell) -> Cell {
     let engines = Engines {
         openssl: Some(EngineAnswer::of(&o.outcome)),
         wire: Some(EngineAnswer::of(&w.outcome)),
         agree: o.outcome.status() == w.outcome.status(),
     };
-    let (co, cw) = (class(&o.outcome), class(&w.outcome));
+    let (co, cw) = (rank(&o.outcome), rank(&w.outcome));
     let elapsed_ms = o.elapsed_ms.max(w.elapsed_ms);
     let attempts = o.attempts + w.attempts;
     // Accepted by either wins; otherwise a decided answer beats an undecided one; OpenSSL's
@@ -147,15 +153,7 @@ fn combine(o: Cell, w: Cell) -> Cell {
 mod tests {
     use super::*;
     use crate::report::Phase;
-
-    fn cell(o: Outcome) -> Cell {
-        Cell {
-            outcome: o,
-            elapsed_ms: 1,
-            attempts: 1,
-            engines: None,
-        }
-    }
+    use crate::report::fixtures::cell;
     fn acc(completed: bool) -> Outcome {
         Outcome::Accepted {
             cipher: Some("TLS_RSA_WITH_RC4_128_SHA".into()),

@@ -5,6 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 
@@ -55,20 +56,33 @@ pub async fn open(
     deadline: tokio::time::Instant,
 ) -> Result<(TcpStream, u32), (Outcome, u32)> {
     let (mut tcp, attempts) = connect(endpoint.addr, limits, deadline, endpoint.gate).await?;
-    let failed = match timeout_at(deadline, prelude(endpoint.protocol, &mut tcp)).await {
-        Ok(Ok(())) => return Ok((tcp, attempts)),
-        Err(_) => Outcome::Timeout {
+    match prelude_within(endpoint.protocol, &mut tcp, deadline, limits).await {
+        Ok(()) => Ok((tcp, attempts)),
+        Err(failed) => Err((failed, attempts)),
+    }
+}
+
+/// The protocol's prelude on an open stream, bounded by the probe's deadline; what ended it
+/// early as the cell's outcome.
+pub async fn prelude_within<S: AsyncRead + AsyncWrite + Unpin>(
+    protocol: Protocol,
+    stream: &mut S,
+    deadline: tokio::time::Instant,
+    limits: Limits,
+) -> Result<(), Outcome> {
+    match timeout_at(deadline, prelude(protocol, stream)).await {
+        Ok(Ok(())) => Ok(()),
+        Err(_) => Err(Outcome::Timeout {
             phase: Phase::Prelude,
             message: format!(
                 "no {} answer within {}",
-                prelude_name(endpoint.protocol),
+                prelude_name(protocol),
                 show_duration(limits.timeout)
             ),
-        },
-        Ok(Err(PreludeError::Declined(m))) => Outcome::TlsDeclined(m),
-        Ok(Err(PreludeError::Failed(m))) => Outcome::Error(m),
-    };
-    Err((failed, attempts))
+        }),
+        Ok(Err(PreludeError::Declined(m))) => Err(Outcome::TlsDeclined(m)),
+        Ok(Err(PreludeError::Failed(m))) => Err(Outcome::Error(m)),
+    }
 }
 
 fn prelude_name(p: Protocol) -> &'static str {
@@ -129,5 +143,72 @@ pub fn show_duration(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     } else {
         format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            retries: 0,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_starttls_peer_is_a_prelude_timeout_at_the_deadline() {
+        let (mut client, _server) = tokio::io::duplex(1024);
+        let start = tokio::time::Instant::now();
+        let deadline = start + limits().timeout;
+        let r = prelude_within(Protocol::LdapStarttls, &mut client, deadline, limits()).await;
+        assert_eq!(
+            r,
+            Err(Outcome::Timeout {
+                phase: Phase::Prelude,
+                message: "no StartTLS answer within 10s".into()
+            })
+        );
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_rdp_peer_times_out_and_an_early_deadline_wins() {
+        let (mut client, _server) = tokio::io::duplex(1024);
+        let start = tokio::time::Instant::now();
+        // Half the probe's time already went into connecting.
+        let deadline = start + Duration::from_secs(4);
+        let r = prelude_within(Protocol::Rdp, &mut client, deadline, limits()).await;
+        assert!(
+            matches!(&r, Err(Outcome::Timeout { phase: Phase::Prelude, message }) if message.contains("RDP negotiation")),
+            "{r:?}"
+        );
+        assert_eq!(start.elapsed(), Duration::from_secs(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_just_before_the_deadline_is_not_a_timeout() {
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        let peer = tokio::spawn(async move {
+            let mut req = [0u8; 64];
+            let _ = server.read(&mut req).await;
+            tokio::time::sleep(Duration::from_millis(9_999)).await;
+            // slapd's StartTLS success reply.
+            let ok = [
+                0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00,
+            ];
+            server.write_all(&ok).await.unwrap();
+            server
+        });
+        let deadline = tokio::time::Instant::now() + limits().timeout;
+        let r = prelude_within(Protocol::LdapStarttls, &mut client, deadline, limits()).await;
+        assert_eq!(r, Ok(()));
+        drop(peer.await);
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::Error;
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::report::{OLDEST_SCHEMA_VERSION, Report, SCHEMA_VERSION};
 
 /// Read a tlsmatrix scan from a file (`-` for standard input).
 pub fn load(path: &str) -> Result<Report, Error> {
@@ -35,9 +35,9 @@ pub fn load(path: &str) -> Result<Report, Error> {
                 .into(),
         ));
     }
-    if version != SCHEMA_VERSION as u64 {
+    if !(OLDEST_SCHEMA_VERSION as u64..=SCHEMA_VERSION as u64).contains(&version) {
         return Err(bad(format!(
-            "schema version {version} is not supported by this tlsmatrix (it reads version {SCHEMA_VERSION})"
+            "schema version {version} is not supported by this tlsmatrix (it reads versions {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION})"
         )));
     }
     serde_json::from_value(value).map_err(|e| bad(format!("not a valid tlsmatrix scan: {e}")))

@@ -36,7 +36,6 @@ use self::cache::{Cache, Key, Lookup, ProbeResult};
 use self::metrics::{ExporterMetrics, Source};
 use self::settings::{DEFAULT_MODULE, ExporterSettings, Module};
 use crate::output::prometheus::{self as exposition, Exposition, ProbeMeta};
-use crate::report::Outcome;
 use crate::scan::{SharedLimits, Silent, scan_within};
 use crate::target::{Target, parse_target};
 
@@ -303,9 +302,10 @@ impl Exporter {
             let report = tokio::select! {
                 r = &mut scan => r,
                 _ = tokio::time::sleep(within) => {
-                    // Out of time: the scan returns what it has, unfinished cells marked.
+                    // Out of time: the scan returns what it has; cells it could not start are
+                    // `interrupted`.
                     cancel.cancel();
-                    out_of_time(scan.await, within)
+                    scan.await
                 }
             };
             let duration = begun.elapsed();
@@ -318,21 +318,6 @@ impl Exporter {
             x.cache.finish(key, result, module.min_interval, tx);
         });
     }
-}
-
-/// Say why the cells of a scan stopped at the deadline were not probed (the scan calls them
-/// interrupted, as it does on Ctrl-C).
-fn out_of_time(mut report: crate::report::Report, within: Duration) -> crate::report::Report {
-    for e in &mut report.endpoints {
-        for cell in e.versions.values_mut() {
-            if cell.attempts == 0 && matches!(cell.outcome, Outcome::Error(_)) {
-                cell.outcome = Outcome::Error(format!(
-                    "not probed: the probe ran out of time ({within:?}, from the scrape timeout)"
-                ));
-            }
-        }
-    }
-    report
 }
 
 fn load(settings: ExporterSettings) -> Loaded {

@@ -100,3 +100,21 @@ impl FromStr for TlsVersion {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_keys_round_trip_through_serde_and_fromstr() {
+        for v in TlsVersion::ALL {
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(json, format!("\"{}\"", v.key()));
+            assert_eq!(v.key().parse::<TlsVersion>().unwrap(), v);
+            assert_eq!(TlsVersion::from_wire(v.wire()), Some(v));
+        }
+        assert_eq!("TLSv1".parse::<TlsVersion>().unwrap(), TlsVersion::Tls10);
+        assert_eq!("TLS 1.2".parse::<TlsVersion>().unwrap(), TlsVersion::Tls12);
+        assert!("tls1.4".parse::<TlsVersion>().is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! Planning: versions the engines cannot offer are answered without touching the network, and
+//! the rest become one list of probes per address.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::probe::contexts::{ClientContexts, Offer};
+use crate::report::{Cell, Engine, Outcome, Protocol, TlsVersion};
+use crate::scan::ScanConfig;
+use crate::scan::row::Row;
+
+/// One probe to run: one version of one row.
+pub(super) struct Job {
+    pub(super) row: usize,
+    pub(super) version: TlsVersion,
+    pub(super) addr: SocketAddr,
+    pub(super) sni: Option<String>,
+    pub(super) protocol: Protocol,
+}
+
+/// The probes of one address.
+pub(super) type HostWork = (IpAddr, Vec<Job>);
+
+/// Answer the cells that need no probe. Returns, per row, whether it is already whole.
+pub(super) fn prefill(
+    config: &ScanConfig,
+    contexts: &ClientContexts,
+    rows: &mut [Row],
+) -> Vec<bool> {
+    // Versions this build cannot offer are answered without touching the network, unless the
+    // wire engine can stand in.
+    if config.engine == Engine::Openssl {
+        for v in &config.versions {
+            if let Some(Offer::NotTestable(why)) = contexts.get(*v) {
+                for row in rows.iter_mut() {
+                    row.cells
+                        .insert(*v, Cell::unprobed(Outcome::NotTestable(why.clone())));
+                }
+            }
+        }
+    }
+    let wanted = config.versions.len();
+    rows.iter().map(|r| r.cells.len() == wanted).collect()
+}
+
+/// One list of probes per address, addresses in the order they first appear; each row's
+/// missing versions are its probes.
+pub(super) fn work(config: &ScanConfig, rows: &[Row], done: &[bool]) -> Vec<HostWork> {
+    let mut by_address: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+    let mut order: Vec<IpAddr> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if let (Some(addr), false) = (row.address, done[i]) {
+            by_address
+                .entry(addr)
+                .or_insert_with(|| {
+                    order.push(addr);
+                    Vec::new()
+                })
+                .push(i);
+        }
+    }
+    order
+        .into_iter()
+        .map(|addr| {
+            let jobs = by_address[&addr]
+                .iter()
+                .flat_map(|&i| {
+                    let row = &rows[i];
+                    config
+                        .versions
+                        .iter()
+                        .filter(|v| !row.cells.contains_key(v))
+                        .map(move |&v| Job {
+                            row: i,
+                            version: v,
+                            addr: SocketAddr::new(addr, row.port),
+                            sni: row.sni.clone(),
+                            protocol: row.protocol,
+                        })
+                })
+                .collect();
+            (addr, jobs)
+        })
+        .collect()
+}
