@@ -110,6 +110,8 @@ pub struct DiffArgs {
     #[arg(long)]
     pub allow_inconclusive: bool,
     #[command(flatten)]
+    pub exceptions: ExceptionsArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -120,6 +122,8 @@ pub struct CheckArgs {
     pub scan: String,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub exceptions: ExceptionsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -269,7 +273,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SCAN")]
     pub baseline: Option<String>,
 
-    /// With --baseline: pass even when some cells could not be decided.
+    /// With --baseline: pass even when some cells could not be decided (the verdict line names
+    /// the endpoints that were not verified).
     #[arg(long)]
     pub allow_inconclusive: bool,
 
@@ -277,7 +282,23 @@ pub struct ScanArgs {
     pub policy: PolicyArgs,
 
     #[command(flatten)]
+    pub exceptions: ExceptionsArgs,
+
+    /// Leave out endpoints whose target, host, address, HOST:PORT or ADDRESS:PORT matches
+    /// PATTERN (`*` and `?` wildcards); they are listed as excluded in the report.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExceptionsArgs {
+    /// Exceptions to the after-proof: one `PATTERN VERSIONS|all EXPIRES REASON` a line (see
+    /// the README); what they cover is listed as excepted, and an expired one fails the run.
+    #[arg(long, env = "TLSMATRIX_EXCEPTIONS", value_name = "FILE")]
+    pub exceptions: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
+use crate::analysis::exceptions::{Date, Exceptions};
 use crate::analysis::policy::Policy;
 use crate::cli::{
     Cli, ColorArg, Command, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg,
@@ -88,6 +89,7 @@ pub enum Compare {
 
 /// A scan, ready to run.
 pub struct ScanJob {
+    pub exceptions: Exceptions,
     pub config: ScanConfig,
     pub targets: Vec<Target>,
     pub input_errors: Vec<InputError>,
@@ -98,6 +100,7 @@ pub struct ScanJob {
 }
 
 pub struct DiffJob {
+    pub exceptions: Exceptions,
     pub before: Loaded,
     pub after: Loaded,
     pub allow_inconclusive: bool,
@@ -105,6 +108,7 @@ pub struct DiffJob {
 }
 
 pub struct CheckJob {
+    pub exceptions: Exceptions,
     pub scan: Loaded,
     pub policy: Policy,
     pub output: OutputConfig,
@@ -140,12 +144,14 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
     Ok(match cli.command {
         Command::Scan(args) => Job::Scan(Box::new(scan_job(*args)?)),
         Command::Diff(args) => Job::Diff(DiffJob {
+            exceptions: exceptions(&args.exceptions)?,
             before: Loaded::load(&args.before)?,
             after: Loaded::load(&args.after)?,
             allow_inconclusive: args.allow_inconclusive,
             output: output_config(&args.output)?,
         }),
         Command::Check(args) => Job::Check(CheckJob {
+            exceptions: exceptions(&args.exceptions)?,
             policy: policy(&args.policy)?.ok_or_else(|| {
                 Error::Usage("check needs --policy NAME or --require/--forbid LIST".into())
             })?,
@@ -179,6 +185,15 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             color: color_enabled(args.color, std::io::stdout().is_terminal()),
         }),
     })
+}
+
+/// The exceptions file, read and checked; none when not given.
+fn exceptions(args: &crate::cli::ExceptionsArgs) -> Result<Exceptions, Error> {
+    let Some(path) = &args.exceptions else {
+        return Ok(Exceptions::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    Exceptions::parse(&text, path, Date::today()).map_err(Error::Usage)
 }
 
 fn domain_job(domain: String, dns: &crate::cli::DnsArgs) -> DomainJob {
@@ -320,6 +335,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         resolve,
         label: args.label.clone(),
         ldap_check: !args.no_ldap_check,
+        exclude: args.exclude.clone(),
         engine: match args.engine {
             crate::cli::EngineArg::Openssl => crate::report::Engine::Openssl,
             crate::cli::EngineArg::Wire => crate::report::Engine::Wire,
@@ -342,6 +358,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
         (None, None) => Compare::Nothing,
     };
     Ok(ScanJob {
+        exceptions: exceptions(&args.exceptions)?,
         config,
         targets,
         input_errors,

@@ -67,7 +67,8 @@ pub fn parse_target(input: &str) -> Result<Target, String> {
     if s.is_empty() {
         return Err("empty target".into());
     }
-    if s.split_whitespace().nth(1).is_some() {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if words.len() > 1 && words.iter().all(|w| parse_target(w).is_ok()) {
         return Err(format!(
             "'{s}' holds more than one target: give one target per line or argument"
         ));

@@ -392,3 +392,184 @@ async fn a_declined_cell_is_never_a_refusal_in_diff_or_check() {
     assert_eq!(e["result"], "inconclusive", "{e}");
     assert!(e["findings"].to_string().contains("never offered"), "{e}");
 }
+
+/// The after-proof on a real estate: an endpoint unreachable on both sides is said once, an
+/// exception covers what the administrator accepted for a while (and fails once expired),
+/// `--allow-inconclusive` names what was not verified, a removed endpoint never passes, and
+/// `--exclude` leaves an endpoint out of the scan, listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_after_proof_can_close_with_exceptions_and_says_what_it_did_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = tls_server(Tls12, Tls13).await;
+    let legacy = tls_server(Tls10, Tls13).await;
+    let dead = format!("127.0.0.1:{}", closed_port());
+    let targets = vec![
+        good.addr().to_string(),
+        legacy.addr().to_string(),
+        dead.clone(),
+    ];
+    let (before, after) = (path(&dir, "before.json"), path(&dir, "after.json"));
+    scan_to(&before, "before", &targets).await;
+    scan_to(&after, "after", &targets).await;
+
+    let diff = |extra: Vec<String>| {
+        let mut args: Vec<String> = ["diff", &before, &after, "--format", "table"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(extra);
+        async move {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_cli(&a, &[], None).await
+        }
+    };
+    let out = diff(vec![]).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let dead_lines: Vec<&str> = text.lines().filter(|l| l.contains(&dead)).collect();
+    assert_eq!(
+        dead_lines
+            .iter()
+            .filter(|l| l.starts_with("not verified:"))
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("not verified: {dead} [127.0.0.1]"))
+            || text.contains("unreachable before and after"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("inconclusive:") && l.contains(&dead)),
+        "no line per version for an endpoint unreachable on both sides: {text}"
+    );
+
+    // Exceptions for the legacy endpoint's old versions and the dead endpoint.
+    let exceptions = path(&dir, "exceptions.txt");
+    std::fs::write(
+        &exceptions,
+        format!(
+            "# pattern versions expires reason\n{} tls1.0,tls1.1 2099-01-01 print server, replaced in March\n{dead} all 2099-01-01 DC decommissioned\n",
+            legacy.addr()
+        ),
+    )
+    .unwrap();
+    let out = diff(vec!["--exceptions".into(), exceptions.clone()]).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("excepted: "), "{text}");
+    assert!(text.contains("print server, replaced in March"), "{text}");
+    assert!(text.contains("passed by exception"), "{text}");
+
+    let out = run_cli(
+        &[
+            "check",
+            &after,
+            "--require",
+            "tls1.2",
+            "--forbid",
+            "tls1.0,tls1.1",
+            "--exceptions",
+            &exceptions,
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let legacy_check = c["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["port"] == legacy.addr().port())
+        .unwrap();
+    assert_eq!(legacy_check["result"], "pass", "{legacy_check}");
+    assert!(legacy_check["findings"][0]["excepted"]["reason"].is_string());
+
+    // An expired exception fails loudly, in diff and check alike.
+    let expired = path(&dir, "expired.txt");
+    std::fs::write(&expired, format!("{dead} all 2020-01-01 forgotten\n")).unwrap();
+    let out = diff(vec!["--exceptions".into(), expired.clone()]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("expired on 2020-01-01"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run_cli(
+        &[
+            "check",
+            &after,
+            "--policy",
+            "tls12-only",
+            "--exceptions",
+            &expired,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("an exception has expired"),
+        "{}",
+        stdout(&out)
+    );
+
+    // --allow-inconclusive names what it let through.
+    let (b2, a2) = (path(&dir, "b2.json"), path(&dir, "a2.json"));
+    let two = vec![good.addr().to_string(), dead.clone()];
+    scan_to(&b2, "before", &two).await;
+    scan_to(&a2, "after", &two).await;
+    let out = run_cli(
+        &[
+            "diff",
+            &b2,
+            &a2,
+            "--allow-inconclusive",
+            "--format",
+            "table",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("PASS for 1 of 2 endpoints; 1 not verified (--allow-inconclusive)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A removed endpoint is never a pass.
+    let one = path(&dir, "one.json");
+    scan_to(&one, "after", &[good.addr().to_string()]).await;
+    let out = run_cli(&["diff", &b2, &one, "--allow-inconclusive"], &[], None).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+
+    // --exclude leaves an endpoint out and says so.
+    let out = run_cli(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--exclude",
+            &dead,
+            &good.addr().to_string(),
+            &dead,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(r.endpoints.len(), 1);
+    assert_eq!(r.excluded.len(), 1);
+    assert_eq!(r.excluded[0].pattern, dead);
+}

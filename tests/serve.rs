@@ -425,7 +425,8 @@ async fn a_target_that_never_answers_ends_within_the_scrape_timeout() {
             took < Duration::from_secs(2),
             "{target}: answered after {took:?}, past the scrape timeout"
         );
-        assert!(took >= Duration::from_millis(1400), "{target}: {took:?}");
+        // The probes had 90% of the 1.5 s left once the offset was taken.
+        assert!(took >= Duration::from_millis(1300), "{target}: {took:?}");
         assert_eq!(sample(&text, "tlsmatrix_probe_success", &[]), Some(0.0));
         let timeout = [("version", "tls1.2"), ("status", "timeout"), ("how", phase)];
         assert_eq!(

@@ -8,9 +8,10 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::exceptions::{Excepted, Exceptions, Subject};
 use crate::analysis::verdict::declines_tls;
 use crate::report::{
-    Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, Unproven,
+    Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, Unproven, Verdict,
 };
 
 /// Version of the diff document's layout. 2: a cell declined before any ClientHello is
@@ -147,6 +148,20 @@ pub struct Change {
     pub transition: Transition,
     pub before_detail: Option<String>,
     pub after_detail: Option<String>,
+    /// An exception covers this version: its transition is listed, not held against the proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excepted: Option<Excepted>,
+}
+
+impl Change {
+    /// A transition that keeps the after-proof from passing (unless excepted or allowed).
+    pub fn is_problem(&self, v: TlsVersion) -> bool {
+        match self.transition {
+            Transition::Regression | Transition::StillAccepted | Transition::Inconclusive => true,
+            Transition::NewlyAccepted => v.is_legacy(),
+            _ => false,
+        }
+    }
 }
 
 /// The overall result for one endpoint, worst first.
@@ -158,6 +173,8 @@ pub enum EndpointResult {
     Inconclusive,
     Removed,
     Added,
+    /// What would fail the proof is covered by exceptions, each listed.
+    Excepted,
     Enforced,
     /// TLS 1.2 or 1.3 works now where it did not, and nothing got worse.
     Improved,
@@ -172,6 +189,7 @@ impl EndpointResult {
             EndpointResult::Inconclusive => "inconclusive",
             EndpointResult::Removed => "removed",
             EndpointResult::Added => "added",
+            EndpointResult::Excepted => "excepted",
             EndpointResult::Enforced => "enforced",
             EndpointResult::Improved => "improved",
             EndpointResult::Unchanged => "unchanged",
@@ -189,9 +207,25 @@ pub struct EndpointDiff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_in: Option<OnlyIn>,
     pub versions: BTreeMap<TlsVersion, Change>,
+    /// The endpoint's verdict in each scan (absent where it was not in that scan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_verdict: Option<Verdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_verdict: Option<Verdict>,
+    /// An exception for the whole endpoint (added, removed or unreachable on both sides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excepted: Option<Excepted>,
     /// What the reader must know to trust the transitions (an endpoint that served no TLS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+impl EndpointDiff {
+    /// Unreachable in both scans: nothing about it was verified.
+    pub fn unreachable_both(&self) -> bool {
+        self.before_verdict == Some(Verdict::Unreachable)
+            && self.after_verdict == Some(Verdict::Unreachable)
+    }
 }
 
 /// Which scan a side of the diff is.
@@ -210,6 +244,9 @@ pub struct Diff {
     pub after: Side,
     pub summary: BTreeMap<EndpointResult, usize>,
     pub endpoints: Vec<EndpointDiff>,
+    /// Exceptions past their date: the comparison fails until each is renewed or removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired_exceptions: Vec<String>,
 }
 
 type Key = (String, Option<IpAddr>, u16, Protocol);
@@ -227,19 +264,25 @@ fn side(r: &Report, file: Option<&str>) -> Side {
     }
 }
 
-/// Compare two reports. Endpoints keep the order of the after scan, then those only before.
-pub fn diff(before: &Report, after: &Report, files: (Option<&str>, Option<&str>)) -> Diff {
+/// Compare two reports, with the exceptions in force. Endpoints keep the order of the after
+/// scan, then those only before.
+pub fn diff(
+    before: &Report,
+    after: &Report,
+    files: (Option<&str>, Option<&str>),
+    exceptions: &Exceptions,
+) -> Diff {
     let before_by_key: BTreeMap<Key, &Endpoint> =
         before.endpoints.iter().map(|e| (key(e), e)).collect();
     let after_keys: std::collections::HashSet<Key> = after.endpoints.iter().map(key).collect();
     let mut endpoints = Vec::new();
     for a in &after.endpoints {
         let b = before_by_key.get(&key(a)).copied();
-        endpoints.push(compare(b, Some(a)));
+        endpoints.push(compare(b, Some(a), exceptions));
     }
     for b in &before.endpoints {
         if !after_keys.contains(&key(b)) {
-            endpoints.push(compare(Some(b), None));
+            endpoints.push(compare(Some(b), None, exceptions));
         }
     }
     let mut summary: BTreeMap<EndpointResult, usize> = BTreeMap::new();
@@ -252,11 +295,22 @@ pub fn diff(before: &Report, after: &Report, files: (Option<&str>, Option<&str>)
         after: side(after, files.1),
         summary,
         endpoints,
+        expired_exceptions: exceptions.expired(),
     }
 }
 
-fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff {
+fn compare(
+    before: Option<&Endpoint>,
+    after: Option<&Endpoint>,
+    exceptions: &Exceptions,
+) -> EndpointDiff {
     let e = after.or(before).expect("one side");
+    let subject = Subject {
+        target: &e.target,
+        host: &e.host,
+        address: e.address,
+        port: e.port,
+    };
     let only_in = match (before, after) {
         (None, Some(_)) => Some(OnlyIn::Added),
         (Some(_), None) => Some(OnlyIn::Removed),
@@ -284,20 +338,32 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         for v in all {
             let b = before.and_then(|e| e.versions.get(&v));
             let a = after.and_then(|e| e.versions.get(&v));
-            versions.insert(
-                v,
-                Change {
-                    before: b.map(Cell::status),
-                    after: a.map(Cell::status),
-                    short: (short(b), short(a)),
-                    transition: transition_of(v, state(b, b_no_tls), state(a, a_no_tls)),
-                    before_detail: b.map(|c| c.outcome.detail()),
-                    after_detail: a.map(|c| c.outcome.detail()),
-                },
-            );
+            let mut change = Change {
+                before: b.map(Cell::status),
+                after: a.map(Cell::status),
+                short: (short(b), short(a)),
+                transition: transition_of(v, state(b, b_no_tls), state(a, a_no_tls)),
+                before_detail: b.map(|c| c.outcome.detail()),
+                after_detail: a.map(|c| c.outcome.detail()),
+                excepted: None,
+            };
+            if change.is_problem(v) {
+                change.excepted = exceptions.covering(&subject, Some(v)).map(Excepted::from);
+            }
+            versions.insert(v, change);
         }
     }
+    let (before_verdict, after_verdict) = (before.map(|e| e.verdict), after.map(|e| e.verdict));
+    let whole_endpoint_in_doubt = only_in.is_some()
+        || (before_verdict == Some(Verdict::Unreachable)
+            && after_verdict == Some(Verdict::Unreachable));
+    let excepted = if whole_endpoint_in_doubt {
+        exceptions.covering(&subject, None).map(Excepted::from)
+    } else {
+        None
+    };
     let result = match only_in {
+        Some(_) if excepted.is_some() => EndpointResult::Excepted,
         Some(OnlyIn::Added) => EndpointResult::Added,
         Some(OnlyIn::Removed) => EndpointResult::Removed,
         None => endpoint_result(&versions),
@@ -310,6 +376,9 @@ fn compare(before: Option<&Endpoint>, after: Option<&Endpoint>) -> EndpointDiff 
         result,
         only_in,
         versions,
+        before_verdict,
+        after_verdict,
+        excepted,
         notes,
     }
 }
@@ -329,17 +398,22 @@ fn short(c: Option<&Cell>) -> String {
     }
 }
 
+/// The endpoint's result from its versions' transitions; those an exception covers are left
+/// out, and an endpoint whose only problems are excepted is `excepted`.
 fn endpoint_result(versions: &BTreeMap<TlsVersion, Change>) -> EndpointResult {
-    let has = |t: Transition| versions.values().any(|c| c.transition == t);
-    let legacy_new = versions
-        .iter()
-        .any(|(v, c)| v.is_legacy() && c.transition == Transition::NewlyAccepted);
+    let counted = || versions.iter().filter(|(_, c)| c.excepted.is_none());
+    let has = |t: Transition| counted().any(|(_, c)| c.transition == t);
+    let legacy_new =
+        counted().any(|(v, c)| v.is_legacy() && c.transition == Transition::NewlyAccepted);
+    let any_excepted = versions.values().any(|c| c.excepted.is_some());
     if has(Transition::Regression) {
         EndpointResult::Regression
     } else if has(Transition::StillAccepted) || legacy_new {
         EndpointResult::StillAccepted
     } else if has(Transition::Inconclusive) {
         EndpointResult::Inconclusive
+    } else if any_excepted {
+        EndpointResult::Excepted
     } else if has(Transition::Enforced) {
         EndpointResult::Enforced
     } else if has(Transition::NewlyAccepted) {
@@ -349,17 +423,30 @@ fn endpoint_result(versions: &BTreeMap<TlsVersion, Change>) -> EndpointResult {
     }
 }
 
-/// Whether the comparison passes: no regression, no old version accepted after, and (unless
-/// allowed) nothing undecided or unverified.
+/// Whether the comparison passes: no regression, no old version accepted after, no expired
+/// exception, no endpoint removed without an exception, and (unless allowed) nothing undecided.
 pub fn passes(d: &Diff, allow_inconclusive: bool) -> bool {
-    d.endpoints.iter().all(|e| match e.result {
-        EndpointResult::Regression | EndpointResult::StillAccepted => false,
-        EndpointResult::Inconclusive | EndpointResult::Removed => allow_inconclusive,
-        EndpointResult::Added
-        | EndpointResult::Enforced
-        | EndpointResult::Improved
-        | EndpointResult::Unchanged => true,
-    })
+    d.expired_exceptions.is_empty()
+        && d.endpoints.iter().all(|e| match e.result {
+            EndpointResult::Regression
+            | EndpointResult::StillAccepted
+            | EndpointResult::Removed => false,
+            EndpointResult::Inconclusive => allow_inconclusive,
+            EndpointResult::Added
+            | EndpointResult::Excepted
+            | EndpointResult::Enforced
+            | EndpointResult::Improved
+            | EndpointResult::Unchanged => true,
+        })
+}
+
+/// The endpoints that passed without being verified: inconclusive ones let through by
+/// `--allow-inconclusive`.
+pub fn not_verified(d: &Diff) -> Vec<&EndpointDiff> {
+    d.endpoints
+        .iter()
+        .filter(|e| e.result == EndpointResult::Inconclusive)
+        .collect()
 }
 
 /// `12 endpoints: 10 enforced, 1 still accepts TLS 1.0, 1 regression`.

@@ -91,6 +91,10 @@ pub fn merge(reports: &[(String, Report)], label: Option<String>) -> Report {
             .iter()
             .flat_map(|(_, r)| r.input_errors.iter().cloned())
             .collect(),
+        excluded: reports
+            .iter()
+            .flat_map(|(_, r)| r.excluded.iter().cloned())
+            .collect(),
         summary: Report::count_verdicts(&endpoints),
         vantage_points: reports
             .iter()

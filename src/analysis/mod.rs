@@ -2,6 +2,7 @@
 //! of two scans, policy checks and the merging of vantage points.
 
 pub mod diff;
+pub mod exceptions;
 pub mod merge;
 pub mod policy;
 pub mod verdict;

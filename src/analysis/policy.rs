@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::exceptions::{Excepted, Exceptions, Subject};
 use crate::analysis::verdict::declines_tls;
 use crate::report::{Endpoint, Proof, Report, TlsVersion, Unproven};
 
@@ -68,6 +69,9 @@ pub struct Finding {
     pub version: Option<TlsVersion>,
     pub kind: Compliance,
     pub message: String,
+    /// An exception covers this finding: it is listed, and not held against the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excepted: Option<Excepted>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +90,9 @@ pub struct CheckReport {
     pub label: Option<String>,
     pub result: Compliance,
     pub endpoints: Vec<EndpointCheck>,
+    /// Exceptions past their date: the check fails until each is renewed or removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired_exceptions: Vec<String>,
 }
 
 impl fmt::Display for Compliance {
@@ -98,25 +105,60 @@ impl fmt::Display for Compliance {
     }
 }
 
-/// Check every endpoint of a report.
-pub fn check(report: &Report, policy: &Policy) -> CheckReport {
+/// Check every endpoint of a report, with the exceptions in force.
+pub fn check(report: &Report, policy: &Policy, exceptions: &Exceptions) -> CheckReport {
     let endpoints: Vec<EndpointCheck> = report
         .endpoints
         .iter()
-        .map(|e| check_endpoint(e, policy))
+        .map(|e| except(check_endpoint(e, policy), e, exceptions))
         .collect();
-    let result = endpoints
-        .iter()
-        .map(|e| e.result)
-        .min()
-        .unwrap_or(Compliance::Inconclusive);
+    let expired_exceptions = exceptions.expired();
+    let result = if expired_exceptions.is_empty() {
+        endpoints
+            .iter()
+            .map(|e| e.result)
+            .min()
+            .unwrap_or(Compliance::Inconclusive)
+    } else {
+        Compliance::Fail
+    };
     CheckReport {
         schema_version: SCHEMA_VERSION,
         policy: policy.clone(),
         label: report.label.clone(),
         result,
         endpoints,
+        expired_exceptions,
     }
+}
+
+/// Mark the findings an exception covers, and judge the endpoint by the others.
+fn except(mut c: EndpointCheck, e: &Endpoint, exceptions: &Exceptions) -> EndpointCheck {
+    if exceptions.is_empty() {
+        return c;
+    }
+    let subject = Subject {
+        target: &e.target,
+        host: &e.host,
+        address: e.address,
+        port: e.port,
+    };
+    for f in &mut c.findings {
+        if f.kind != Compliance::Pass {
+            f.excepted = exceptions.covering(&subject, f.version).map(Excepted::from);
+        }
+    }
+    c.result = judge(&c.findings);
+    c
+}
+
+fn judge(findings: &[Finding]) -> Compliance {
+    findings
+        .iter()
+        .filter(|f| f.excepted.is_none())
+        .map(|f| f.kind)
+        .min()
+        .unwrap_or(Compliance::Pass)
 }
 
 /// What the policy sees of one version of an endpoint, from what its cell proves.
@@ -160,6 +202,7 @@ pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             version,
             kind,
             message,
+            excepted: None,
         })
     };
     if declines_tls(&e.versions) {
@@ -253,11 +296,7 @@ pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
 }
 
 fn finish(e: &Endpoint, findings: Vec<Finding>) -> EndpointCheck {
-    let result = findings
-        .iter()
-        .map(|f| f.kind)
-        .min()
-        .unwrap_or(Compliance::Pass);
+    let result = judge(&findings);
     EndpointCheck {
         target: e.target.clone(),
         address: e.address,

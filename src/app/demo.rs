@@ -114,7 +114,8 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
         }
         reports.push(report);
     }
-    let d = crate::analysis::diff::diff(&reports[0], &reports[1], (None, None));
+    let d =
+        crate::analysis::diff::diff(&reports[0], &reports[1], (None, None), &Default::default());
     crate::app::to_stdout(|w| {
         writeln!(w, "== What changed ==")?;
         write_diff(&d, Format::Table, color, false, w)?;

@@ -14,6 +14,7 @@ pub(crate) fn run(job: DiffJob) -> Result<Exit, Error> {
         &before.report,
         &after.report,
         (Some(&before.path), Some(&after.path)),
+        &job.exceptions,
     );
     if !before.report.endpoints.is_empty()
         && !after.report.endpoints.is_empty()

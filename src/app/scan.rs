@@ -48,7 +48,12 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         } => {
             let shown = comparison_output(&report, &out)?;
             let after_file = out.file.as_ref().and_then(|p| p.to_str());
-            let d = diff::diff(&before.report, &report, (Some(&before.path), after_file));
+            let d = diff::diff(
+                &before.report,
+                &report,
+                (Some(&before.path), after_file),
+                &job.exceptions,
+            );
             emit_with(&shown, |w, format, color| {
                 output::write_diff(&d, format, color, *allow_inconclusive, w)
             })?;
@@ -56,7 +61,7 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         }
         Compare::Policy(policy) if out.format == Format::Prometheus => {
             // The metrics of the scan and of its check, in one exposition (a textfile).
-            let c = policy::check(&report, policy);
+            let c = policy::check(&report, policy, &job.exceptions);
             emit_with(&out, |w, format, color| match format {
                 Format::Prometheus => output::write_prometheus(
                     &output::Exposition {
@@ -72,7 +77,7 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;
-            let c = policy::check(&report, policy);
+            let c = policy::check(&report, policy, &job.exceptions);
             emit_with(&shown, |w, format, color| {
                 output::write_check(&c, format, color, w)
             })?;

@@ -4,7 +4,7 @@ use comfy_table::{Cell as TCell, Color};
 
 use super::Format;
 use super::table::{new_table, paint, write_lines};
-use crate::analysis::policy::{CheckReport, Compliance};
+use crate::analysis::policy::{CheckReport, Compliance, Finding};
 
 /// Write a policy check in a format.
 pub fn write_check(
@@ -33,7 +33,7 @@ pub fn write_check(
                         &port,
                         &result,
                         f.version.map(|v| v.key()).unwrap_or(""),
-                        &f.message,
+                        &finding_text(f),
                     ])?;
                 }
             }
@@ -46,7 +46,7 @@ pub fn write_check(
                 "| Target | Address | Port | Result | Findings |\n|---|---|---|---|---|"
             )?;
             for e in &c.endpoints {
-                let findings: Vec<String> = e.findings.iter().map(|f| f.message.clone()).collect();
+                let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
                 writeln!(
                     w,
                     "| {} | {} | {} | **{}** | {} |",
@@ -59,6 +59,9 @@ pub fn write_check(
                     findings.join("; ").replace('|', "\\|")
                 )?;
             }
+            for x in &c.expired_exceptions {
+                writeln!(w, "\n- expired: {}", x.replace('|', "\\|"))?;
+            }
             if let Some(h) = hint(c) {
                 writeln!(w, "\n{h}")?;
             }
@@ -69,7 +72,7 @@ pub fn write_check(
             let mut t = new_table(color);
             t.set_header(vec!["TARGET", "ADDRESS", "PORT", "RESULT", "FINDINGS"]);
             for e in &c.endpoints {
-                let findings: Vec<String> = e.findings.iter().map(|f| f.message.clone()).collect();
+                let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
                 let rc = match e.result {
                     Compliance::Pass => Color::Green,
                     Compliance::Fail => Color::Red,
@@ -88,11 +91,25 @@ pub fn write_check(
                 ]);
             }
             write_lines(&t, w)?;
+            for x in &c.expired_exceptions {
+                writeln!(w, "expired: {x}")?;
+            }
             if let Some(h) = hint(c) {
                 writeln!(w, "{h}")?;
             }
             writeln!(w, "{}", summary_line(c))
         }
+    }
+}
+
+/// A finding as people read it, with the exception that covers it, if any.
+fn finding_text(f: &Finding) -> String {
+    match &f.excepted {
+        Some(x) => format!(
+            "{} [excepted by {} until {}: {}]",
+            f.message, x.source, x.expires, x.reason
+        ),
+        None => f.message.clone(),
     }
 }
 
@@ -119,6 +136,7 @@ pub fn summary_line(c: &CheckReport) -> String {
     let n = c.endpoints.len();
     let overall = match c.result {
         Compliance::Pass => "PASS",
+        Compliance::Fail if !c.expired_exceptions.is_empty() => "FAIL (an exception has expired)",
         Compliance::Fail => "FAIL",
         Compliance::Inconclusive => "INCONCLUSIVE (some cells could not be decided; never a pass)",
     };

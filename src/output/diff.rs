@@ -5,7 +5,7 @@ use comfy_table::{Cell as TCell, Color};
 use super::Format;
 use super::table::{endpoint_cells, matrix_header, new_table, paint, write_lines};
 use crate::analysis::diff::{
-    Change, Diff, EndpointDiff, EndpointResult, Transition, passes, summary_line,
+    Change, Diff, EndpointDiff, EndpointResult, Transition, not_verified, passes, summary_line,
 };
 use crate::report::{Status, TlsVersion};
 
@@ -67,53 +67,110 @@ fn endpoint_text(e: &EndpointDiff) -> String {
     }
 }
 
-/// The transitions that need a reader's attention, one a line.
+/// The transitions that need a reader's attention: one line an endpoint and reason, the
+/// versions that share a reason named together.
 fn findings(d: &Diff) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = d
+        .expired_exceptions
+        .iter()
+        .map(|x| format!("expired: {x}"))
+        .collect();
     for e in &d.endpoints {
+        let name = endpoint_text(e);
+        if let Some(x) = &e.excepted {
+            out.push(format!(
+                "excepted: {name}: {} ({} until {}: {})",
+                e.result.key().replace('_', " "),
+                x.source,
+                x.expires,
+                x.reason
+            ));
+            continue;
+        }
         match e.result {
             EndpointResult::Removed => out.push(format!(
-                "removed: {}: in the before scan only, not verified after",
-                endpoint_text(e)
+                "removed: {name}: in the before scan only, not verified after"
             )),
-            EndpointResult::Added => out.push(format!(
-                "added: {}: in the after scan only",
-                endpoint_text(e)
-            )),
+            EndpointResult::Added => out.push(format!("added: {name}: in the after scan only")),
             _ => {}
         }
         for n in &e.notes {
-            out.push(format!("note: {}: {n}", endpoint_text(e)));
+            out.push(format!("note: {name}: {n}"));
         }
+        if e.unreachable_both() {
+            let why = e
+                .versions
+                .values()
+                .find_map(|c| c.after_detail.clone())
+                .unwrap_or_default();
+            out.push(format!(
+                "not verified: {name}: unreachable before and after ({why})"
+            ));
+            continue;
+        }
+        // Versions with the same transition and the same details on one line.
+        let mut groups: Vec<(String, Vec<&'static str>)> = Vec::new();
         for (v, c) in &e.versions {
-            let notable = match c.transition {
-                Transition::Regression | Transition::StillAccepted | Transition::Inconclusive => {
-                    true
-                }
-                Transition::NewlyAccepted => v.is_legacy(),
-                _ => false,
-            };
-            if notable {
-                out.push(format!(
-                    "{}: {} {}: {} → {}",
+            if !c.is_problem(*v) && c.excepted.is_none() {
+                continue;
+            }
+            let text = match &c.excepted {
+                Some(x) => format!(
+                    "excepted ({}): {} until {}: {}",
                     c.transition.key(),
-                    endpoint_text(e),
-                    v.name(),
+                    x.source,
+                    x.expires,
+                    x.reason
+                ),
+                None => format!(
+                    "{}: {} → {}",
+                    c.transition.key(),
                     c.before_detail.as_deref().unwrap_or("not tested"),
                     c.after_detail.as_deref().unwrap_or("not tested"),
-                ));
+                ),
+            };
+            match groups.iter_mut().find(|(t, _)| *t == text) {
+                Some((_, vs)) => vs.push(v.name()),
+                None => groups.push((text, vec![v.name()])),
             }
+        }
+        for (text, vs) in groups {
+            let (kind, rest) = text.split_once(": ").unwrap_or((&text, ""));
+            out.push(format!("{kind}: {name} {}: {rest}", vs.join(", ")));
         }
     }
     out
 }
 
 fn verdict_line(d: &Diff, allow_inconclusive: bool) -> String {
-    if passes(d, allow_inconclusive) {
+    if !passes(d, allow_inconclusive) {
+        return "FAIL: see the transitions above".to_string();
+    }
+    let unverified = not_verified(d);
+    let excepted = d
+        .endpoints
+        .iter()
+        .filter(|e| e.result == EndpointResult::Excepted)
+        .count();
+    let mut line = if unverified.is_empty() {
         "PASS: no regression, no old version accepted after".to_string()
     } else {
-        "FAIL: see the transitions above".to_string()
+        let n = d.endpoints.len();
+        let names: Vec<String> = unverified.iter().map(|e| endpoint_text(e)).collect();
+        format!(
+            "PASS for {} of {n} endpoints; {} not verified (--allow-inconclusive): {}",
+            n - unverified.len(),
+            unverified.len(),
+            names.join(", ")
+        )
+    };
+    if excepted > 0 {
+        line.push_str(&format!(
+            "; {excepted} endpoint{} passed by exception (listed above)",
+            if excepted == 1 { "" } else { "s" }
+        ));
     }
+    line
 }
 
 fn transition_color(t: Transition, legacy: bool) -> Option<Color> {
@@ -152,6 +209,7 @@ fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> 
         let rc = match e.result {
             EndpointResult::Regression | EndpointResult::StillAccepted => Some(Color::Red),
             EndpointResult::Inconclusive | EndpointResult::Removed => Some(Color::Yellow),
+            EndpointResult::Excepted => Some(Color::Blue),
             EndpointResult::Enforced | EndpointResult::Improved => Some(Color::Green),
             _ => None,
         };

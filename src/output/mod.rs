@@ -399,6 +399,7 @@ mod tests {
                 engine: crate::report::Engine::Both,
             },
             input_errors: vec![],
+            excluded: vec![],
             summary: Report::count_verdicts(&endpoints),
             vantage_points: vec![],
             endpoints,

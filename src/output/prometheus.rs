@@ -430,21 +430,8 @@ fn policy_families(report: &Report, c: &CheckReport) -> Vec<Family> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::report::{
-        Cell, Engine, Phase, Protocol, RootDse, ScanOptions, TlsVersion, ToolInfo,
-    };
-
-    fn cell(outcome: Outcome) -> Cell {
-        Cell {
-            outcome,
-            elapsed_ms: 1,
-            attempts: 1,
-            engines: None,
-        }
-    }
+    use crate::report::{Engine, Phase, RootDse, ScanOptions, TlsVersion, ToolInfo, fixtures};
 
     fn report(endpoints: Vec<Endpoint>) -> Report {
         Report {
@@ -471,32 +458,23 @@ mod tests {
                 engine: Engine::Both,
             },
             input_errors: vec![],
+            excluded: vec![],
             summary: Report::count_verdicts(&endpoints),
             vantage_points: vec![],
             endpoints,
         }
     }
 
+    /// An LDAPS row of `target` at 10.0.0.1, judged.
     fn endpoint(target: &str, cells: Vec<(TlsVersion, Outcome)>) -> Endpoint {
-        let versions: BTreeMap<TlsVersion, Cell> =
-            cells.into_iter().map(|(v, o)| (v, cell(o))).collect();
-        let (verdict, verdict_detail) = crate::analysis::verdict::judge(&versions);
-        Endpoint {
-            target: target.into(),
-            host: "dc1".into(),
-            address: Some("10.0.0.1".parse().unwrap()),
-            port: 636,
-            protocol: Protocol::Ldaps,
-            sni: None,
-            verdict,
-            verdict_detail,
-            root_dse: None,
-            seen_by: BTreeMap::new(),
-            disagreements: vec![],
-            versions,
-        }
+        let mut e = fixtures::endpoint(&cells);
+        e.target = target.into();
+        e.address = Some("10.0.0.1".parse().unwrap());
+        (e.verdict, e.verdict_detail) = crate::analysis::verdict::judge(&e.versions);
+        e
     }
 
+    /// Accepted, and the directory answered over it.
     fn acc() -> Outcome {
         Outcome::Accepted {
             cipher: None,

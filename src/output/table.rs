@@ -34,6 +34,13 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
     for e in &report.input_errors {
         writeln!(w, "input error: {e}")?;
     }
+    for x in &report.excluded {
+        let at = match x.address {
+            Some(a) => format!(" [{a}]:{}", x.port),
+            None => String::new(),
+        };
+        writeln!(w, "excluded: {}{at} (--exclude {})", x.target, x.pattern)?;
+    }
     for n in notes(report, 50) {
         writeln!(w, "note: {n}")?;
     }

@@ -200,6 +200,16 @@ fn engine_of_old_reports() -> Engine {
     Engine::Openssl
 }
 
+/// An endpoint left out of the scan by `--exclude`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excluded {
+    pub target: String,
+    pub address: Option<IpAddr>,
+    pub port: u16,
+    /// The pattern that named it.
+    pub pattern: String,
+}
+
 /// A target that could not be read, kept in the report so nothing is dropped silently.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputError {
@@ -231,6 +241,9 @@ pub struct Report {
     pub options: ScanOptions,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
+    /// Endpoints left out with `--exclude`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<Excluded>,
     pub summary: BTreeMap<Verdict, usize>,
     /// In a merged report: the scans merged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

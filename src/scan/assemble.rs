@@ -43,6 +43,7 @@ pub(super) fn report(
             engine: config.engine,
         },
         input_errors,
+        excluded: Vec::new(),
         summary: Report::count_verdicts(&endpoints),
         vantage_points: Vec::new(),
         endpoints,

@@ -37,6 +37,8 @@ pub struct ScanConfig {
     pub ldap_check: bool,
     /// Which probe engines decide the cells.
     pub engine: Engine,
+    /// Endpoints matching one of these patterns are left out (and listed as excluded).
+    pub exclude: Vec<String>,
 }
 
 impl Default for ScanConfig {
@@ -53,6 +55,7 @@ impl Default for ScanConfig {
             label: None,
             ldap_check: true,
             engine: Engine::Both,
+            exclude: Vec::new(),
         }
     }
 }
@@ -144,6 +147,7 @@ pub async fn scan_within(
     let started = assemble::now_rfc3339();
     let contexts = Arc::new(ClientContexts::new(&config.versions));
     let mut rows = resolve::rows(config, &targets, &cancel).await;
+    let excluded = plan::exclude(config, &mut rows, &targets);
     observer.started(rows.len());
     let done = plan::prefill(config, &contexts, &mut rows);
     for (row, _) in rows.iter().zip(&done).filter(|(_, d)| **d) {
@@ -165,5 +169,7 @@ pub async fn scan_within(
             }
         }
     }
-    assemble::report(config, rows, &targets, input_errors, started, interrupted)
+    let mut report = assemble::report(config, rows, &targets, input_errors, started, interrupted);
+    report.excluded = excluded;
+    report
 }

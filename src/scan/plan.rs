@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::analysis::exceptions::{Subject, matches_pattern};
 use crate::probe::contexts::{ClientContexts, Offer};
-use crate::report::{Cell, Engine, Outcome, Protocol, TlsVersion};
+use crate::report::{Cell, Engine, Excluded, Outcome, Protocol, TlsVersion};
 use crate::scan::ScanConfig;
 use crate::scan::row::Row;
+use crate::target::Target;
 
 /// One probe to run: one version of one row.
 pub(super) struct Job {
@@ -20,6 +22,40 @@ pub(super) struct Job {
 
 /// The probes of one address.
 pub(super) type HostWork = (IpAddr, Vec<Job>);
+
+/// Leave out the rows an `--exclude` pattern names; returns them as the report lists them.
+pub(super) fn exclude(
+    config: &ScanConfig,
+    rows: &mut Vec<Row>,
+    targets: &[Target],
+) -> Vec<Excluded> {
+    if config.exclude.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    rows.retain(|row| {
+        let target = &targets[row.target];
+        let subject = Subject {
+            target: &target.input,
+            host: &row.host,
+            address: row.address,
+            port: row.port,
+        };
+        match config.exclude.iter().find(|p| matches_pattern(p, &subject)) {
+            Some(p) => {
+                out.push(Excluded {
+                    target: target.input.clone(),
+                    address: row.address,
+                    port: row.port,
+                    pattern: p.clone(),
+                });
+                false
+            }
+            None => true,
+        }
+    });
+    out
+}
 
 /// Answer the cells that need no probe. Returns, per row, whether it is already whole.
 pub(super) fn prefill(

@@ -127,6 +127,7 @@ impl Module {
             label: None,
             ldap_check: self.ldap_check,
             engine: self.engine,
+            ..ScanConfig::default()
         }
     }
 }
