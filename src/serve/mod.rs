@@ -64,6 +64,8 @@ pub struct Exporter {
 pub struct ProbeRequest {
     pub target: Target,
     pub module: String,
+    /// The module's settings when the request was read (a reload may change them meanwhile).
+    pub settings: Module,
     /// The probe must answer within this.
     pub within: Duration,
 }
@@ -161,6 +163,7 @@ pub fn probe_request(
     Ok(ProbeRequest {
         target,
         module,
+        settings: m.clone(),
         within,
     })
 }
@@ -230,7 +233,7 @@ impl Exporter {
     /// from a new scan. Never longer than `req.within` (and the time to render).
     pub async fn probe(self: &Arc<Self>, req: ProbeRequest) -> (String, bool) {
         let loaded = self.loaded();
-        let module = loaded.settings.modules[&req.module].clone();
+        let module = req.settings.clone();
         let key: Key = (req.module.clone(), req.target.input.clone());
         let begun = Instant::now();
         let (result, source) = match self.cache.lookup(&key, module.min_interval) {
