@@ -1,10 +1,13 @@
 //! From parsed arguments to validated settings. No clap type goes past this module.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use crate::analysis::certs::CertPolicy;
 use crate::analysis::exceptions::{Date, Exceptions};
 use crate::analysis::policy::Policy;
+use crate::cert::TrustStore;
+use crate::cert::trust::TrustSources;
 use crate::cli::{
     Cli, ColorArg, Command, FormatArg, OutputArgs, PolicyArgs, ScanArgs, StartTlsArg,
 };
@@ -12,10 +15,8 @@ use crate::discover::DnsSettings;
 use crate::error::Error;
 use crate::output::Format;
 use crate::report::{InputError, Report};
-use crate::scan::ScanConfig;
-use crate::target::{
-    DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target, parse_target_list,
-};
+use crate::scan::{CertConfig, ScanConfig};
+use crate::target::{DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target};
 
 /// Where and how the report goes.
 #[derive(Clone, Debug)]
@@ -130,6 +131,8 @@ pub struct ClientsJob {
 pub struct DiscoverJob {
     pub domain: DomainJob,
     pub output: OutputConfig,
+    /// Write a targets file for `scan -f` instead of the document.
+    pub as_targets: bool,
 }
 
 #[cfg(feature = "lab")]
@@ -153,7 +156,9 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
         Command::Check(args) => Job::Check(CheckJob {
             exceptions: exceptions(&args.exceptions)?,
             policy: policy(&args.policy)?.ok_or_else(|| {
-                Error::Usage("check needs --policy NAME or --require/--forbid LIST".into())
+                Error::Usage(
+                    "check needs --policy NAME, --require/--forbid LIST or a --cert-* flag".into(),
+                )
             })?,
             scan: Loaded::load(&args.scan)?,
             output: output_config(&args.output)?,
@@ -172,10 +177,17 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             captures: args.captures,
             ports: args.ports,
         }),
-        Command::Discover(args) => Job::Discover(DiscoverJob {
-            domain: domain_job(args.domain, &args.dns),
-            output: output_config(&args.output)?,
-        }),
+        Command::Discover(mut args) => {
+            let as_targets = args.output.format == Some(FormatArg::Targets);
+            if as_targets {
+                args.output.format = Some(FormatArg::Table);
+            }
+            Job::Discover(DiscoverJob {
+                domain: domain_job(args.domain, &args.dns),
+                output: output_config(&args.output)?,
+                as_targets,
+            })
+        }
         Command::Completions { shell } => Job::Describe(Describe::Completions(shell)),
         Command::Man => Job::Describe(Describe::Man),
         Command::Serve(args) => Job::Serve(Box::new(serve_job(&args)?)),
@@ -192,7 +204,11 @@ fn exceptions(args: &crate::cli::ExceptionsArgs) -> Result<Exceptions, Error> {
     let Some(path) = &args.exceptions else {
         return Ok(Exceptions::default());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let bytes =
+        crate::input::read_limited(path, crate::input::MAX_TARGETS_FILE, "an exceptions file")
+            .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Usage(format!("{path}: not UTF-8 text")))?;
     Exceptions::parse(&text, path, Date::today()).map_err(Error::Usage)
 }
 
@@ -208,7 +224,8 @@ fn domain_job(domain: String, dns: &crate::cli::DnsArgs) -> DomainJob {
 /// A TCP connect's limit unless `--connect-timeout` says otherwise (never above `--timeout`).
 const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The policy the arguments ask for, if any.
+/// The policy the arguments ask for, if any. Certificate flags add to a named or custom
+/// policy, or make a policy of their own.
 pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
     let custom = !args.require.is_empty() || !args.forbid.is_empty();
     if let Some(v) = args.require.iter().find(|v| args.forbid.contains(v)) {
@@ -217,17 +234,36 @@ pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
             v.key()
         )));
     }
-    match (args.policy, custom) {
-        (Some(_), true) => Err(Error::Usage(
-            "give either --policy or --require/--forbid, not both".into(),
-        )),
-        (Some(p), false) => Ok(Policy::named(p.name())),
-        (None, true) => Ok(Some(Policy::custom(
-            args.require.clone(),
-            args.forbid.clone(),
-        ))),
-        (None, false) => Ok(None),
+    let policy = match (args.policy, custom) {
+        (Some(_), true) => {
+            return Err(Error::Usage(
+                "give either --policy or --require/--forbid, not both".into(),
+            ));
+        }
+        (Some(p), false) => Policy::named(p.name()),
+        (None, true) => Some(Policy::custom(args.require.clone(), args.forbid.clone())),
+        (None, false) => None,
+    };
+    let certs = CertPolicy {
+        min_days: args.cert_min_days,
+        trusted: args.cert_trusted,
+        name: args.cert_name,
+        names: args.cert_require_name.clone(),
+    };
+    if certs.is_empty() {
+        return Ok(policy);
     }
+    let mut p = policy.unwrap_or_else(Policy::certificates_only);
+    let mut merged = p.certificate.take().unwrap_or_default();
+    merged.min_days = match (merged.min_days, certs.min_days) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    merged.trusted |= certs.trusted;
+    merged.name |= certs.name;
+    merged.names.extend(certs.names);
+    p.certificate = Some(merged);
+    Ok(Some(p))
 }
 
 pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
@@ -258,27 +294,13 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
     }
     let mut stdin_used = false;
     for f in &args.files {
-        let (text, name) = if f == "-" {
+        if f == "-" {
             if stdin_used {
                 return Err(Error::Usage("'-f -' given twice".into()));
             }
             stdin_used = true;
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|source| Error::ReadTargets {
-                    path: "standard input".into(),
-                    source,
-                })?;
-            (s, "<stdin>".to_string())
-        } else {
-            let s = std::fs::read_to_string(f).map_err(|source| Error::ReadTargets {
-                path: f.clone(),
-                source,
-            })?;
-            (s, f.clone())
-        };
-        let (t, e) = parse_target_list(&text, &name);
+        }
+        let (t, e) = crate::target::read_target_file(f)?;
         targets.extend(t);
         input_errors.extend(e);
     }
@@ -341,6 +363,7 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
             crate::cli::EngineArg::Wire => crate::report::Engine::Wire,
             crate::cli::EngineArg::Both => crate::report::Engine::Both,
         },
+        certificates: cert_config(&args)?,
     };
     let policy = policy(&args.policy)?;
     if policy.is_some() && args.baseline.is_some() {
@@ -368,6 +391,23 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
     })
 }
 
+/// Certificate settings; the CA files are read now, so a bad one is a usage error naming it.
+fn cert_config(args: &ScanArgs) -> Result<CertConfig, Error> {
+    let trust = TrustSources {
+        ca_file: args.ca_file.clone(),
+        ca_dir: args.ca_dir.clone(),
+    };
+    TrustStore::load(&trust).map_err(Error::Usage)?;
+    Ok(CertConfig {
+        warn_days: args.cert_warn_days,
+        trust,
+        domain: args
+            .domain
+            .as_deref()
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase()),
+    })
+}
+
 pub fn dns_settings(args: &crate::cli::DnsArgs) -> DnsSettings {
     DnsSettings {
         server: args.dns_server,
@@ -387,7 +427,7 @@ pub fn dedupe(targets: &mut Vec<Target>) {
 pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = match (args.format, &args.output) {
-        (Some(f), _) => from_arg(f),
+        (Some(f), _) => from_arg(f)?,
         (None, Some(path)) => Format::from_path(path).ok_or_else(|| {
             Error::Usage(format!(
                 "-o {}: cannot tell the format from the file name; use one of {} or give --format",
@@ -406,14 +446,17 @@ pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     })
 }
 
-fn from_arg(f: FormatArg) -> Format {
-    match f {
+fn from_arg(f: FormatArg) -> Result<Format, Error> {
+    Ok(match f {
         FormatArg::Table => Format::Table,
+        FormatArg::Targets => {
+            return Err(Error::Usage("--format targets is for discover only".into()));
+        }
         FormatArg::Json => Format::Json,
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
         FormatArg::Prometheus => Format::Prometheus,
-    }
+    })
 }
 
 /// Colour follows the terminal check, `NO_COLOR` and `TERM=dumb`, unless forced.

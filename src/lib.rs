@@ -21,10 +21,12 @@
 pub mod analysis;
 pub mod app;
 pub mod capture;
+pub mod cert;
 pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod error;
+pub mod input;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod output;

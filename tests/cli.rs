@@ -196,13 +196,20 @@ async fn csv_markdown_and_table_outputs() {
     )
     .await;
     let text = stdout(&csv);
-    let mut lines = text.lines();
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
     assert_eq!(
-        lines.next().unwrap(),
-        "target,host,address,port,protocol,sni,version,status,how,detail,cipher,elapsed_ms,verdict"
+        reader
+            .headers()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>()
+            .join(","),
+        "target,host,address,port,protocol,sni,version,status,how,detail,cipher,elapsed_ms,verdict,\
+         cert,cert_subject,cert_issuer,cert_sha256,cert_not_after,cert_days_left,cert_findings"
     );
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
         .collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0][6], "tls1.0");
@@ -210,12 +217,25 @@ async fn csv_markdown_and_table_outputs() {
     assert_eq!(rows[1][6], "tls1.3");
     assert_eq!(rows[1][7], "refused");
     assert_eq!(rows[1][8], "alert:70");
+    // The certificate TLS 1.0 served (the lab's self-signed localhost one), none for TLS 1.3.
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(&records[0][col("cert_subject")], "CN=localhost");
+    let keys = &records[0][col("cert_findings")];
+    assert!(
+        keys.split(' ').any(|k| k == "self_signed") && keys.contains("untrusted"),
+        "{keys}"
+    );
+    assert_eq!(&records[1][col("cert_subject")], "");
 
     let md = run_cli(&["scan", "--format", "md", &addr], &[], None).await;
     let text = stdout(&md);
     assert!(
         text.contains(
-            "| Target | Address | Port | SSLv3 | TLS 1.0 | TLS 1.1 | TLS 1.2 | TLS 1.3 | Verdict |"
+            "| Target | Address | Port | SSLv3 | TLS 1.0 | TLS 1.1 | TLS 1.2 | TLS 1.3 | Certificate \
+             | Verdict |"
         ),
         "{text}"
     );
@@ -381,6 +401,32 @@ async fn demo_prints_both_matrices() {
     let after: Report =
         serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
     assert_eq!(after.label.as_deref(), Some("after"));
+    // The first run shows certificates: dc1's expires within the warning, the web server's
+    // names another host, and the DCs' expiry dates lie far apart.
+    assert!(
+        text.contains("expires 11d") || text.contains("expires 12d"),
+        "{text}"
+    );
+    assert!(text.contains("name?"), "{text}");
+    let cert_of = |port_of: &str| {
+        after
+            .endpoints
+            .iter()
+            .find(|e| e.target.starts_with(port_of))
+            .and_then(|e| e.certificate.as_deref())
+            .unwrap_or_else(|| panic!("{port_of} has a certificate"))
+    };
+    let keys = |c: &tlsmatrix::cert::Certificate| -> Vec<&str> {
+        c.findings.iter().map(|f| f.key.key()).collect()
+    };
+    assert_eq!(keys(cert_of("ldaps://dc1.lab.test")), ["expires_soon"]);
+    assert_eq!(keys(cert_of("https://web.lab.test")), ["name_mismatch"]);
+    assert!(cert_of("ldaps://dc2.lab.test").findings.is_empty());
+    assert_eq!(after.certificate_consistency.len(), 1);
+    assert_eq!(
+        after.certificate_consistency[0].kind,
+        tlsmatrix::cert::InconsistencyKind::ExpirySpread
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ use tlsmatrix::analysis::diff::{EndpointResult, Transition};
 use tlsmatrix::analysis::policy::Compliance;
 use tlsmatrix::capture::ClientVerdict;
 use tlsmatrix::discover::Role;
-use tlsmatrix::report::{Engine, Protocol, Status, TlsVersion, Verdict};
+use tlsmatrix::report::{Engine, Protocol, RdpStandardSecurity, Status, TlsVersion, Verdict};
 
 fn same<T>(values: &[T], key: impl Fn(&T) -> String)
 where
@@ -45,6 +45,8 @@ fn every_key_table_matches_its_serde_name() {
     same(&[Engine::Openssl, Engine::Wire, Engine::Both], |v| {
         v.key().into()
     });
+    use RdpStandardSecurity as S;
+    same(&[S::Allowed, S::Refused, S::Unknown], |v| v.key().into());
     use Transition as T;
     same(
         &[

@@ -4,9 +4,12 @@
 use std::time::Duration;
 
 use clap::Parser;
+use tlsmatrix::analysis::policy::Compliance;
 use tlsmatrix::lab::{Behaviour, RdpReply, StartTlsReply};
 use tlsmatrix::probe::ldap::ResultCode;
-use tlsmatrix::report::{LdapCheck, Outcome, Phase, Protocol, Status, TlsVersion::*, Verdict};
+use tlsmatrix::report::{
+    LdapCheck, Outcome, Phase, Protocol, RdpStandardSecurity, Status, TlsVersion::*, Verdict,
+};
 
 use crate::util::*;
 
@@ -209,6 +212,126 @@ async fn rdp_negotiation_failure_is_named() {
     let d = e.versions[&Tls12].outcome.detail();
     assert!(d.contains("SSL_CERT_NOT_ON_SERVER (3)"), "{d}");
     assert_eq!(e.verdict, Verdict::NoTls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_rdp_negotiation_is_an_error() {
+    let e = scan_url("rdp", Behaviour::Rdp(RdpReply::Truncated)).await;
+    for v in [Tls10, Tls12, Tls13] {
+        let c = &e.versions[&v];
+        match &c.outcome {
+            Outcome::Error(m) => {
+                assert!(m.contains("truncated RDP negotiation response"), "{m}");
+                assert!(m.contains("03 00 00 0d"), "names what was received: {m}");
+            }
+            other => panic!("{v}: a truncated answer is no decline: {other:?}"),
+        }
+    }
+    assert_eq!(e.verdict, Verdict::Incomplete);
+    assert_eq!(e.rdp_standard_security, Some(RdpStandardSecurity::Unknown));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rdp_standard_security_allowed_is_reported_and_fails_a_tls12_only_check() {
+    let negotiate = scan_url(
+        "rdp",
+        Behaviour::Rdp(RdpReply::Negotiate {
+            min: Tls12,
+            max: Tls12,
+        }),
+    )
+    .await;
+    assert_eq!(negotiate.verdict, Verdict::Ready, "the versions are right");
+    assert_eq!(
+        negotiate.rdp_standard_security,
+        Some(RdpStandardSecurity::Allowed)
+    );
+    assert!(
+        negotiate
+            .verdict_detail
+            .contains("Standard RDP Security is allowed"),
+        "{}",
+        negotiate.verdict_detail
+    );
+    let json = serde_json::to_value(&negotiate).unwrap();
+    assert_eq!(json["rdp_standard_security"], "allowed");
+
+    let tls_only = scan_url(
+        "rdp",
+        Behaviour::Rdp(RdpReply::Tls {
+            min: Tls12,
+            max: Tls12,
+        }),
+    )
+    .await;
+    assert_eq!(
+        tls_only.rdp_standard_security,
+        Some(RdpStandardSecurity::Refused)
+    );
+    assert!(
+        tls_only.verdict_detail.contains("SSL_REQUIRED_BY_SERVER"),
+        "{}",
+        tls_only.verdict_detail
+    );
+
+    // `check` with the TLS 1.2-only policy: the one that allows it fails, the other passes.
+    let policy = tlsmatrix::analysis::policy::Policy::named("tls12-only").unwrap();
+    let report = |e: tlsmatrix::report::Endpoint| {
+        let mut r = scan_report_of(e);
+        r.summary = tlsmatrix::report::Report::count_verdicts(&r.endpoints);
+        r
+    };
+    let fails =
+        tlsmatrix::analysis::policy::check(&report(negotiate), &policy, &Default::default());
+    assert_eq!(fails.result, Compliance::Fail);
+    assert!(
+        fails.endpoints[0].findings[0]
+            .message
+            .contains("Standard RDP Security is allowed"),
+        "{:?}",
+        fails.endpoints[0].findings
+    );
+    let passes =
+        tlsmatrix::analysis::policy::check(&report(tls_only), &policy, &Default::default());
+    assert_eq!(passes.result, Compliance::Pass, "{:?}", passes.endpoints);
+}
+
+/// A report holding one endpoint (scanned just before).
+fn scan_report_of(e: tlsmatrix::report::Endpoint) -> tlsmatrix::report::Report {
+    use tlsmatrix::report::*;
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "tlsmatrix".into(),
+            version: "test".into(),
+        },
+        tls_library: String::new(),
+        label: None,
+        scanner: None,
+        started: String::new(),
+        finished: String::new(),
+        complete: true,
+        options: ScanOptions {
+            versions: TlsVersion::ALL.to_vec(),
+            concurrency: 1,
+            per_host: 1,
+            connect_timeout_ms: 1,
+            timeout_ms: 1,
+            retries: 0,
+            sni: None,
+            ldap_check: false,
+            engine: Engine::Both,
+            cert_warn_days: 30,
+            trust_store: None,
+        },
+        input_errors: vec![],
+        excluded: vec![],
+        warnings: vec![],
+        certificate_consistency: vec![],
+        summary: Default::default(),
+        vantage_points: vec![],
+        endpoints: vec![e],
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use tlsmatrix::lab::{Behaviour, LabServer};
 use tlsmatrix::report::TlsVersion::*;
-use tokio::io::AsyncReadExt;
 
 use crate::util::*;
 
@@ -301,10 +300,10 @@ impl Counter {
     }
 }
 
-/// A listener that accepts connections, never answers, and counts them at its address and
-/// over all. A connection is counted 50 ms after it is accepted, so that the close of the one
-/// it replaced (seen a moment later by another task) is not counted as an overlap; every
-/// probe here holds its connection for about half a second.
+/// A listener that accepts connections, says nothing, and closes each after 400 ms (a refusal,
+/// not a stall: a stalled address would have its per-host limit lifted), counting them at its
+/// address and over all. The count goes down before the close, so a probe that follows it is
+/// never counted as an overlap.
 async fn counting_listener(
     addr: IpAddr,
     port: u16,
@@ -314,23 +313,15 @@ async fn counting_listener(
     let l = tokio::net::TcpListener::bind((addr, port)).await.ok()?;
     let port = l.local_addr().unwrap().port();
     tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = l.accept().await {
+        while let Ok((tcp, _)) = l.accept().await {
+            here.up();
+            all.up();
             let (here, all) = (here.clone(), all.clone());
             tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let read = async { while matches!(tcp.read(&mut buf).await, Ok(n) if n > 0) {} };
-                tokio::pin!(read);
-                if tokio::time::timeout(Duration::from_millis(50), &mut read)
-                    .await
-                    .is_ok()
-                {
-                    return;
-                }
-                here.up();
-                all.up();
-                read.await;
+                tokio::time::sleep(Duration::from_millis(400)).await;
                 here.down();
                 all.down();
+                drop(tcp);
             });
         }
     });
@@ -383,15 +374,14 @@ async fn limits_hold_over_concurrent_scrapes_of_different_targets() {
     while let Some(r) = scrapes.join_next().await {
         let (code, text) = r.unwrap();
         assert_eq!(code, 200);
-        // Every cell was probed (and timed out): nothing was skipped to keep the limits.
-        assert_eq!(
-            text.lines()
-                .filter(|l| l.starts_with("tlsmatrix_version_status{")
-                    && l.contains("status=\"timeout\""))
-                .count(),
-            4,
-            "{text}"
-        );
+        // Every cell was probed (and refused): nothing was skipped to keep the limits.
+        let refused = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("tlsmatrix_version_status{") && l.contains("status=\"refused\"")
+            })
+            .count();
+        assert_eq!(refused, 4, "{text}");
     }
     let most = |c: &Counter| c.most.load(Ordering::SeqCst);
     assert_eq!(most(&a), 2, "per-host limit at 127.0.0.1 over two scrapes");

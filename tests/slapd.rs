@@ -24,11 +24,20 @@ pub(crate) struct Slapd {
 impl Slapd {
     /// Start slapd on two free loopback ports with this GnuTLS priority string.
     pub(crate) fn start(priority: &str) -> Slapd {
+        let (key, cert) = tlsmatrix::lab::identity();
+        Self::start_with(
+            priority,
+            &cert.to_pem().unwrap(),
+            &key.private_key_to_pem_pkcs8().unwrap(),
+        )
+    }
+
+    /// Start slapd presenting this certificate chain (PEM, its own certificate first) and key.
+    pub(crate) fn start_with(priority: &str, chain_pem: &[u8], key_pem: &[u8]) -> Slapd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let (key, cert) = tlsmatrix::lab::identity();
-        std::fs::write(d.join("key.pem"), key.private_key_to_pem_pkcs8().unwrap()).unwrap();
-        std::fs::write(d.join("cert.pem"), cert.to_pem().unwrap()).unwrap();
+        std::fs::write(d.join("key.pem"), key_pem).unwrap();
+        std::fs::write(d.join("cert.pem"), chain_pem).unwrap();
         std::fs::create_dir(d.join("db")).unwrap();
         let conf = format!(
             "include /etc/ldap/schema/core.schema\n\

@@ -218,3 +218,60 @@ async fn openssl_engine_completes_sslv3_when_the_build_has_it() {
     let both = scan_addr(&with(Engine::Both), s.addr()).await;
     assert!(both.versions[&Ssl3].engines.as_ref().unwrap().agree);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warning_alert_unrecognized_name_is_not_a_refusal() {
+    let s = server(Behaviour::WarnThenTls {
+        warning: 112,
+        min: Tls10,
+        max: Tls13,
+    })
+    .await;
+    for engine in [Engine::Wire, Engine::Both, Engine::Openssl] {
+        let e = scan_addr(&with(engine), s.addr()).await;
+        for v in [Tls10, Tls11, Tls12, Tls13] {
+            let c = &e.versions[&v];
+            assert_eq!(
+                c.status(),
+                Status::Accepted,
+                "{engine:?} {v}: {:?}",
+                c.outcome
+            );
+        }
+        assert_eq!(e.verdict, Verdict::Legacy, "{engine:?}");
+        if engine == Engine::Wire {
+            let d = e.versions[&Tls12].outcome.detail();
+            assert!(d.contains("warning alert unrecognized_name(112)"), "{d}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsolicited_supported_version_is_not_accepted() {
+    // ServerHello version field TLS 1.2 plus a supported_versions extension naming the hello's
+    // own version: a TLS 1.0 hello never sent that extension, so TLS 1.0 is not chosen.
+    let s = server(Behaviour::UnsolicitedSupportedVersions).await;
+    for engine in [Engine::Wire, Engine::Both, Engine::Openssl] {
+        let e = scan_addr(&with(engine), s.addr()).await;
+        for (v, c) in &e.versions {
+            assert_ne!(
+                c.status(),
+                Status::Accepted,
+                "{engine:?} {v}: {:?}",
+                c.outcome
+            );
+        }
+        if engine == Engine::Wire {
+            for v in [Ssl3, Tls10, Tls11, Tls12, Tls13] {
+                let c = &e.versions[&v];
+                assert_eq!(c.status(), Status::Error, "{v}: {:?}", c.outcome);
+                assert!(
+                    c.outcome.detail().contains("supported_versions"),
+                    "{v}: {}",
+                    c.outcome.detail()
+                );
+            }
+        }
+        assert_ne!(e.verdict, Verdict::Legacy, "{engine:?}");
+    }
+}

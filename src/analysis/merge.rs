@@ -10,7 +10,8 @@ use std::net::IpAddr;
 
 use crate::analysis::verdict;
 use crate::report::{
-    Cell, Endpoint, Outcome, Proof, Protocol, Report, Status, TlsVersion, VantagePoint,
+    Cell, Endpoint, Outcome, Proof, Protocol, RdpStandardSecurity, Report, Status, TlsVersion,
+    VantagePoint,
 };
 
 type Key = (String, Option<IpAddr>, u16, Protocol);
@@ -91,6 +92,10 @@ pub fn merge(reports: &[(String, Report)], label: Option<String>) -> Report {
             .iter()
             .flat_map(|(_, r)| r.input_errors.iter().cloned())
             .collect(),
+        warnings: reports
+            .iter()
+            .flat_map(|(_, r)| r.warnings.iter().cloned())
+            .collect(),
         excluded: reports
             .iter()
             .flat_map(|(_, r)| r.excluded.iter().cloned())
@@ -107,6 +112,7 @@ pub fn merge(reports: &[(String, Report)], label: Option<String>) -> Report {
                 finished: r.finished.clone(),
             })
             .collect(),
+        certificate_consistency: super::certs::consistency(&endpoints),
         endpoints,
     }
 }
@@ -145,7 +151,42 @@ pub(crate) fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
         };
         versions.insert(v, cell);
     }
-    let (verdict, verdict_detail) = verdict::judge(&versions);
+    let (verdict, mut verdict_detail) = verdict::judge(&versions);
+    // Allowed from any vantage point is allowed.
+    let rdp_standard_security = [
+        RdpStandardSecurity::Allowed,
+        RdpStandardSecurity::Refused,
+        RdpStandardSecurity::Unknown,
+    ]
+    .into_iter()
+    .find(|s| {
+        views
+            .iter()
+            .any(|(_, e)| e.rdp_standard_security == Some(*s))
+    });
+    if let Some(s) = rdp_standard_security {
+        verdict_detail = format!("{verdict_detail}; {}", s.sentence());
+    }
+
+    // The same server should show every vantage point the same certificate; one that does not
+    // may sit behind something that intercepts TLS.
+    let certs: Vec<(&str, &str)> = views
+        .iter()
+        .filter_map(|(n, e)| {
+            let leaf = e.certificate.as_ref()?.leaf()?;
+            Some((n.as_str(), leaf.sha256.as_str()))
+        })
+        .collect();
+    if certs.iter().any(|(_, fp)| *fp != certs[0].1) {
+        let who: Vec<String> = certs
+            .iter()
+            .map(|(n, fp)| format!("{n}: sha256 {}...", fp.chars().take(11).collect::<String>()))
+            .collect();
+        disagreements.push(format!(
+            "certificate: vantage points saw different certificates ({})",
+            who.join("; ")
+        ));
+    }
     Endpoint {
         target: base.target.clone(),
         host: base.host.clone(),
@@ -156,12 +197,14 @@ pub(crate) fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
         verdict,
         verdict_detail,
         root_dse: views.iter().find_map(|(_, e)| e.root_dse.clone()),
+        certificate: views.iter().find_map(|(_, e)| e.certificate.clone()),
         versions,
         seen_by: views
             .iter()
             .map(|(n, e)| (n.clone(), e.versions.clone()))
             .collect(),
         disagreements,
+        rdp_standard_security,
     }
 }
 

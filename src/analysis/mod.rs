@@ -1,6 +1,7 @@
 //! Pure functions over reports: what a cell proves, the verdict of an endpoint, the comparison
 //! of two scans, policy checks and the merging of vantage points.
 
+pub mod certs;
 pub mod diff;
 pub mod exceptions;
 pub mod merge;
@@ -91,9 +92,11 @@ mod one_rule {
             verdict,
             verdict_detail,
             root_dse: None,
+            certificate: None,
             versions,
             seen_by: BTreeMap::new(),
             disagreements: Vec::new(),
+            rdp_standard_security: None,
         }
     }
 

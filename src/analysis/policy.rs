@@ -4,9 +4,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::certs::{self, CertPolicy};
+use crate::analysis::diff::Side;
 use crate::analysis::exceptions::{Excepted, Exceptions, Subject};
 use crate::analysis::verdict::declines_tls;
-use crate::report::{Endpoint, Proof, Report, TlsVersion, Unproven};
+use crate::cert::FindingKey;
+use crate::report::{Endpoint, Proof, Protocol, RdpStandardSecurity, Report, TlsVersion, Unproven};
 
 /// Version of the check document's layout. 2: a declined cell is `inconclusive`, and a
 /// finding may be of kind `pass` (an endpoint that serves no TLS at all, said explicitly).
@@ -22,12 +25,22 @@ pub struct Policy {
     pub require_any: Vec<TlsVersion>,
     /// Each of these must be refused.
     pub forbid: Vec<TlsVersion>,
+    /// What the certificates must be (see `analysis::certs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertPolicy>,
 }
 
 impl Policy {
-    /// A named policy: `tls12-only`, `tls12-plus` or `tls13-only`.
+    /// A named policy: `tls12-only`, `tls12-plus`, `tls13-only`, or `tls12-only-certs`
+    /// (`tls12-only` with the certificate requirements of [`CertPolicy::usual`]).
     pub fn named(name: &str) -> Option<Policy> {
         use TlsVersion::*;
+        if name == "tls12-only-certs" {
+            let mut p = Policy::named("tls12-only")?;
+            p.name = name.to_string();
+            p.certificate = Some(CertPolicy::usual());
+            return Some(p);
+        }
         let (all, any, forbid) = match name {
             "tls12-only" => (vec![Tls12], vec![], vec![Ssl3, Tls10, Tls11]),
             "tls12-plus" => (vec![], vec![Tls12, Tls13], vec![Ssl3, Tls10, Tls11]),
@@ -39,7 +52,19 @@ impl Policy {
             require_all: all,
             require_any: any,
             forbid,
+            certificate: None,
         })
+    }
+
+    /// No version requirement: certificate flags alone.
+    pub fn certificates_only() -> Policy {
+        Policy {
+            name: "certificates".into(),
+            require_all: vec![],
+            require_any: vec![],
+            forbid: vec![],
+            certificate: None,
+        }
     }
 
     /// `--require LIST --forbid LIST`.
@@ -50,6 +75,7 @@ impl Policy {
             require_all: require,
             require_any: vec![],
             forbid,
+            certificate: None,
         }
     }
 }
@@ -72,6 +98,9 @@ pub struct Finding {
     /// An exception covers this finding: it is listed, and not held against the endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excepted: Option<Excepted>,
+    /// For a certificate requirement: the finding's key (`expired`, `untrusted`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<FindingKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +117,14 @@ pub struct CheckReport {
     pub schema_version: u32,
     pub policy: Policy,
     pub label: Option<String>,
+    /// The scan checked: file, label, scanner, times, tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<Side>,
+    /// When the check ran, and the tool that ran it.
+    #[serde(default)]
+    pub checked_at: String,
+    #[serde(default)]
+    pub checked_by: String,
     pub result: Compliance,
     pub endpoints: Vec<EndpointCheck>,
     /// Exceptions past their date: the check fails until each is renewed or removed.
@@ -110,7 +147,11 @@ pub fn check(report: &Report, policy: &Policy, exceptions: &Exceptions) -> Check
     let endpoints: Vec<EndpointCheck> = report
         .endpoints
         .iter()
-        .map(|e| except(check_endpoint(e, policy), e, exceptions))
+        .map(|e| {
+            let mut c = check_endpoint(e, policy);
+            certs::add_to_check(&mut c, e, policy);
+            except(c, e, exceptions)
+        })
         .collect();
     let expired_exceptions = exceptions.expired();
     let result = if expired_exceptions.is_empty() {
@@ -126,6 +167,9 @@ pub fn check(report: &Report, policy: &Policy, exceptions: &Exceptions) -> Check
         schema_version: SCHEMA_VERSION,
         policy: policy.clone(),
         label: report.label.clone(),
+        scan: Some(Side::of(report, None)),
+        checked_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        checked_by: format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
         result,
         endpoints,
         expired_exceptions,
@@ -195,6 +239,32 @@ fn seen(e: &Endpoint, v: TlsVersion) -> Seen {
     }
 }
 
+/// A policy that refuses any version refuses no TLS at all too: an RDP server that still allows
+/// Standard RDP Security lets a client that fails TLS connect without it.
+fn rdp_fallback(e: &Endpoint, p: &Policy) -> Option<Finding> {
+    if e.protocol != Protocol::Rdp || p.forbid.is_empty() {
+        return None;
+    }
+    let (kind, message) = match e.rdp_standard_security? {
+        RdpStandardSecurity::Allowed => (
+            Compliance::Fail,
+            "Standard RDP Security is allowed: a client that fails TLS connects without TLS",
+        ),
+        RdpStandardSecurity::Unknown => (
+            Compliance::Inconclusive,
+            "whether Standard RDP Security is allowed is unknown",
+        ),
+        RdpStandardSecurity::Refused => return None,
+    };
+    Some(Finding {
+        version: None,
+        kind,
+        message: message.to_string(),
+        excepted: None,
+        certificate: None,
+    })
+}
+
 pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
     let mut findings = Vec::new();
     let mut push = |version, kind, message: String| {
@@ -203,6 +273,7 @@ pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             kind,
             message,
             excepted: None,
+            certificate: None,
         })
     };
     if declines_tls(&e.versions) {
@@ -241,7 +312,7 @@ pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
                 ),
             );
         }
-        return finish(e, findings);
+        return finish(e, p, findings);
     }
     for &v in &p.forbid {
         match seen(e, v) {
@@ -292,10 +363,11 @@ pub(crate) fn check_endpoint(e: &Endpoint, p: &Policy) -> EndpointCheck {
             }
         }
     }
-    finish(e, findings)
+    finish(e, p, findings)
 }
 
-fn finish(e: &Endpoint, findings: Vec<Finding>) -> EndpointCheck {
+fn finish(e: &Endpoint, p: &Policy, mut findings: Vec<Finding>) -> EndpointCheck {
+    findings.extend(rdp_fallback(e, p));
     let result = judge(&findings);
     EndpointCheck {
         target: e.target.clone(),
@@ -384,6 +456,36 @@ mod tests {
         ]);
         assert_eq!(check_endpoint(&none, &p).result, Compliance::Fail);
         assert!(Policy::named("tls11-only").is_none());
+    }
+
+    #[test]
+    fn tls12_only_fails_an_rdp_endpoint_that_allows_standard_rdp_security() {
+        let p = Policy::named("tls12-only").unwrap();
+        let mut e = endpoint(&[
+            (Ssl3, no()),
+            (Tls10, no()),
+            (Tls11, no()),
+            (Tls12, acc()),
+            (Tls13, acc()),
+        ]);
+        e.protocol = Protocol::Rdp;
+        e.port = 3389;
+        e.rdp_standard_security = Some(RdpStandardSecurity::Refused);
+        assert_eq!(check_endpoint(&e, &p).result, Compliance::Pass);
+        e.rdp_standard_security = Some(RdpStandardSecurity::Allowed);
+        let c = check_endpoint(&e, &p);
+        assert_eq!(c.result, Compliance::Fail);
+        assert!(
+            c.findings[0]
+                .message
+                .contains("Standard RDP Security is allowed")
+        );
+        e.rdp_standard_security = Some(RdpStandardSecurity::Unknown);
+        assert_eq!(check_endpoint(&e, &p).result, Compliance::Inconclusive);
+        // A policy that forbids nothing does not care.
+        let anything = Policy::custom(vec![Tls12], vec![]);
+        e.rdp_standard_security = Some(RdpStandardSecurity::Allowed);
+        assert_eq!(check_endpoint(&e, &anything).result, Compliance::Pass);
     }
 
     #[test]

@@ -22,11 +22,18 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
                 .into(),
         ));
     }
+    let mut warnings = Vec::new();
     if let Some(domain) = job.domain.take() {
-        add_discovered(&mut job, &domain).await;
+        warnings = add_discovered(&mut job, &domain).await;
+    }
+    for w in &warnings {
+        eprintln!(
+            "tlsmatrix: warning: {}",
+            output::escape::term(&w.to_string())
+        );
     }
     for e in &job.input_errors {
-        eprintln!("tlsmatrix: error: {e}");
+        eprintln!("tlsmatrix: error: {}", output::escape::term(&e.to_string()));
     }
     for pin in job.config.resolve.unused(&job.targets) {
         eprintln!("tlsmatrix: warning: --resolve {pin} matches no target; it is not used");
@@ -34,8 +41,17 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
     if job.targets.is_empty() {
         return Err(Error::NoTargets);
     }
+    let per_probe = scan::sockets_per_probe(job.config.engine);
+    let allowed = scan::allowed_concurrency(job.config.concurrency, per_probe);
+    if allowed < job.config.concurrency && !out.quiet {
+        eprintln!(
+            "tlsmatrix: note: {allowed} probes at once instead of {}: the open-file limit (ulimit -n) leaves no more descriptors",
+            job.config.concurrency
+        );
+    }
     let bar = progress::Bar::new(out.quiet);
-    let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
+    let mut report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
+    report.warnings = warnings;
     bar.finish();
     let exit = match &job.compare {
         Compare::Nothing => {
@@ -77,7 +93,10 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;
-            let c = policy::check(&report, policy, &job.exceptions);
+            let mut c = policy::check(&report, policy, &job.exceptions);
+            if let (Some(side), Some(file)) = (&mut c.scan, &out.file) {
+                side.file = Some(file.display().to_string());
+            }
             emit_with(&shown, |w, format, color| {
                 output::write_check(&c, format, color, w)
             })?;
@@ -91,23 +110,30 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
     })
 }
 
-/// Find the domain's controllers and add their services to the scan; what DNS could not
-/// answer is kept as input errors.
-async fn add_discovered(job: &mut ScanJob, d: &DomainJob) {
+/// Find the domain's controllers and add their services to the scan; returns what DNS could
+/// not answer, which the report lists without failing the scan for it (no DC at all is still
+/// "no targets").
+async fn add_discovered(job: &mut ScanJob, d: &DomainJob) -> Vec<report::InputError> {
     let found = discover::discover(&d.domain, d.site.as_deref(), &d.dns).await;
-    for p in &found.problems {
-        job.input_errors.push(report::InputError {
+    let problems = found
+        .problems
+        .iter()
+        .map(|p| report::InputError {
             source: format!("DNS {}", d.domain),
             message: p.clone(),
-        });
-    }
+        })
+        .collect();
     if !job.output.quiet {
-        eprintln!("tlsmatrix: {}", output::discovery_summary(&found));
+        eprintln!(
+            "tlsmatrix: {}",
+            output::escape::term(&output::discovery_summary(&found))
+        );
     }
     let (targets, resolve) = discover::targets(&found, d.with_rdp);
     job.targets.extend(targets);
     config::dedupe(&mut job.targets);
     job.config.resolve.extend(resolve);
+    problems
 }
 
 /// With a baseline or a policy the comparison is the answer: it goes to standard output (a

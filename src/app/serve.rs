@@ -123,7 +123,9 @@ fn reload(exporter: &Arc<Exporter>, files: &ServeFiles, tls: Option<&OpenSSLConf
             exporter.reload(settings, web.users);
         }
         Err(e) => {
-            eprintln!("tlsmatrix: error: {e}");
+            for line in e.lines() {
+                eprintln!("tlsmatrix: error: {}", crate::output::escape::term(&line));
+            }
             eprintln!("tlsmatrix: the configuration in force stays");
             exporter.reload_failed();
         }

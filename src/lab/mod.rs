@@ -22,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 
+pub mod pki;
+
 use crate::probe::contexts::ssl_version;
 use crate::probe::ldap::{self, ResultCode, encode_for_lab as lab_ldap};
 use crate::tls::TlsVersion;
@@ -82,6 +84,18 @@ pub enum Behaviour {
     /// A TLS 1.3 server that only knows the P-384 group, so a client offering an X25519 key
     /// share gets a HelloRetryRequest.
     Tls13P384,
+    /// A TLS server accepting `min..=max` that first sends a warning alert with this code, as
+    /// GnuTLS servers send unrecognized_name(112) for a server name they do not know, then goes
+    /// on with the handshake.
+    WarnThenTls {
+        warning: u8,
+        min: TlsVersion,
+        max: TlsVersion,
+    },
+    /// A broken server that answers every ClientHello with a ServerHello whose version field
+    /// says TLS 1.2 and whose `supported_versions` extension names the hello's own version
+    /// field, whether or not the hello sent that extension; then closes.
+    UnsolicitedSupportedVersions,
 }
 
 /// How a lab directory answers a StartTLS request.
@@ -100,12 +114,20 @@ pub enum StartTlsReply {
 /// How a lab RDP server answers the negotiation request.
 #[derive(Clone, Debug)]
 pub enum RdpReply {
-    /// Selects TLS (PROTOCOL_SSL), then handshakes with versions `min..=max`.
+    /// Security layer "SSL": selects TLS (PROTOCOL_SSL) for a client that asks for it, then
+    /// handshakes with versions `min..=max`; answers a client that asks for Standard RDP Security
+    /// only with SSL_REQUIRED_BY_SERVER.
     Tls { min: TlsVersion, max: TlsVersion },
+    /// Security layer "Negotiate" (Windows' default): TLS as above for a client that asks for
+    /// it, Standard RDP Security for a client that asks for nothing else.
+    Negotiate { min: TlsVersion, max: TlsVersion },
     /// Selects standard RDP security: no TLS.
     StandardSecurity,
     /// Sends an RDP negotiation failure with this code.
     Failure(u32),
+    /// A Connection Confirm whose negotiation response is cut short (two bytes of eight), with
+    /// lengths that say so.
+    Truncated,
 }
 
 impl Behaviour {
@@ -143,15 +165,40 @@ impl LabServer {
         Self::serve(listener, behaviour)
     }
 
+    /// Start a server that presents `identity` (TLS, LDAP and RDP behaviours).
+    pub async fn start_as(
+        bind: SocketAddr,
+        behaviour: Behaviour,
+        identity: Identity,
+    ) -> io::Result<LabServer> {
+        let listener = TcpListener::bind(bind).await?;
+        Self::serve_as(listener, behaviour, Some(identity))
+    }
+
     /// Serve on a listener that is already bound.
     pub fn serve(listener: TcpListener, behaviour: Behaviour) -> io::Result<LabServer> {
+        Self::serve_as(listener, behaviour, None)
+    }
+
+    /// Serve on a bound listener, presenting `identity` if given, else the shared localhost
+    /// certificate.
+    pub fn serve_as(
+        listener: TcpListener,
+        behaviour: Behaviour,
+        identity: Option<Identity>,
+    ) -> io::Result<LabServer> {
         let addr = listener.local_addr()?;
+        let id = identity.as_ref();
+        let host_name: Arc<str> = id
+            .and_then(|i| i.host_name.as_deref())
+            .unwrap_or("dc1.lab.test")
+            .into();
         let ctx = match &behaviour {
-            Behaviour::Tls { min, max, ciphers } => {
-                Some(server_context(*min, *max, ciphers.as_deref()).map_err(io::Error::other)?)
-            }
+            Behaviour::Tls { min, max, ciphers } => Some(
+                server_context_as(*min, *max, ciphers.as_deref(), id).map_err(io::Error::other)?,
+            ),
             Behaviour::Pre13 => Some(
-                server_context(TlsVersion::Tls12, TlsVersion::Tls12, None)
+                server_context_as(TlsVersion::Tls12, TlsVersion::Tls12, None, id)
                     .map_err(io::Error::other)?,
             ),
             Behaviour::OversizedChain { kib } => {
@@ -160,7 +207,7 @@ impl LabServer {
             Behaviour::Tls13P384 => {
                 let mut b =
                     SslContext::builder(SslMethod::tls_server()).map_err(io::Error::other)?;
-                let (key, cert) = identity();
+                let (key, cert) = self::identity();
                 b.set_min_proto_version(Some(SslVersion::TLS1_3))
                     .map_err(io::Error::other)?;
                 b.set_private_key(key).map_err(io::Error::other)?;
@@ -168,8 +215,10 @@ impl LabServer {
                 b.set_groups_list("P-384").map_err(io::Error::other)?;
                 Some(b.build())
             }
-            Behaviour::Ldap { min, max, .. } | Behaviour::Rdp(RdpReply::Tls { min, max }) => {
-                Some(server_context(*min, *max, None).map_err(io::Error::other)?)
+            Behaviour::Ldap { min, max, .. }
+            | Behaviour::WarnThenTls { min, max, .. }
+            | Behaviour::Rdp(RdpReply::Tls { min, max } | RdpReply::Negotiate { min, max }) => {
+                Some(server_context_as(*min, *max, None, id).map_err(io::Error::other)?)
             }
             _ => None,
         };
@@ -192,10 +241,11 @@ impl LabServer {
                 let ctx = ctx.clone();
                 let stop = stop.clone();
                 let seen = seen.clone();
+                let host_name = host_name.clone();
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = stop.cancelled() => {}
-                        _ = handle(tcp, behaviour, ctx, seen) => {}
+                        _ = handle(tcp, behaviour, ctx, seen, &host_name) => {}
                     }
                 });
             }
@@ -222,9 +272,22 @@ impl LabServer {
 
     /// Start a server on a port that was just released, retrying while the system frees it.
     pub async fn start_again(bind: SocketAddr, behaviour: Behaviour) -> io::Result<LabServer> {
+        Self::start_again_as(bind, behaviour, None).await
+    }
+
+    /// `start_again`, presenting `identity` if given.
+    pub async fn start_again_as(
+        bind: SocketAddr,
+        behaviour: Behaviour,
+        identity: Option<Identity>,
+    ) -> io::Result<LabServer> {
         let mut last = None;
         for _ in 0..50 {
-            match Self::start(bind, behaviour.clone()).await {
+            let started = match TcpListener::bind(bind).await {
+                Ok(l) => Self::serve_as(l, behaviour.clone(), identity.clone()),
+                Err(e) => Err(e),
+            };
+            match started {
                 Ok(s) => return Ok(s),
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                     last = Some(e);
@@ -259,6 +322,7 @@ async fn handle(
     behaviour: Behaviour,
     ctx: Option<SslContext>,
     seen: Arc<Seen>,
+    host_name: &str,
 ) {
     match behaviour {
         Behaviour::Stub {
@@ -290,6 +354,40 @@ async fn handle(
                 let _ = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
             }
         }
+        Behaviour::WarnThenTls { warning, .. } => {
+            let Some(ctx) = ctx else { return };
+            let Ok(ssl) = Ssl::new(&ctx) else { return };
+            let Ok(hello) = read_hello(&mut tcp, &seen).await else {
+                return;
+            };
+            if tcp.write_all(&[21, 3, 1, 0, 2, 1, warning]).await.is_err() {
+                return;
+            }
+            let stream = Prefixed {
+                prefix: hello,
+                pos: 0,
+                inner: tcp,
+            };
+            if let Some(mut s) = accept_tls(ssl, stream, &seen).await {
+                linger(&mut s).await;
+            }
+        }
+        Behaviour::UnsolicitedSupportedVersions => {
+            let Ok(hello) = read_hello(&mut tcp, &seen).await else {
+                return;
+            };
+            let Some(offer) = crate::tls::record::client_offer(&hello) else {
+                return;
+            };
+            let names = offer.legacy_version.to_be_bytes();
+            let cipher = offer.ciphers.first().copied().unwrap_or(0x002f);
+            let ext = [0, 43, 0, 2, names[0], names[1]];
+            let _ = tcp
+                .write_all(&server_hello_record(0x0303, cipher, &ext))
+                .await;
+            let _ = tcp.shutdown().await;
+            linger(&mut tcp).await;
+        }
         Behaviour::Ldap {
             starttls, answers, ..
         } => {
@@ -302,7 +400,7 @@ async fn handle(
             let Ok(ssl) = Ssl::new(&ctx) else { return };
             if let Some(mut s) = accept_tls(ssl, Prefixed::plain(tcp), &seen).await {
                 if answers {
-                    answer_root_dse(&mut s).await;
+                    answer_root_dse(&mut s, host_name).await;
                 } else {
                     linger(&mut s).await;
                 }
@@ -313,11 +411,24 @@ async fn handle(
             if tcp.read_exact(&mut request).await.is_err() {
                 return;
             }
+            let requested =
+                u32::from_le_bytes([request[15], request[16], request[17], request[18]]);
+            let wants_tls = requested & 1 != 0;
             // X.224 Connection Confirm with an RDP_NEG_RSP or RDP_NEG_FAILURE.
             let (kind, value) = match reply {
-                RdpReply::Tls { .. } => (2u8, 1u32),
-                RdpReply::StandardSecurity => (2, 0),
+                RdpReply::Tls { .. } | RdpReply::Negotiate { .. } if wants_tls => (2u8, 1u32),
+                RdpReply::Tls { .. } => (3, 1), // SSL_REQUIRED_BY_SERVER
+                RdpReply::Negotiate { .. } | RdpReply::StandardSecurity => (2, 0),
                 RdpReply::Failure(code) => (3, code),
+                RdpReply::Truncated => {
+                    let cut = [
+                        0x03, 0x00, 0x00, 0x0d, 0x08, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0,
+                    ];
+                    let _ = tcp.write_all(&cut).await;
+                    let _ = tcp.shutdown().await;
+                    linger(&mut tcp).await;
+                    return;
+                }
             };
             let mut confirm = vec![0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0];
             confirm.extend_from_slice(&[kind, 0, 8, 0]);
@@ -475,6 +586,27 @@ async fn stub(
     linger(tcp).await;
 }
 
+/// A ServerHello record: version field `version`, a fixed random, no session ID, `cipher`, and
+/// the extensions `ext` (already encoded).
+fn server_hello_record(version: u16, cipher: u16, ext: &[u8]) -> Vec<u8> {
+    let mut body = version.to_be_bytes().to_vec();
+    body.extend_from_slice(&[0x5a; 32]);
+    body.push(0);
+    body.extend_from_slice(&cipher.to_be_bytes());
+    body.push(0);
+    if !ext.is_empty() {
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(ext);
+    }
+    let mut hs = vec![2];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut r = vec![22, 3, 3];
+    r.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    r.extend_from_slice(&hs);
+    r
+}
+
 /// Read the StartTLS request and answer it; true when TLS should follow.
 async fn answer_starttls(tcp: &mut TcpStream, reply: StartTlsReply) -> bool {
     let id = match ldap::read_message(tcp).await {
@@ -520,7 +652,10 @@ async fn answer_starttls(tcp: &mut TcpStream, reply: StartTlsReply) -> bool {
 }
 
 /// Answer RootDSE searches the way a domain controller would, until the client goes away.
-async fn answer_root_dse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(s: &mut S) {
+async fn answer_root_dse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    s: &mut S,
+    host_name: &str,
+) {
     while let Ok(Ok(msg)) =
         tokio::time::timeout(Duration::from_secs(5), ldap::read_message(s)).await
     {
@@ -531,7 +666,7 @@ async fn answer_root_dse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin
         let entry = lab_ldap::long_form(&lab_ldap::root_dse_entry(
             id,
             &[
-                ("dnsHostName", &["dc1.lab.test"]),
+                ("dnsHostName", &[host_name]),
                 ("defaultNamingContext", &["DC=lab,DC=test"]),
                 ("supportedLDAPVersion", &["3", "2"]),
                 ("domainControllerFunctionality", &["7"]),
@@ -680,6 +815,34 @@ async fn linger<S: tokio::io::AsyncRead + Unpin>(tcp: &mut S) {
     .await;
 }
 
+/// What a lab server presents: its key, its chain (its own certificate first, then what it
+/// sends with it), and the `dnsHostName` its directory gives (else `dc1.lab.test`).
+#[derive(Clone)]
+pub struct Identity {
+    pub key: PKey<Private>,
+    pub chain: Vec<X509>,
+    pub host_name: Option<String>,
+}
+
+impl Identity {
+    /// A certificate and what to send with it.
+    pub fn new(issued: &pki::Issued, sent_with_it: &[&X509]) -> Identity {
+        let mut chain = vec![issued.cert.clone()];
+        chain.extend(sent_with_it.iter().map(|c| (*c).clone()));
+        Identity {
+            key: issued.key.clone(),
+            chain,
+            host_name: None,
+        }
+    }
+
+    /// The name the directory gives in its RootDSE.
+    pub fn host_name(mut self, name: &str) -> Identity {
+        self.host_name = Some(name.to_string());
+        self
+    }
+}
+
 /// A server context for `min..=max`, with every suite and security level 0 so that old versions
 /// really work, whatever the system configuration says.
 pub fn server_context(
@@ -687,7 +850,21 @@ pub fn server_context(
     max: TlsVersion,
     ciphers: Option<&str>,
 ) -> Result<SslContext, openssl::error::ErrorStack> {
-    let (key, cert) = identity();
+    server_context_as(min, max, ciphers, None)
+}
+
+/// `server_context` presenting `identity`, if given.
+pub fn server_context_as(
+    min: TlsVersion,
+    max: TlsVersion,
+    ciphers: Option<&str>,
+    identity: Option<&Identity>,
+) -> Result<SslContext, openssl::error::ErrorStack> {
+    let shared = self::identity();
+    let (key, cert) = match identity {
+        Some(id) => (&id.key, &id.chain[0]),
+        None => (&shared.0, &shared.1),
+    };
     let mut b = SslContext::builder(SslMethod::tls_server())?;
     b.clear_options(
         SslOptions::NO_SSLV3
@@ -702,6 +879,9 @@ pub fn server_context(
     b.set_cipher_list(ciphers.unwrap_or("ALL:@SECLEVEL=0"))?;
     b.set_private_key(key)?;
     b.set_certificate(cert)?;
+    for extra in identity.map(|id| &id.chain[1..]).unwrap_or(&[]) {
+        b.add_extra_chain_cert(extra.clone())?;
+    }
     b.check_private_key()?;
     Ok(b.build())
 }

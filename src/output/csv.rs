@@ -1,11 +1,43 @@
 use std::io::{self, Write};
 
+use super::certs;
+use super::escape;
 use crate::report::{Outcome, Refusal, Report};
+
+/// Every CSV the tool writes goes through here: each field is quoted, its control characters
+/// escaped, and a field a spreadsheet would read as a formula neutralised (OWASP's guidance on
+/// CSV injection), whoever wrote the text.
+pub struct CsvOut<'a> {
+    out: ::csv::Writer<&'a mut dyn Write>,
+}
+
+impl<'a> CsvOut<'a> {
+    pub fn new(w: &'a mut dyn Write) -> Self {
+        CsvOut {
+            out: ::csv::WriterBuilder::new()
+                .quote_style(::csv::QuoteStyle::Always)
+                .from_writer(w),
+        }
+    }
+
+    pub fn row<S: AsRef<str>>(&mut self, fields: impl IntoIterator<Item = S>) -> io::Result<()> {
+        let fields: Vec<String> = fields
+            .into_iter()
+            .map(|f| escape::csv(f.as_ref()).into_owned())
+            .collect();
+        self.out.write_record(&fields)?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
 
 /// One row per endpoint and version.
 pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
-    let mut out = ::csv::Writer::from_writer(w);
-    out.write_record([
+    let mut out = CsvOut::new(w);
+    out.row([
         "target",
         "host",
         "address",
@@ -19,6 +51,13 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         "cipher",
         "elapsed_ms",
         "verdict",
+        certs::CSV_HEADER[0],
+        certs::CSV_HEADER[1],
+        certs::CSV_HEADER[2],
+        certs::CSV_HEADER[3],
+        certs::CSV_HEADER[4],
+        certs::CSV_HEADER[5],
+        certs::CSV_HEADER[6],
     ])?;
     for e in &report.endpoints {
         let address = e.address.map(|a| a.to_string()).unwrap_or_default();
@@ -39,7 +78,8 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                 Outcome::Accepted { cipher, .. } => cipher.clone().unwrap_or_default(),
                 _ => String::new(),
             };
-            out.write_record([
+            let [c0, c1, c2, c3, c4, c5, c6] = certs::csv_fields(e, *v);
+            out.row([
                 e.target.as_str(),
                 e.host.as_str(),
                 address.as_str(),
@@ -53,8 +93,15 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                 cipher.as_str(),
                 c.elapsed_ms.to_string().as_str(),
                 e.verdict.key(),
+                &c0,
+                &c1,
+                &c2,
+                &c3,
+                &c4,
+                &c5,
+                &c6,
             ])?;
         }
     }
-    out.flush()
+    out.finish()
 }

@@ -1,10 +1,13 @@
 //! Renderers: each writes a report to any `io::Write`. Nothing here decides anything.
 
+mod certs;
 mod check;
 mod clients;
 mod csv;
 mod diff;
 mod discovery;
+pub mod escape;
+mod file;
 mod json;
 mod markdown;
 pub mod prometheus;
@@ -13,13 +16,16 @@ mod table;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::report::{Cell, Endpoint, LdapCheck, Outcome, Refusal, Report, Status, Verdict};
+use crate::report::{
+    Cell, Endpoint, LdapCheck, Outcome, RdpStandardSecurity, Refusal, Report, Status, Verdict,
+};
 
 pub use self::check::write_check;
 pub use self::clients::{clients_summary, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
-pub use self::discovery::{discovery_summary, write_discovery};
+pub use self::discovery::{discovery_summary, write_discovery, write_target_list};
+pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
 pub use self::prometheus::{Exposition, write_prometheus};
@@ -41,7 +47,12 @@ impl Format {
     /// The file name endings `-o` knows, for messages.
     pub const EXTENSIONS: [&'static str; 5] = [".json", ".csv", ".md", ".markdown", ".txt"];
 
+    /// The format a path given to `-o` asks for: by its extension; `-` (standard output) gets
+    /// the table, as standard output does without `-o`.
     pub fn from_path(path: &Path) -> Option<Format> {
+        if path.as_os_str() == "-" {
+            return Some(Format::Table);
+        }
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Format::Json),
             "csv" => Some(Format::Csv),
@@ -82,40 +93,6 @@ pub(crate) fn no_such_format(document: &str, format: Format) -> io::Error {
         io::ErrorKind::Unsupported,
         format!("{document} cannot be written as {format:?}"),
     )
-}
-
-/// Write a file so that readers see the old file or the whole new one, never a part: a temporary
-/// file in the same folder, synced, then renamed over the target. The file gets the permissions
-/// of the one it replaces, or those of any new file (0666 less the umask): another user, such as
-/// node_exporter reading a textfile, reads it as it would a file written with `>`.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".tlsmatrix-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Temporary files are made 0600; this asks for a plain file's mode (the umask applies).
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
-    if let Ok(old) = std::fs::metadata(path) {
-        tmp.as_file().set_permissions(old.permissions())?;
-    }
-    {
-        let mut buf = io::BufWriter::new(tmp.as_file_mut());
-        write(&mut buf)?;
-        buf.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// The short text of a cell in a matrix.
@@ -259,6 +236,11 @@ pub fn notes(report: &Report, limit: usize) -> Vec<String> {
                 lines.push(format!("{} {}: {text}", endpoint_name(e), vs.join(", ")));
             }
         }
+        if let Some(s @ (RdpStandardSecurity::Allowed | RdpStandardSecurity::Unknown)) =
+            e.rdp_standard_security
+        {
+            lines.push(format!("{}: {}", endpoint_name(e), s.sentence()));
+        }
         for l in lines {
             if out.len() < limit {
                 out.push(l);
@@ -369,8 +351,10 @@ mod tests {
                     verdict,
                     verdict_detail,
                     root_dse: None,
+                    certificate: certificate(&t.host.to_string()),
                     seen_by: BTreeMap::new(),
                     disagreements: vec![],
+                    rdp_standard_security: None,
                     versions,
                 }
             })
@@ -397,13 +381,77 @@ mod tests {
                 sni: None,
                 ldap_check: true,
                 engine: crate::report::Engine::Both,
+                cert_warn_days: 30,
+                trust_store: Some("system + --ca-file corp-root.pem".into()),
             },
             input_errors: vec![],
             excluded: vec![],
+            warnings: vec![],
             summary: Report::count_verdicts(&endpoints),
             vantage_points: vec![],
             endpoints,
+            certificate_consistency: vec![],
         }
+    }
+
+    /// dc1 has a good certificate, dc2 one for another name that expires soon (its subject
+    /// carries a terminal escape), dc3 none.
+    fn certificate(host: &str) -> Option<Box<crate::cert::Certificate>> {
+        use crate::cert::*;
+        let (cn, days, findings) = match host {
+            "dc1.corp.example.com" => ("dc1.corp.example.com", 341, vec![]),
+            "dc2.corp.example.com" => (
+                "web\u{1b}[31m.corp.example.com",
+                12,
+                vec![
+                    CertFinding {
+                        key: FindingKey::NameMismatch,
+                        severity: Severity::Error,
+                        message: "the certificate does not cover dc2.corp.example.com (the \
+                                  scanned name); it names DNS:web\u{1b}[31m.corp.example.com"
+                            .into(),
+                    },
+                    CertFinding {
+                        key: FindingKey::ExpiresSoon,
+                        severity: Severity::Warning,
+                        message: "the certificate expires in 12 days (2026-12-07T09:00:00Z)".into(),
+                    },
+                ],
+            ),
+            _ => return None,
+        };
+        Some(Box::new(Certificate {
+            chain: vec![CertInfo {
+                subject: format!("CN={cn}"),
+                issuer: "CN=Corp Issuing CA".into(),
+                serial: "1A2B".into(),
+                sha256: "AB:CD:EF:01".into(),
+                not_before: "2026-01-01T00:00:00Z".into(),
+                not_after: "2026-12-07T09:00:00Z".into(),
+                days_left: days,
+                key_type: "RSA".into(),
+                key_bits: 2048,
+                curve: None,
+                signature_algorithm: "sha256WithRSAEncryption".into(),
+                self_signed: false,
+                ca: false,
+            }],
+            common_name: Some(cn.into()),
+            dns_names: vec![cn.into()],
+            ip_addresses: vec![],
+            key_usage: Some(vec!["digitalSignature".into(), "keyEncipherment".into()]),
+            extended_key_usage: Some(vec!["serverAuth".into()]),
+            names: vec![],
+            trust: Trust {
+                verified: true,
+                store: "system + --ca-file corp-root.pem".into(),
+                error: None,
+                error_code: None,
+            },
+            findings,
+            versions: vec![TlsVersion::Tls12, TlsVersion::Tls13],
+            other_chains: Default::default(),
+        }))
     }
 
     fn render(format: Format) -> String {
@@ -439,6 +487,15 @@ mod tests {
         write_atomic(&new, |w| w.write_all(b"x 2\n")).unwrap();
         assert_eq!(mode(&new), 0o640);
         assert_eq!(std::fs::read_to_string(&new).unwrap(), "x 2\n");
+    }
+
+    #[test]
+    fn certificate_text_from_servers_never_reaches_a_table_raw() {
+        for format in [Format::Table, Format::Markdown, Format::Csv] {
+            let out = render(format);
+            assert!(!out.contains('\u{1b}'), "{format:?}: {out}");
+            assert!(out.contains("web\\u{1b}[31m"), "{format:?}: {out}");
+        }
     }
 
     #[test]

@@ -35,14 +35,10 @@ pub async fn probe_cell(
             r.cell.outcome = openssl_alone(r.cell.outcome, version);
             r
         }
-        (Engine::Openssl, None) => ProbeResult {
-            cell: Cell::unprobed(Outcome::NotTestable(not_testable())),
-            root_dse: None,
-        },
-        (Engine::Wire, _) => ProbeResult {
-            cell: super::wire::probe(version, endpoint, limits).await,
-            root_dse: None,
-        },
+        (Engine::Openssl, None) => {
+            ProbeResult::of(Cell::unprobed(Outcome::NotTestable(not_testable())))
+        }
+        (Engine::Wire, _) => ProbeResult::of(super::wire::probe(version, endpoint, limits).await),
         (Engine::Both, None) => {
             let mut cell = super::wire::probe(version, endpoint, limits).await;
             cell.engines = Some(Box::new(Engines {
@@ -53,10 +49,7 @@ pub async fn probe_cell(
                 wire: Some(EngineAnswer::of(&cell.outcome)),
                 agree: true,
             }));
-            ProbeResult {
-                cell,
-                root_dse: None,
-            }
+            ProbeResult::of(cell)
         }
         (Engine::Both, Some(ctx)) => {
             // Side by side, so a cell takes no longer than one probe (two connections at once).
@@ -74,6 +67,7 @@ pub async fn probe_cell(
             ProbeResult {
                 cell: combine(o.cell, w),
                 root_dse: o.root_dse,
+                peer_chain: o.peer_chain,
             }
         }
     }

@@ -9,8 +9,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 
-use crate::probe::prelude::{PreludeError, prelude};
-use crate::report::{Cell, Outcome, Phase, Protocol, RootDse};
+use crate::probe::prelude::{self, PreludeError};
+use crate::report::{Cell, Outcome, Phase, Protocol, RdpStandardSecurity, RootDse};
 
 /// Time limits and retries of one probe.
 #[derive(Clone, Copy, Debug)]
@@ -41,10 +41,23 @@ pub struct Endpoint<'a> {
 /// connection, not one per version.
 pub type ConnectGate = tokio::sync::watch::Sender<Option<bool>>;
 
-/// One probe's cell, and the RootDSE when an LDAP search answered.
+/// One probe's cell, the RootDSE when an LDAP search answered, and the certificates the server
+/// sent (DER, its own first) when a handshake was accepted.
 pub struct ProbeResult {
     pub cell: Cell,
     pub root_dse: Option<RootDse>,
+    pub peer_chain: Option<Vec<Vec<u8>>>,
+}
+
+impl ProbeResult {
+    /// A cell with nothing else learnt.
+    pub fn of(cell: Cell) -> Self {
+        ProbeResult {
+            cell,
+            root_dse: None,
+            peer_chain: None,
+        }
+    }
 }
 
 /// Connect and say what the protocol needs said before TLS: the stream ready for a ClientHello
@@ -70,7 +83,7 @@ pub async fn prelude_within<S: AsyncRead + AsyncWrite + Unpin>(
     deadline: tokio::time::Instant,
     limits: Limits,
 ) -> Result<(), Outcome> {
-    match timeout_at(deadline, prelude(protocol, stream)).await {
+    match timeout_at(deadline, prelude::prelude(protocol, stream)).await {
         Ok(Ok(())) => Ok(()),
         Err(_) => Err(Outcome::Timeout {
             phase: Phase::Prelude,
@@ -82,6 +95,30 @@ pub async fn prelude_within<S: AsyncRead + AsyncWrite + Unpin>(
         }),
         Ok(Err(PreludeError::Declined(m))) => Err(Outcome::TlsDeclined(m)),
         Ok(Err(PreludeError::Failed(m))) => Err(Outcome::Error(m)),
+    }
+}
+
+/// Connect and ask an RDP server for Standard RDP Security only (see
+/// `prelude::rdp_standard_security`): whether it still lets a client in without TLS, and why it
+/// seems so.
+pub async fn rdp_standard_security(
+    endpoint: &Endpoint<'_>,
+    limits: Limits,
+) -> (RdpStandardSecurity, String) {
+    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let mut tcp = match connect(endpoint.addr, limits, deadline, None).await {
+        Ok((tcp, _)) => tcp,
+        Err((failed, _)) => return (RdpStandardSecurity::Unknown, failed.detail()),
+    };
+    match timeout_at(deadline, prelude::rdp_standard_security(&mut tcp)).await {
+        Ok(found) => found,
+        Err(_) => (
+            RdpStandardSecurity::Unknown,
+            format!(
+                "no RDP negotiation answer within {}",
+                show_duration(limits.timeout)
+            ),
+        ),
     }
 }
 
@@ -109,6 +146,24 @@ async fn connect(
                     g.send_replace(Some(true));
                 }
                 return Ok((tcp, attempts));
+            }
+            Ok(Err(e)) if crate::scan::out_of_descriptors(&e) => {
+                // This machine is out of file descriptors: wait for another probe to end. It
+                // is not an attempt, and never the server's answer.
+                attempts -= 1;
+                let wait = std::time::Duration::from_millis(20);
+                if tokio::time::Instant::now() + wait >= deadline {
+                    return Err((
+                        Outcome::Error(format!(
+                            "no free file descriptor on this machine within {} ({e}): raise \
+                             `ulimit -n` or lower --concurrency",
+                            show_duration(limits.timeout)
+                        )),
+                        attempts,
+                    ));
+                }
+                tokio::time::sleep(wait).await;
+                continue;
             }
             Ok(Err(e)) => Outcome::Unreachable(connect_error(&e)),
             Err(_) => Outcome::Timeout {

@@ -118,7 +118,70 @@ fn build(v: TlsVersion) -> Result<SslContext, String> {
         .map_err(|e| fail("signature algorithms", e))?;
     // We test what the server accepts, not whom it claims to be.
     b.set_verify(SslVerifyMode::NONE);
+    certificate_request::notice(&mut b);
     Ok(b.build())
+}
+
+/// Whether the server asked this connection for a client certificate (none is ever sent).
+pub fn certificate_requested(ssl: &openssl::ssl::SslRef) -> bool {
+    certificate_request::requested(ssl)
+}
+
+/// Client certificate requests, noticed through OpenSSL's client certificate callback, which
+/// the `openssl` crate does not wrap: TLS 1.3 encrypts the CertificateRequest, so the bytes on
+/// the wire cannot tell, and a server that requires a certificate must not make an accepted
+/// version look refused without saying why the handshake ended.
+mod certificate_request {
+    use std::os::raw::{c_int, c_void};
+    use std::ptr;
+    use std::sync::OnceLock;
+
+    use foreign_types::ForeignTypeRef;
+    use openssl::ssl::{SslContextBuilder, SslRef};
+    use openssl_sys::{EVP_PKEY, SSL, SSL_CTX, X509};
+
+    type ClientCertCb = unsafe extern "C" fn(*mut SSL, *mut *mut X509, *mut *mut EVP_PKEY) -> c_int;
+
+    unsafe extern "C" {
+        // void SSL_CTX_set_client_cert_cb(SSL_CTX *ctx, int (*cb)(SSL *, X509 **, EVP_PKEY **));
+        fn SSL_CTX_set_client_cert_cb(ctx: *mut SSL_CTX, cb: Option<ClientCertCb>);
+    }
+
+    /// The ex-data slot that marks a connection asked for a certificate: a bare non-null
+    /// pointer, never freed (the slot has no free function).
+    fn slot() -> c_int {
+        static SLOT: OnceLock<c_int> = OnceLock::new();
+        // SAFETY: registers an ex-data index with no callbacks; OpenSSL is initialised by the
+        // `openssl` crate before any context exists.
+        *SLOT.get_or_init(|| unsafe {
+            openssl_sys::SSL_get_ex_new_index(0, ptr::null_mut(), None, None, None)
+        })
+    }
+
+    /// Called by OpenSSL when the server sent a CertificateRequest and the context has no
+    /// certificate: mark the connection, and send none (return 0).
+    unsafe extern "C" fn asked(
+        ssl: *mut SSL,
+        _x509: *mut *mut X509,
+        _pkey: *mut *mut EVP_PKEY,
+    ) -> c_int {
+        // SAFETY: `ssl` is the live connection OpenSSL passes in; the slot holds no owned data.
+        unsafe {
+            openssl_sys::SSL_set_ex_data(ssl, slot(), ptr::NonNull::<c_void>::dangling().as_ptr());
+        }
+        0
+    }
+
+    pub fn notice(b: &mut SslContextBuilder) {
+        let _ = slot();
+        // SAFETY: `b` owns a valid SSL_CTX; the callback has the signature OpenSSL expects.
+        unsafe { SSL_CTX_set_client_cert_cb(b.as_ptr(), Some(asked)) }
+    }
+
+    pub fn requested(ssl: &SslRef) -> bool {
+        // SAFETY: reads the slot's pointer of a live connection; it is null unless `asked` ran.
+        unsafe { !openssl_sys::SSL_get_ex_data(ssl.as_ptr(), slot()).is_null() }
+    }
 }
 
 /// Captures what the client writes; reading never yields data, so the handshake stops after the

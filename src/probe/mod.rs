@@ -12,4 +12,6 @@ pub mod tap;
 pub mod wire;
 
 pub use combine::probe_cell;
-pub use connect::{ConnectGate, Endpoint, Limits, ProbeResult, open, show_duration};
+pub use connect::{
+    ConnectGate, Endpoint, Limits, ProbeResult, open, rdp_standard_security, show_duration,
+};

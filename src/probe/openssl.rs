@@ -16,7 +16,7 @@ use tokio::time::timeout_at;
 use tokio_openssl::SslStream;
 
 use crate::probe::classify::answer_outcome;
-use crate::probe::contexts::{library_version, reason};
+use crate::probe::contexts::{certificate_requested, library_version, reason};
 use crate::probe::ldap;
 use crate::probe::tap::Tap;
 use crate::probe::{Endpoint, Limits, ProbeResult, open, show_duration};
@@ -39,11 +39,14 @@ pub async fn probe(
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
     let mut root_dse = None;
+    let mut peer_chain = None;
     let (outcome, attempts) = match open(endpoint, limits, deadline).await {
         Err(failed) => failed,
         Ok((tcp, attempts)) => {
-            let (outcome, dse) = handshake(ctx, version, tcp, endpoint, deadline, limits).await;
+            let (outcome, dse, chain) =
+                handshake(ctx, version, tcp, endpoint, deadline, limits).await;
             root_dse = dse;
+            peer_chain = chain;
             (outcome, attempts)
         }
     };
@@ -55,7 +58,19 @@ pub async fn probe(
             engines: None,
         },
         root_dse,
+        peer_chain,
     }
+}
+
+/// The certificates the server sent, as DER, its own first (a client's view of the peer chain
+/// includes the peer's certificate).
+fn peer_chain(ssl: &openssl::ssl::SslRef) -> Option<Vec<Vec<u8>>> {
+    let ders: Vec<Vec<u8>> = ssl
+        .peer_cert_chain()?
+        .iter()
+        .filter_map(|c| c.to_der().ok())
+        .collect();
+    (!ders.is_empty()).then_some(ders)
 }
 
 async fn handshake(
@@ -65,12 +80,13 @@ async fn handshake(
     endpoint: &Endpoint<'_>,
     deadline: tokio::time::Instant,
     limits: Limits,
-) -> (Outcome, Option<RootDse>) {
+) -> (Outcome, Option<RootDse>, Option<Vec<Vec<u8>>>) {
     let outcome = tls_handshake(ctx, version, tcp, endpoint.sni, deadline, limits).await;
     let (mut outcome, mut stream) = match outcome {
         Ok(pair) => pair,
-        Err(outcome) => return (outcome, None),
+        Err(outcome) => return (outcome, None, None),
     };
+    let chain = peer_chain(stream.ssl());
     let mut dse = None;
     if endpoint.protocol.is_ldap() && endpoint.ldap_check {
         // The StartTLS request used message ID 1.
@@ -95,7 +111,7 @@ async fn handshake(
             *ldap = Some(check);
         }
     }
-    (outcome, dse)
+    (outcome, dse, chain)
 }
 
 type Stream = SslStream<Tap<TcpStream>>;
@@ -128,12 +144,13 @@ async fn tls_handshake(
     match result {
         Ok(Ok(())) => {
             let outcome = accepted(stream.ssl(), version);
+            let outcome = noted(outcome, stream.ssl(), tap.received());
             Ok((outcome, stream))
         }
-        Ok(Err(e)) => Err(classify_failure(&e, tap, version)),
+        Ok(Err(e)) => Err(noted(classify_failure(&e, tap, version), stream.ssl(), &[])),
         Err(_) => {
             // A server that chose our version and then stalled still accepts it.
-            let answer = record::server_answer(tap.received());
+            let flight = record::server_flight(tap.received());
             let stalled = || {
                 format!(
                     "the server chose {} but did not finish the handshake within {}",
@@ -142,7 +159,7 @@ async fn tls_handshake(
                 )
             };
             if let Some(accepted @ Outcome::Accepted { .. }) =
-                answer_outcome(&answer, version, tap.received(), stalled)
+                answer_outcome(&flight, version, tap.received(), stalled)
             {
                 return Err(accepted);
             }
@@ -161,6 +178,29 @@ async fn tls_handshake(
             })
         }
     }
+}
+
+/// An accepted cell says what else the server did on the way: warning alerts before its
+/// ServerHello (from `received`, when OpenSSL read past them), and a client certificate request.
+/// A server that requires a certificate chose the version before it asked: still accepted.
+fn noted(mut outcome: Outcome, ssl: &openssl::ssl::SslRef, received: &[u8]) -> Outcome {
+    if let Outcome::Accepted { note, .. } = &mut outcome {
+        let mut add = Vec::new();
+        if let Some(w) = record::server_flight(received).warnings_text() {
+            add.push(w);
+        }
+        if certificate_requested(ssl) {
+            add.push("the server asked for a client certificate (none was sent)".to_string());
+        }
+        if !add.is_empty() {
+            let add = add.join("; ");
+            *note = Some(match note.take() {
+                Some(n) => format!("{n}; {add}"),
+                None => add,
+            });
+        }
+    }
+    outcome
 }
 
 fn accepted(ssl: &openssl::ssl::SslRef, version: TlsVersion) -> Outcome {
@@ -217,7 +257,7 @@ pub fn classify_failure(
             _ => Outcome::Error(format!("no ClientHello was sent: {}", describe(e))),
         };
     }
-    let answer = record::server_answer(tap.received());
+    let flight = record::server_flight(tap.received());
     let failed_after = || {
         format!(
             "the server chose {}, then the handshake failed: {}",
@@ -225,10 +265,10 @@ pub fn classify_failure(
             describe(e)
         )
     };
-    if let Some(decided) = answer_outcome(&answer, version, tap.received(), failed_after) {
+    if let Some(decided) = answer_outcome(&flight, version, tap.received(), failed_after) {
         return decided;
     }
-    match answer {
+    match flight.answer {
         ServerAnswer::Unclear(what) => Outcome::Error(format!("{what}: {}", describe(e))),
         ServerAnswer::Incomplete => Outcome::Error(format!(
             "{} bytes of TLS without a whole ServerHello: {}",

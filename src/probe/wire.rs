@@ -1,7 +1,12 @@
-//! The wire engine: a ClientHello written by us (see `hello`), the server's first flight read
+//! The wire engine: ClientHellos written by us (see `tls::hello`), the server's first flight read
 //! and classified. It needs nothing from the local TLS library, so it tests SSLv3 and suites the
 //! library lacks; it stops at the ServerHello, so it proves what the server chose, not that a
 //! client completes the handshake.
+//!
+//! A version's suites are split over several hellos of at most 128 suites, the common ones
+//! first. The first hello decides unless the server's no could mean "no suite in common"
+//! (handshake_failure, insufficient_security, a bare close or reset): then the next hello goes
+//! out on a new connection, and the version is refused only when every hello was.
 
 use std::io;
 use std::time::Instant;
@@ -9,25 +14,99 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout_at;
 
+use crate::probe::classify::answer_outcome;
 use crate::probe::{Endpoint, Limits, open, show_duration};
 use crate::report::{Cell, Outcome, Phase, Refusal, TlsVersion};
-use crate::tls::hello::client_hello;
-use crate::tls::record::{ServerAnswer, server_answer, show_bytes};
+use crate::tls::hello::{HelloKeys, client_hello, suite_parts};
+use crate::tls::record::{ServerAnswer, only_warnings, server_flight, show_bytes};
 
 /// What is read of the server's answer at most: a ServerHello fits many times over.
 const MAX_ANSWER: usize = 16 * 1024 + 5;
 
-/// Probe with a hand-written ClientHello offering only `version`.
+/// Which of a version's hellos a connection carries.
+#[derive(Clone, Copy)]
+struct Part {
+    index: usize,
+    count: usize,
+}
+
+impl Part {
+    fn label(self) -> String {
+        format!("hello {} of {}", self.index + 1, self.count)
+    }
+}
+
+/// Probe with hand-written ClientHellos offering only `version`.
 pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits) -> Cell {
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
-    let (outcome, attempts) = match open(endpoint, limits, deadline).await {
-        Err(failed) => failed,
-        Ok((mut tcp, attempts)) => (
-            exchange(version, &mut tcp, endpoint.sni, deadline, limits).await,
-            attempts,
-        ),
-    };
+    let parts = suite_parts(version);
+    let mut attempts = 0;
+    // The first "no" that may only mean that this hello's suites were not the server's.
+    let mut suite_refusal: Option<(Part, Refusal)> = None;
+    let mut outcome = Outcome::Error("no ClientHello was sent".into());
+    for (index, suites) in parts.iter().enumerate() {
+        let part = Part {
+            index,
+            count: parts.len(),
+        };
+        let (this, tries) = match open(endpoint, limits, deadline).await {
+            Err(failed) => failed,
+            Ok((mut tcp, tries)) => (
+                exchange(
+                    version,
+                    suites,
+                    part,
+                    &mut tcp,
+                    endpoint.sni,
+                    deadline,
+                    limits,
+                )
+                .await,
+                tries,
+            ),
+        };
+        attempts += tries;
+        outcome = match (this, &suite_refusal) {
+            (Outcome::Refused(r), _) if may_mean_no_shared_suite(&r) => {
+                suite_refusal.get_or_insert((part, r));
+                continue;
+            }
+            (
+                Outcome::Accepted {
+                    cipher,
+                    completed,
+                    note,
+                    ldap,
+                },
+                Some((first, r)),
+            ) => Outcome::Accepted {
+                cipher,
+                completed,
+                note: Some(format!(
+                    "{}; {}: {r}, so the server has no suite of it",
+                    note.unwrap_or_default(),
+                    first.label()
+                )),
+                ldap,
+            },
+            // A version-level answer decides whatever came before.
+            (decided @ Outcome::Refused(_), _) | (decided, None) => decided,
+            (undecided, Some((first, r))) => Outcome::Error(format!(
+                "{}: {r}; {}: {}: {}",
+                first.label(),
+                part.label(),
+                undecided.status().key(),
+                undecided.detail()
+            )),
+        };
+        suite_refusal = None;
+        break;
+    }
+    if let Some((_, r)) = suite_refusal {
+        // Every hello was refused, so every suite was: the version is.
+        outcome = Outcome::Refused(r);
+    }
     Cell {
         outcome,
         elapsed_ms: start.elapsed().as_millis() as u64,
@@ -36,18 +115,28 @@ pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits)
     }
 }
 
+/// A refusal the next hello's suites might turn into an acceptance.
+fn may_mean_no_shared_suite(r: &Refusal) -> bool {
+    matches!(
+        r,
+        Refusal::Alert { code: 40 | 71 } | Refusal::Closed | Refusal::Reset
+    )
+}
+
 async fn exchange(
     version: TlsVersion,
+    suites: &[u16],
+    part: Part,
     tcp: &mut tokio::net::TcpStream,
     sni: Option<&str>,
     deadline: tokio::time::Instant,
     limits: Limits,
 ) -> Outcome {
-    let mut random = [0u8; 64];
-    if openssl::rand::rand_bytes(&mut random).is_err() {
-        return Outcome::Error("no random bytes for the ClientHello".into());
-    }
-    let hello = client_hello(version, sni, &random);
+    let keys = match HelloKeys::generate() {
+        Ok(k) => k,
+        Err(e) => return Outcome::Error(format!("no keys for the ClientHello: {e}")),
+    };
+    let hello = client_hello(version, suites, sni, &keys);
     match timeout_at(deadline, tcp.write_all(&hello)).await {
         Err(_) => {
             return Outcome::Timeout {
@@ -64,10 +153,12 @@ async fn exchange(
     let mut got: Vec<u8> = Vec::with_capacity(2048);
     let mut chunk = [0u8; 4096];
     loop {
-        // Decide as soon as the bytes so far allow it; a ServerHello may come a byte at a time.
-        match server_answer(&got) {
+        // Decide as soon as the bytes so far allow it; a ServerHello may come a byte at a time,
+        // after warning alerts.
+        let flight = server_flight(&got);
+        match &flight.answer {
             ServerAnswer::Nothing | ServerAnswer::Incomplete => {}
-            answer => return decide(version, answer, &got),
+            _ => return decide(version, part, &flight, &got),
         }
         if got.len() >= MAX_ANSWER {
             return Outcome::Error(format!(
@@ -77,7 +168,7 @@ async fn exchange(
         }
         match timeout_at(deadline, tcp.read(&mut chunk)).await {
             Err(_) => {
-                let message = if got.is_empty() {
+                let mut message = if got.is_empty() {
                     format!("no TLS answer within {}", show_duration(limits.timeout))
                 } else {
                     format!(
@@ -86,13 +177,17 @@ async fn exchange(
                         got.len()
                     )
                 };
+                if let Some(w) = flight.warnings_text() {
+                    message = format!("{message}; {w}");
+                }
                 return Outcome::Timeout {
                     phase: Phase::Handshake,
                     message,
                 };
             }
             Ok(Ok(0)) => {
-                return if got.is_empty() {
+                // A close after nothing, or after warnings only, is a close without an answer.
+                return if got.is_empty() || only_warnings(&got) {
                     Outcome::Refused(Refusal::Closed)
                 } else {
                     Outcome::Error(format!(
@@ -110,17 +205,26 @@ async fn exchange(
     }
 }
 
-fn decide(version: TlsVersion, answer: ServerAnswer, got: &[u8]) -> Outcome {
+fn decide(
+    version: TlsVersion,
+    part: Part,
+    flight: &crate::tls::record::ServerFlight,
+    got: &[u8],
+) -> Outcome {
     let chose = || {
-        format!(
+        let mut s = format!(
             "the server chose {} in its ServerHello (wire engine: the handshake is not finished)",
             version.name()
-        )
+        );
+        if part.index > 0 {
+            s = format!("{s}; with {}", part.label());
+        }
+        s
     };
-    match crate::probe::classify::answer_outcome(&answer, version, got, chose) {
+    match answer_outcome(flight, version, got, chose) {
         Some(decided) => decided,
-        None => match answer {
-            ServerAnswer::Unclear(what) => Outcome::Error(what),
+        None => match &flight.answer {
+            ServerAnswer::Unclear(what) => Outcome::Error(what.clone()),
             _ => Outcome::Error("no answer".into()),
         },
     }
@@ -131,7 +235,7 @@ fn socket_end(e: &io::Error, got: &[u8]) -> Outcome {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe
-            if got.is_empty() =>
+            if got.is_empty() || only_warnings(got) =>
         {
             Outcome::Refused(Refusal::Reset)
         }

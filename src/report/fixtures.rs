@@ -71,8 +71,10 @@ pub(crate) fn endpoint(cells: &[(TlsVersion, Outcome)]) -> Endpoint {
         verdict: Verdict::Incomplete,
         verdict_detail: String::new(),
         root_dse: None,
+        certificate: None,
         versions: row(cells),
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
+        rdp_standard_security: None,
     }
 }

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::cert::{Certificate, Inconsistency};
 pub use crate::tls::{TlsVersion, alert_name};
 
 mod cell;
@@ -132,6 +133,39 @@ impl Verdict {
     }
 }
 
+/// Whether an RDP server still lets a client in with Standard RDP Security, which has no TLS at
+/// all: a client that fails TLS falls back to it, so "TLS 1.2 only" on 3389 does not stop old
+/// clients while it is allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RdpStandardSecurity {
+    Allowed,
+    Refused,
+    /// The probe got no readable answer.
+    Unknown,
+}
+
+impl RdpStandardSecurity {
+    pub fn key(self) -> &'static str {
+        match self {
+            RdpStandardSecurity::Allowed => "allowed",
+            RdpStandardSecurity::Refused => "refused",
+            RdpStandardSecurity::Unknown => "unknown",
+        }
+    }
+
+    /// What it means, for the verdict's explanation.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            RdpStandardSecurity::Allowed => {
+                "Standard RDP Security is allowed: a client that fails TLS connects without TLS"
+            }
+            RdpStandardSecurity::Refused => "Standard RDP Security is refused",
+            RdpStandardSecurity::Unknown => "whether Standard RDP Security is allowed is unknown",
+        }
+    }
+}
+
 /// One row of the matrix: one address of one target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
@@ -152,12 +186,19 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_dse: Option<RootDse>,
     pub versions: BTreeMap<TlsVersion, Cell>,
+    /// The certificate the server sent with its newest accepted version, with its findings
+    /// (absent when no handshake was accepted by the OpenSSL engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Box<Certificate>>,
     /// In a merged report: the cells each vantage point saw.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub seen_by: BTreeMap<String, BTreeMap<TlsVersion, Cell>>,
     /// In a merged report: versions on which vantage points gave different decided answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disagreements: Vec<String>,
+    /// For RDP endpoints: whether Standard RDP Security (no TLS) is still allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdp_standard_security: Option<RdpStandardSecurity>,
 }
 
 /// One scan that went into a merged report.
@@ -193,6 +234,16 @@ pub struct ScanOptions {
     /// The probe engines used (`openssl`, `wire`, `both`).
     #[serde(default = "engine_of_old_reports")]
     pub engine: Engine,
+    /// Certificates expiring in fewer days than this were reported `expires_soon`.
+    #[serde(default = "default_warn_days")]
+    pub cert_warn_days: u32,
+    /// The trust store certificates were verified against (`system + --ca-file ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_store: Option<String>,
+}
+
+fn default_warn_days() -> u32 {
+    crate::cert::DEFAULT_WARN_DAYS
 }
 
 /// Reports written before the wire engine existed were made with OpenSSL alone.
@@ -241,6 +292,10 @@ pub struct Report {
     pub options: ScanOptions,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
+    /// What went wrong around the scan without stopping it (DNS discovery problems); listed,
+    /// not counted against the scan's exit status.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<InputError>,
     /// Endpoints left out with `--exclude`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Excluded>,
@@ -249,6 +304,9 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vantage_points: Vec<VantagePoint>,
     pub endpoints: Vec<Endpoint>,
+    /// Certificates that should look alike and do not (one DC's LDAP ports, DCs of a domain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificate_consistency: Vec<Inconsistency>,
 }
 
 impl Report {

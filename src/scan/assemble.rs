@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::analysis::verdict;
+use crate::analysis::{certs, verdict};
 use crate::probe::contexts::library_version;
 use crate::report::{Endpoint, InputError, Report, ScanOptions, ToolInfo};
 use crate::scan::ScanConfig;
+use crate::scan::certs::CertJudge;
 use crate::scan::row::Row;
 use crate::target::Target;
 
@@ -17,8 +18,14 @@ pub(super) fn report(
     input_errors: Vec<InputError>,
     started: String,
     interrupted: bool,
+    judge: &CertJudge<'_>,
 ) -> Report {
+    let mut rows = rows;
+    for row in &mut rows {
+        judge.settle(row);
+    }
     let endpoints: Vec<Endpoint> = rows.into_iter().map(|r| finish_row(r, targets)).collect();
+    let certificate_consistency = certs::consistency(&endpoints);
     Report {
         schema_version: crate::report::SCHEMA_VERSION,
         tool: ToolInfo {
@@ -41,19 +48,26 @@ pub(super) fn report(
             sni: config.sni.clone(),
             ldap_check: config.ldap_check,
             engine: config.engine,
+            cert_warn_days: config.certificates.warn_days,
+            trust_store: judge.trust.as_ref().map(|t| t.description.clone()),
         },
         input_errors,
         excluded: Vec::new(),
+        warnings: Vec::new(),
         summary: Report::count_verdicts(&endpoints),
         vantage_points: Vec::new(),
         endpoints,
+        certificate_consistency,
     }
 }
 
 /// The endpoint of a finished row, taking the row's cells.
 fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
     let t = &targets[row.target];
-    let (verdict, verdict_detail) = verdict::judge(&row.cells);
+    let (verdict, mut verdict_detail) = verdict::judge(&row.cells);
+    if let Some((found, why)) = &row.rdp_standard {
+        verdict_detail = format!("{verdict_detail}; {} ({why})", found.sentence());
+    }
     Endpoint {
         target: t.input.clone(),
         host: row.host,
@@ -64,9 +78,25 @@ fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
         verdict,
         verdict_detail,
         root_dse: row.root_dse,
+        certificate: row.certificate,
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
+        rdp_standard_security: row.rdp_standard.map(|(found, _)| found),
         versions: row.cells,
+    }
+}
+
+/// What makes the endpoint of a row whose cells are all in: its certificate judged, then the
+/// endpoint.
+pub(super) struct Finisher<'a> {
+    pub(super) targets: &'a [Target],
+    pub(super) judge: &'a CertJudge<'a>,
+}
+
+impl Finisher<'_> {
+    pub(super) fn complete(&self, row: &mut Row) -> Endpoint {
+        self.judge.settle(row);
+        finish(row, self.targets)
     }
 }
 

@@ -16,15 +16,25 @@ use tokio_util::sync::CancellationToken;
 
 use crate::probe::contexts::ClientContexts;
 use crate::probe::{self, ConnectGate, Limits};
-use crate::report::{Cell, Engine, Outcome, RootDse, TlsVersion};
-use crate::scan::assemble::finish;
-use crate::scan::plan::{HostWork, Job};
+use crate::report::{Cell, Engine, Outcome, Phase, RdpStandardSecurity, RootDse, TlsVersion};
+use crate::scan::assemble::Finisher;
+use crate::scan::plan::{HostWork, Job, Task};
 use crate::scan::row::Row;
-use crate::scan::{ScanConfig, ScanObserver, SharedLimits};
-use crate::target::Target;
+use crate::scan::{HostLimit, ProbeId, ScanConfig, ScanObserver, SharedLimits};
 
-/// A finished cell: row, version, cell, and the RootDSE if an LDAP search answered.
-type Done = (usize, TlsVersion, Cell, Option<RootDse>);
+/// The chain (DER) an accepted handshake showed.
+type Chain = Option<Vec<Vec<u8>>>;
+
+/// What a finished job found.
+enum Done {
+    /// Row, version, cell, the RootDSE if an LDAP search answered, and the chain the server
+    /// sent if the handshake was accepted.
+    Cell(usize, TlsVersion, Box<(Cell, Option<RootDse>, Chain)>),
+    /// Row, and whether Standard RDP Security is allowed, with why it seems so.
+    RdpStandard(usize, RdpStandardSecurity, String),
+    /// A probe got its permits and is going on the wire.
+    Started(ProbeId, String),
+}
 
 /// What the probes are made with: the client contexts, and the limits they count against.
 pub(super) struct Means {
@@ -39,9 +49,9 @@ pub(super) async fn run(
     means: Means,
     work: Vec<HostWork>,
     rows: &mut [Row],
-    targets: &[Target],
     cancel: &CancellationToken,
     observer: &dyn ScanObserver,
+    finisher: &Finisher<'_>,
 ) -> bool {
     let Means {
         contexts,
@@ -88,14 +98,35 @@ pub(super) async fn run(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some((i, v, cell, dse)) => {
-                    let row = &mut rows[i];
-                    row.cells.insert(v, cell);
-                    if row.root_dse.is_none() {
-                        row.root_dse = dse;
-                    }
-                    if row.cells.len() == wanted {
-                        observer.endpoint_done(&finish(row, targets));
+                Some(done) => {
+                    let row = match done {
+                        Done::Started(id, what) => {
+                            observer.probe_started(id, &what);
+                            continue;
+                        }
+                        Done::Cell(i, v, found) => {
+                            observer.probe_finished((i, Some(v)));
+                            let (cell, dse, chain) = *found;
+                            let row = &mut rows[i];
+                            row.cells.insert(v, cell);
+                            if row.root_dse.is_none() {
+                                row.root_dse = dse;
+                            }
+                            if let Some(chain) = chain {
+                                row.chains.insert(v, chain);
+                            }
+                            row
+                        }
+                        Done::RdpStandard(i, found, why) => {
+                            observer.probe_finished((i, None));
+                            let row = &mut rows[i];
+                            row.rdp_pending = false;
+                            row.rdp_standard = Some((found, why));
+                            row
+                        }
+                    };
+                    if row.complete(wanted) {
+                        observer.endpoint_done(&finisher.complete(row));
                     }
                 }
                 None => break,
@@ -111,17 +142,21 @@ pub(super) async fn run(
     interrupted
 }
 
-/// Run the jobs of one address, at most as many at once as `local` has permits (the per-host
-/// limit, shared with other scans of the address), each also holding a global permit.
+/// Run the jobs of one address, at most as many at once as `host` allows (the per-host limit,
+/// shared with other scans of the address), each also holding a global permit.
 async fn run_host(
     jobs: Vec<Job>,
-    local: Arc<Semaphore>,
+    host: Arc<HostLimit>,
     global: Arc<Semaphore>,
     contexts: Arc<ClientContexts>,
     limits: Limits,
     (ldap_check, engine): (bool, Engine),
     tx: mpsc::Sender<Done>,
 ) {
+    // Once a version of this address times out waiting for an answer, its other versions run
+    // together rather than one timeout after another: a stalled server is not loaded by them
+    // (the limit is lifted for every scan of the address running now).
+    let local = host.permits();
     // Rows whose first connect failed: later versions get the same answer.
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
@@ -139,6 +174,7 @@ async fn run_host(
         let contexts = contexts.clone();
         let tx = tx.clone();
         let dead = dead.clone();
+        let host = host.clone();
         running.spawn(async move {
             let _local = local_permit;
             if !first {
@@ -153,8 +189,18 @@ async fn run_host(
                 if up == Some(false) {
                     let known = dead.lock().expect("lock").get(&job.row).cloned();
                     if let Some(outcome) = known {
-                        let cell = Cell::unprobed(copied(outcome));
-                        let _ = tx.send((job.row, job.version, cell, None)).await;
+                        let done = match job.task {
+                            Task::Version(v) => {
+                                let cell = Cell::unprobed(copied(outcome));
+                                Done::Cell(job.row, v, Box::new((cell, None, None)))
+                            }
+                            Task::RdpStandard => Done::RdpStandard(
+                                job.row,
+                                RdpStandardSecurity::Unknown,
+                                format!("not tried: {}", outcome.detail()),
+                            ),
+                        };
+                        let _ = tx.send(done).await;
                         return;
                     }
                 }
@@ -169,17 +215,43 @@ async fn run_host(
                 ldap_check,
                 gate: Some(&gate),
             };
+            let id = (
+                job.row,
+                match job.task {
+                    Task::Version(v) => Some(v),
+                    Task::RdpStandard => None,
+                },
+            );
+            let what = match id.1 {
+                Some(v) => format!("{} {}", job.addr, v.name()),
+                None => format!("{} RDP standard security", job.addr),
+            };
+            let _ = tx.send(Done::Started(id, what)).await;
+            let version = match job.task {
+                Task::Version(v) => v,
+                Task::RdpStandard => {
+                    // Never the first job of its row: nobody waits on its gate.
+                    let (found, why) = probe::rdp_standard_security(&endpoint, limits).await;
+                    let _ = tx.send(Done::RdpStandard(job.row, found, why)).await;
+                    return;
+                }
+            };
             // Boxed: a task waiting above holds a few bytes, not a whole probe's state, so
             // thousands of waiting endpoints stay cheap.
             let result = Box::pin(probe::probe_cell(
-                &contexts,
-                job.version,
-                &endpoint,
-                limits,
-                engine,
+                &contexts, version, &endpoint, limits, engine,
             ))
             .await;
             let cell = result.cell;
+            if matches!(
+                cell.outcome,
+                Outcome::Timeout {
+                    phase: Phase::Handshake | Phase::Prelude,
+                    ..
+                }
+            ) {
+                host.lift();
+            }
             if cell.outcome.is_connect_failure() {
                 dead.lock()
                     .expect("lock")
@@ -198,7 +270,13 @@ async fn run_host(
                     }
                 });
             }
-            let _ = tx.send((job.row, job.version, cell, result.root_dse)).await;
+            let _ = tx
+                .send(Done::Cell(
+                    job.row,
+                    version,
+                    Box::new((cell, result.root_dse, result.peer_chain)),
+                ))
+                .await;
         });
         // Reap finished probes so the set does not grow with the job count.
         while running.try_join_next().is_some() {}

@@ -11,13 +11,21 @@ use crate::scan::ScanConfig;
 use crate::scan::row::Row;
 use crate::target::Target;
 
-/// One probe to run: one version of one row.
+/// One probe to run: one version of one row, or an RDP row's Standard RDP Security.
 pub(super) struct Job {
     pub(super) row: usize,
-    pub(super) version: TlsVersion,
+    pub(super) task: Task,
     pub(super) addr: SocketAddr,
     pub(super) sni: Option<String>,
     pub(super) protocol: Protocol,
+}
+
+/// What a job probes.
+#[derive(Clone, Copy)]
+pub(super) enum Task {
+    Version(TlsVersion),
+    /// Whether an RDP endpoint still allows Standard RDP Security.
+    RdpStandard,
 }
 
 /// The probes of one address.
@@ -76,16 +84,19 @@ pub(super) fn prefill(
         }
     }
     let wanted = config.versions.len();
-    rows.iter().map(|r| r.cells.len() == wanted).collect()
+    rows.iter().map(|r| r.complete(wanted)).collect()
 }
 
 /// One list of probes per address, addresses in the order they first appear; each row's
-/// missing versions are its probes.
-pub(super) fn work(config: &ScanConfig, rows: &[Row], done: &[bool]) -> Vec<HostWork> {
+/// missing versions are its probes, and an RDP row's Standard RDP Security probe comes last,
+/// after a version has learnt whether the endpoint answers at all. Marks the RDP rows that wait
+/// for it.
+pub(super) fn work(config: &ScanConfig, rows: &mut [Row], done: &[bool]) -> Vec<HostWork> {
     let mut by_address: HashMap<IpAddr, Vec<usize>> = HashMap::new();
     let mut order: Vec<IpAddr> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
+    for (i, row) in rows.iter_mut().enumerate() {
         if let (Some(addr), false) = (row.address, done[i]) {
+            row.rdp_pending = row.protocol == Protocol::Rdp;
             by_address
                 .entry(addr)
                 .or_insert_with(|| {
@@ -102,17 +113,21 @@ pub(super) fn work(config: &ScanConfig, rows: &[Row], done: &[bool]) -> Vec<Host
                 .iter()
                 .flat_map(|&i| {
                     let row = &rows[i];
+                    let job = move |task| Job {
+                        row: i,
+                        task,
+                        addr: SocketAddr::new(addr, row.port),
+                        sni: row.sni.clone(),
+                        protocol: row.protocol,
+                    };
                     config
                         .versions
                         .iter()
                         .filter(|v| !row.cells.contains_key(v))
-                        .map(move |&v| Job {
-                            row: i,
-                            version: v,
-                            addr: SocketAddr::new(addr, row.port),
-                            sni: row.sni.clone(),
-                            protocol: row.protocol,
-                        })
+                        .map(|&v| Task::Version(v))
+                        .chain(row.rdp_pending.then_some(Task::RdpStandard))
+                        .map(job)
+                        .collect::<Vec<_>>()
                 })
                 .collect();
             (addr, jobs)

@@ -61,6 +61,10 @@ pub(super) async fn rows(
             sni: sni.clone(),
             cells: BTreeMap::new(),
             root_dse: None,
+            chains: BTreeMap::new(),
+            certificate: None,
+            rdp_pending: false,
+            rdp_standard: None,
         };
         match results[i].take() {
             Some(Ok(addrs)) => rows.extend(addrs.into_iter().map(|a| base(Some(a)))),

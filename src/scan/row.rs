@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::report::{Cell, Protocol, RootDse, TlsVersion};
+use crate::report::{Cell, Certificate, Protocol, RdpStandardSecurity, RootDse, TlsVersion};
 
 #[derive(Clone)]
 pub(super) struct Row {
@@ -16,4 +16,17 @@ pub(super) struct Row {
     pub(super) sni: Option<String>,
     pub(super) cells: BTreeMap<TlsVersion, Cell>,
     pub(super) root_dse: Option<RootDse>,
+    /// The chains accepted versions served (DER), until the row is complete.
+    pub(super) chains: BTreeMap<TlsVersion, Vec<Vec<u8>>>,
+    pub(super) certificate: Option<Box<Certificate>>,
+    /// An RDP row waits for its Standard RDP Security probe too.
+    pub(super) rdp_pending: bool,
+    pub(super) rdp_standard: Option<(RdpStandardSecurity, String)>,
+}
+
+impl Row {
+    /// Every cell is in, and for RDP the Standard RDP Security answer.
+    pub(super) fn complete(&self, wanted: usize) -> bool {
+        self.cells.len() == wanted && !self.rdp_pending
+    }
 }

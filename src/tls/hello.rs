@@ -1,26 +1,95 @@
 //! ClientHello messages written byte by byte, for the wire engine: any version from SSLv3 to
 //! TLS 1.3, offering every cipher suite the IANA registry assigns for it, whatever the local TLS
 //! library can do.
+//!
+//! # The shape of the hellos
+//!
+//! Real servers reject hellos that scanners used to send, and a rejected hello looks like a
+//! refused version. So each hello is one that strict servers take:
+//!
+//! - **At most 128 cipher suites per hello.** Some implementations reject a hello with more than
+//!   about 128-150 suites. The suites a version may use are split into several hellos
+//!   ([`suite_parts`]): the common ones first (ECDHE, DHE and RSA key exchange with AES,
+//!   ChaCha20, 3DES or RC4), then the rarer (Camellia, ARIA, SEED, IDEA, DES, export, DSS, static
+//!   DH), then the exotic (anonymous, PSK, SRP, Kerberos, NULL encryption). The wire engine sends
+//!   the next hello on a new connection only when a server says no in a way that may mean "no
+//!   suite in common" (handshake_failure, insufficient_security, a bare close or reset); together
+//!   the hellos offer the whole list. SSLv3 and TLS 1.3 fit in one hello; TLS 1.0/1.1 and TLS
+//!   1.2 take two and three.
+//! - **Suites valid for the version.** SSLv3: RSA, DH and DHE key exchange with MD5/SHA-1 MACs
+//!   (no elliptic curves: SSLv3 has no extensions to negotiate them). TLS 1.0/1.1: no AEAD and no
+//!   SHA-256/384 MACs, which need TLS 1.2. TLS 1.2: every suite but TLS 1.3's. TLS 1.3: its own.
+//! - **Secure renegotiation asked once.** RFC 5746 calls sending both the
+//!   `TLS_EMPTY_RENEGOTIATION_INFO_SCSV` suite and the `renegotiation_info` extension NOT
+//!   RECOMMENDED, and some servers reject it: SSLv3 sends the SCSV (it has no extensions), TLS
+//!   1.0-1.2 the empty extension, TLS 1.3 neither (it has no renegotiation).
+//!   `TLS_FALLBACK_SCSV` is never sent: it would make a server rightly refuse a lower version.
+//! - **Groups per version.** A TLS 1.3 hello offers only groups RFC 8446 4.2.7 allows there
+//!   (X25519, X448, P-256/384/521, FFDHE), since strict servers answer a TLS 1.3-only hello that
+//!   lists others (secp256k1, P-224, P-192, brainpool) with `illegal_parameter`. TLS 1.0-1.2
+//!   hellos offer those older curves too, but no FFDHE group: RFC 7919 lets a DHE-only server
+//!   whose own group is not among the listed ones end the handshake with
+//!   `insufficient_security`; without FFDHE groups listed it uses its own.
+//! - **Valid key shares.** TLS 1.3 hellos carry shares for X25519 and P-256, both real public
+//!   keys of fresh key pairs made with OpenSSL ([`HelloKeys::generate`]), so a server that
+//!   validates public keys finds nothing wrong (32 random bytes are no X25519 key half the time:
+//!   the top bit must be clear).
+//! - **Signature algorithms per version.** TLS 1.2 lists SHA-1, SHA-224 and DSA too; TLS 1.3
+//!   lists only what RFC 8446 4.2.3 lets it offer (no DSA, no SHA-224).
+//! - **No sizes in 256..=511 bytes.** A hello whose handshake message is 256 to 511 bytes long
+//!   hangs some server appliances; TLS 1.0-1.3 hellos in that range get a `padding` extension
+//!   (RFC 7685) up to 512 bytes, as OpenSSL's own client does. (SSLv3 hellos carry no
+//!   extensions and cannot be padded.)
+//! - **One version offered.** The version field names the version (TLS 1.3: 0x0303 plus
+//!   `supported_versions` with TLS 1.3 alone); the record layer says TLS 1.0 (SSLv3 for SSLv3).
+//!   A TLS 1.3 hello carries a 32-byte session ID (middlebox compatibility, RFC 8446 D.4) and
+//!   `psk_key_exchange_modes`.
+//!
+//! Every hello parses back with `tls-parser`; the property tests in this module and the
+//! interoperability tests hold each shape against real servers.
 
-use tls_parser::{CIPHERS, TlsCipherKx, TlsPRF};
+use openssl::bn::BigNumContext;
+use openssl::ec::{EcGroup, EcKey, PointConversionForm};
+use openssl::error::ErrorStack;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use tls_parser::{
+    CIPHERS, TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite,
+};
 
 use crate::tls::TlsVersion;
 
 /// TLS_EMPTY_RENEGOTIATION_INFO_SCSV: asks for secure renegotiation without an extension.
-const SCSV_RENEGOTIATION: u16 = 0x00ff;
+pub const SCSV_RENEGOTIATION: u16 = 0x00ff;
 /// TLS_FALLBACK_SCSV: never offered, or a server rightly refuses a lower version.
-const SCSV_FALLBACK: u16 = 0x5600;
+pub const SCSV_FALLBACK: u16 = 0x5600;
+/// The most cipher suites one hello offers (the SCSV counts).
+pub const MAX_SUITES: usize = 128;
 
-/// Named groups offered (RFC 8422, RFC 7919): X25519, the NIST curves, X448, the FFDHE groups,
-/// then older curves some TLS 1.0-1.2 servers only know.
-const GROUPS: &[u16] = &[
-    29, 23, 24, 25, 30, 256, 257, 258, 259, 260, // x25519, P-256/384/521, x448, ffdhe*
-    22, 21, 20, 19, 26, 27, 28, // secp256k1, P-224, P-192, brainpool
-];
-const GROUP_X25519: u16 = 29;
+/// Extension numbers.
+pub const EXT_SERVER_NAME: u16 = 0;
+pub const EXT_SUPPORTED_GROUPS: u16 = 10;
+pub const EXT_EC_POINT_FORMATS: u16 = 11;
+pub const EXT_SIGNATURE_ALGORITHMS: u16 = 13;
+pub const EXT_PADDING: u16 = 21;
+pub const EXT_EXTENDED_MASTER_SECRET: u16 = 23;
+pub const EXT_SUPPORTED_VERSIONS: u16 = 43;
+pub const EXT_PSK_KEY_EXCHANGE_MODES: u16 = 45;
+pub const EXT_KEY_SHARE: u16 = 51;
+pub const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
 
-/// Signature algorithms (RFC 8446 4.2.3), SHA-1 and DSA included for old servers.
-const SIGALGS: &[u16] = &[
+pub const GROUP_P256: u16 = 23;
+pub const GROUP_X25519: u16 = 29;
+
+/// Groups RFC 8446 4.2.7 allows in TLS 1.3: X25519, P-256/384/521, X448, FFDHE 2048-8192.
+pub const GROUPS_TLS13: &[u16] = &[29, 23, 24, 25, 30, 256, 257, 258, 259, 260];
+/// Groups of a TLS 1.0-1.2 hello: the same curves, then older ones some servers only know
+/// (secp256k1, secp224k1, P-224, P-192, brainpool), and no FFDHE group (see the module docs).
+pub const GROUPS_BEFORE_TLS13: &[u16] = &[29, 23, 24, 25, 30, 22, 20, 21, 19, 26, 27, 28];
+
+/// Signature algorithms of a TLS 1.2 hello (RFC 5246 7.4.1.4.1, RFC 8446 4.2.3), SHA-1, SHA-224
+/// and DSA included for old servers.
+pub const SIGALGS_TLS12: &[u16] = &[
     0x0403, 0x0503, 0x0603, // ecdsa_secp256r1_sha256 .. secp521r1_sha512
     0x0807, 0x0808, // ed25519, ed448
     0x0804, 0x0805, 0x0806, // rsa_pss_rsae_sha256 .. sha512
@@ -30,26 +99,140 @@ const SIGALGS: &[u16] = &[
     0x0203, 0x0201, 0x0202, // sha1 ecdsa, rsa, dsa
     0x0402, 0x0502, 0x0602, // dsa sha256 .. sha512
 ];
+/// Signature algorithms a TLS 1.3 hello may offer: no DSA and no SHA-224, which RFC 8446 4.2.3
+/// marks obsolete; the PKCS #1 and SHA-1 ones stay for certificates.
+pub const SIGALGS_TLS13: &[u16] = &[
+    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080a, 0x080b, 0x0401,
+    0x0501, 0x0601, 0x0203, 0x0201,
+];
 
-/// The cipher suites a hello for `v` offers: TLS 1.3 suites for TLS 1.3; for TLS 1.2 every
-/// other assigned suite; for SSLv3 to TLS 1.1 those with the classic PRF (no TLS 1.2-only
-/// suites). Sorted by code point, then the renegotiation SCSV.
-pub fn cipher_suites(v: TlsVersion) -> Vec<u16> {
-    let mut ids: Vec<u16> = CIPHERS
-        .values()
-        .filter(|c| ![0, SCSV_RENEGOTIATION, SCSV_FALLBACK].contains(&c.id.0))
-        .filter(|c| match v {
-            TlsVersion::Tls13 => c.kx == TlsCipherKx::Tls13,
-            TlsVersion::Tls12 => c.kx != TlsCipherKx::Tls13,
-            _ => c.kx != TlsCipherKx::Tls13 && c.prf == TlsPRF::Default,
-        })
-        .map(|c| c.id.0)
-        .collect();
-    ids.sort_unstable();
-    if v != TlsVersion::Tls13 {
-        ids.push(SCSV_RENEGOTIATION);
+/// Whether a registered suite can be used with `v`.
+fn usable(c: &TlsCipherSuite, v: TlsVersion) -> bool {
+    if [0, SCSV_RENEGOTIATION, SCSV_FALLBACK].contains(&c.id.0) {
+        return false;
     }
-    ids
+    let tls13 = c.kx == TlsCipherKx::Tls13;
+    // MD5 and SHA-1 HMACs (or none) are all TLS 1.0/1.1 and SSLv3 know; AEAD and SHA-2 MACs
+    // arrived with TLS 1.2.
+    let old_mac = matches!(
+        c.mac,
+        TlsCipherMac::HmacMd5 | TlsCipherMac::HmacSha1 | TlsCipherMac::Null
+    );
+    match v {
+        TlsVersion::Tls13 => tls13,
+        TlsVersion::Tls12 => !tls13,
+        TlsVersion::Tls10 | TlsVersion::Tls11 => !tls13 && old_mac,
+        TlsVersion::Ssl3 => {
+            old_mac && matches!(c.kx, TlsCipherKx::Rsa | TlsCipherKx::Dh | TlsCipherKx::Dhe)
+        }
+    }
+}
+
+/// Where a suite goes in the offer: common suites first, then rare, then exotic; within a tier
+/// AEAD before CBC before 3DES before RC4, forward secrecy first.
+fn rank(c: &TlsCipherSuite) -> (u8, u8, u8, u16) {
+    use TlsCipherEnc as E;
+    let usual_kx = matches!(
+        c.kx,
+        TlsCipherKx::Ecdhe | TlsCipherKx::Dhe | TlsCipherKx::Rsa | TlsCipherKx::Tls13
+    );
+    let usual_au = matches!(
+        c.au,
+        TlsCipherAu::Rsa | TlsCipherAu::Ecdsa | TlsCipherAu::Tls13
+    );
+    let usual_enc = matches!(c.enc, E::Aes | E::Chacha20_Poly1305 | E::TripleDes | E::Rc4);
+    let authenticated = matches!(
+        c.au,
+        TlsCipherAu::Rsa | TlsCipherAu::Ecdsa | TlsCipherAu::Dss | TlsCipherAu::Tls13
+    );
+    let plain_kx = matches!(
+        c.kx,
+        TlsCipherKx::Ecdhe
+            | TlsCipherKx::Dhe
+            | TlsCipherKx::Rsa
+            | TlsCipherKx::Ecdh
+            | TlsCipherKx::Dh
+    );
+    let tier = if usual_kx && usual_au && usual_enc && c.enc_size >= 112 {
+        0
+    } else if (plain_kx || c.kx == TlsCipherKx::Tls13) && authenticated && c.enc != E::Null {
+        1
+    } else {
+        2
+    };
+    let enc = match (c.enc, c.enc_mode) {
+        (E::Aes, TlsCipherEncMode::Gcm) | (E::Chacha20_Poly1305, _) => 0,
+        (E::Aes, TlsCipherEncMode::Ccm) => 1,
+        (E::Aes, _) => 2,
+        (E::TripleDes, _) => 3,
+        (E::Rc4, _) => 4,
+        _ => 5,
+    };
+    let kx = match c.kx {
+        TlsCipherKx::Ecdhe | TlsCipherKx::Tls13 => 0,
+        TlsCipherKx::Dhe => 1,
+        TlsCipherKx::Rsa => 2,
+        _ => 3,
+    };
+    (tier, enc, kx, c.id.0)
+}
+
+/// Every suite a hello for `v` may offer, common ones first (see the module docs).
+pub fn cipher_suites(v: TlsVersion) -> Vec<u16> {
+    let mut suites: Vec<&TlsCipherSuite> = CIPHERS.values().filter(|c| usable(c, v)).collect();
+    suites.sort_by_key(|c| rank(c));
+    suites.into_iter().map(|c| c.id.0).collect()
+}
+
+/// The suites of `v` split into hellos of at most [`MAX_SUITES`] suites each (the SSLv3 hello
+/// keeps a place for the renegotiation SCSV), in order: the first holds the common suites.
+/// Parts are as even as the limit allows, so no hello is left with a handful.
+pub fn suite_parts(v: TlsVersion) -> Vec<Vec<u16>> {
+    let all = cipher_suites(v);
+    let room = if v == TlsVersion::Ssl3 {
+        MAX_SUITES - 1
+    } else {
+        MAX_SUITES
+    };
+    let parts = all.len().div_ceil(room).max(1);
+    let each = all.len().div_ceil(parts);
+    all.chunks(each.max(1)).map(<[u16]>::to_vec).collect()
+}
+
+/// The fresh values one hello carries: its random, a session ID, and the public halves of new
+/// X25519 and P-256 key pairs for the TLS 1.3 key shares. The private halves are dropped: the
+/// wire engine never finishes a handshake.
+#[derive(Clone, Debug)]
+pub struct HelloKeys {
+    pub random: [u8; 32],
+    pub session_id: [u8; 32],
+    /// An X25519 public key (RFC 7748), 32 bytes.
+    pub x25519: Vec<u8>,
+    /// A P-256 public key as an uncompressed point (RFC 8446 4.2.8.2), 65 bytes.
+    pub p256: Vec<u8>,
+}
+
+impl HelloKeys {
+    /// New random values and key pairs, from OpenSSL.
+    pub fn generate() -> Result<HelloKeys, ErrorStack> {
+        let mut random = [0u8; 32];
+        let mut session_id = [0u8; 32];
+        openssl::rand::rand_bytes(&mut random)?;
+        openssl::rand::rand_bytes(&mut session_id)?;
+        let x25519 = PKey::generate_x25519()?.raw_public_key()?;
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+        let key = EcKey::generate(&group)?;
+        let mut ctx = BigNumContext::new()?;
+        let p256 =
+            key.public_key()
+                .to_bytes(&group, PointConversionForm::UNCOMPRESSED, &mut ctx)?;
+        Ok(HelloKeys {
+            random,
+            session_id,
+            x25519,
+            p256,
+        })
+    }
 }
 
 fn u16be(out: &mut Vec<u8>, v: u16) {
@@ -72,60 +255,79 @@ fn list16(items: &[u16]) -> Vec<u8> {
     b
 }
 
-/// A complete ClientHello record offering only `v`. `random` fills the random fields (and the
-/// key share); `sni` is sent for TLS 1.0 and up.
-pub fn client_hello(v: TlsVersion, sni: Option<&str>, random: &[u8; 64]) -> Vec<u8> {
+/// The extensions of a hello for `v` (none for SSLv3), before any padding.
+fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
+    let mut ext = Vec::with_capacity(256);
+    if let Some(name) = sni {
+        let mut b = Vec::new();
+        u16be(&mut b, (name.len() + 3) as u16);
+        b.push(0); // host_name
+        u16be(&mut b, name.len() as u16);
+        b.extend_from_slice(name.as_bytes());
+        extension(&mut ext, EXT_SERVER_NAME, &b);
+    }
+    if v == TlsVersion::Tls13 {
+        extension(&mut ext, EXT_SUPPORTED_GROUPS, &list16(GROUPS_TLS13));
+        extension(&mut ext, EXT_SIGNATURE_ALGORITHMS, &list16(SIGALGS_TLS13));
+        extension(&mut ext, EXT_SUPPORTED_VERSIONS, &[2, 0x03, 0x04]);
+        // psk_dhe_ke: some servers insist on seeing it.
+        extension(&mut ext, EXT_PSK_KEY_EXCHANGE_MODES, &[1, 1]);
+        // A server that wants another group answers with a HelloRetryRequest, which also shows
+        // it negotiates TLS 1.3.
+        let mut shares = Vec::new();
+        for (group, key) in [(GROUP_X25519, &keys.x25519), (GROUP_P256, &keys.p256)] {
+            u16be(&mut shares, group);
+            u16be(&mut shares, key.len() as u16);
+            shares.extend_from_slice(key);
+        }
+        let mut ks = Vec::with_capacity(shares.len() + 2);
+        u16be(&mut ks, shares.len() as u16);
+        ks.extend_from_slice(&shares);
+        extension(&mut ext, EXT_KEY_SHARE, &ks);
+    } else {
+        extension(&mut ext, EXT_SUPPORTED_GROUPS, &list16(GROUPS_BEFORE_TLS13));
+        extension(&mut ext, EXT_EC_POINT_FORMATS, &[1, 0]); // uncompressed
+        if v == TlsVersion::Tls12 {
+            extension(&mut ext, EXT_SIGNATURE_ALGORITHMS, &list16(SIGALGS_TLS12));
+        }
+        extension(&mut ext, EXT_EXTENDED_MASTER_SECRET, &[]);
+        extension(&mut ext, EXT_RENEGOTIATION_INFO, &[0]); // empty: a first handshake
+    }
+    ext
+}
+
+/// A complete ClientHello record offering only `v` and the cipher suites `suites` (one of
+/// [`suite_parts`]); `sni` is sent for TLS 1.0 and up.
+pub fn client_hello(v: TlsVersion, suites: &[u16], sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
     let legacy = match v {
         TlsVersion::Tls13 => 0x0303,
         other => other.wire(),
     };
     let mut body = Vec::with_capacity(1024);
     u16be(&mut body, legacy);
-    body.extend_from_slice(&random[..32]);
+    body.extend_from_slice(&keys.random);
     if v == TlsVersion::Tls13 {
         // A session ID makes middleboxes see a resumption attempt (RFC 8446 D.4).
         body.push(32);
-        body.extend_from_slice(&random[32..64]);
+        body.extend_from_slice(&keys.session_id);
     } else {
         body.push(0);
     }
-    let suites = cipher_suites(v);
-    body.extend_from_slice(&list16(&suites));
+    let mut offered = suites.to_vec();
+    if v == TlsVersion::Ssl3 {
+        offered.push(SCSV_RENEGOTIATION);
+    }
+    body.extend_from_slice(&list16(&offered));
     body.extend_from_slice(&[1, 0]); // compression: null only
 
-    // SSLv3 servers may not expect extensions at all; the SCSV carries renegotiation there.
     if v != TlsVersion::Ssl3 {
-        let mut ext = Vec::with_capacity(256);
-        if let Some(name) = sni {
-            let mut b = Vec::new();
-            u16be(&mut b, (name.len() + 3) as u16);
-            b.push(0); // host_name
-            u16be(&mut b, name.len() as u16);
-            b.extend_from_slice(name.as_bytes());
-            extension(&mut ext, 0, &b);
-        }
-        extension(&mut ext, 10, &list16(GROUPS)); // supported_groups
-        extension(&mut ext, 11, &[1, 0]); // ec_point_formats: uncompressed
-        if v >= TlsVersion::Tls12 {
-            extension(&mut ext, 13, &list16(SIGALGS)); // signature_algorithms
-        }
-        if v != TlsVersion::Tls13 {
-            extension(&mut ext, 23, &[]); // extended_master_secret
-            extension(&mut ext, 0xff01, &[0]); // renegotiation_info, empty
-        } else {
-            // supported_versions: TLS 1.3 only.
-            extension(&mut ext, 43, &[2, 0x03, 0x04]);
-            // psk_key_exchange_modes: psk_dhe_ke (some servers insist on seeing it).
-            extension(&mut ext, 45, &[1, 1]);
-            // key_share: one X25519 share. Any 32 bytes are a valid X25519 public key, and the
-            // handshake is never finished; a server that wants another group answers with a
-            // HelloRetryRequest, which also shows it negotiates TLS 1.3.
-            let mut ks = Vec::new();
-            u16be(&mut ks, 36);
-            u16be(&mut ks, GROUP_X25519);
-            u16be(&mut ks, 32);
-            ks.extend_from_slice(&random[32..64]);
-            extension(&mut ext, 51, &ks);
+        let mut ext = extensions(v, sni, keys);
+        // The handshake message: 4 bytes of header, the body so far, 2 bytes of extension
+        // length, the extensions.
+        let len = 4 + body.len() + 2 + ext.len();
+        if (256..512).contains(&len) {
+            let pad = (512 - len).saturating_sub(4);
+            extension(&mut ext, EXT_PADDING, &vec![0; pad]);
         }
         u16be(&mut body, ext.len() as u16);
         body.extend_from_slice(&ext);
@@ -149,6 +351,12 @@ pub fn client_hello(v: TlsVersion, sni: Option<&str>, random: &[u8; 64]) -> Vec<
     record
 }
 
+/// The first hello of `v` with fresh keys: what the wire engine sends first.
+pub fn first_hello(v: TlsVersion, sni: Option<&str>) -> Result<Vec<u8>, ErrorStack> {
+    let parts = suite_parts(v);
+    Ok(client_hello(v, &parts[0], sni, &HelloKeys::generate()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,11 +364,20 @@ mod tests {
 
     #[test]
     fn each_hello_offers_exactly_its_version_and_parses() {
+        let keys = HelloKeys::generate().unwrap();
         for v in TlsVersion::ALL {
-            let hello = client_hello(v, Some("dc1.example.com"), &[7u8; 64]);
-            let offer = client_offer(&hello).unwrap_or_else(|| panic!("{v}: unreadable hello"));
-            assert!(offer.offers_only(v.wire()), "{v}: {offer:?}");
-            assert_eq!(offer.ciphers.len(), cipher_suites(v).len(), "{v}");
+            let mut offered = 0;
+            for part in suite_parts(v) {
+                let hello = client_hello(v, &part, Some("dc1.example.com"), &keys);
+                let offer = client_offer(&hello).unwrap_or_else(|| panic!("{v}: unreadable hello"));
+                assert!(offer.offers_only(v.wire()), "{v}: {offer:?}");
+                offered += offer
+                    .ciphers
+                    .iter()
+                    .filter(|c| **c != SCSV_RENEGOTIATION)
+                    .count();
+            }
+            assert_eq!(offered, cipher_suites(v).len(), "{v}");
         }
     }
 
@@ -170,11 +387,13 @@ mod tests {
         assert!(old.contains(&0x0005), "RC4-SHA");
         assert!(old.contains(&0x000a), "3DES");
         assert!(old.contains(&0x0003), "an export suite");
-        assert!(
-            !old.contains(&0x009c),
-            "no TLS 1.2-only GCM suite in a TLS 1.0 hello"
-        );
-        assert!(!old.contains(&SCSV_FALLBACK));
+        for tls12_only in [0x009c, 0x003c, 0xc09c, 0xcca8] {
+            assert!(
+                !old.contains(&tls12_only),
+                "{tls12_only:04x}: no TLS 1.2-only suite in a TLS 1.0 hello"
+            );
+        }
+        assert!(!old.contains(&SCSV_FALLBACK) && !old.contains(&SCSV_RENEGOTIATION));
         let v12 = cipher_suites(TlsVersion::Tls12);
         assert!(v12.contains(&0x009c) && v12.contains(&0xc02f));
         let v13 = cipher_suites(TlsVersion::Tls13);
@@ -182,5 +401,40 @@ mod tests {
             assert!(v13.contains(&id), "{id:04x}");
         }
         assert!(!v13.contains(&0xc02f));
+        let ssl3 = cipher_suites(TlsVersion::Ssl3);
+        assert!(ssl3.contains(&0x000a) && ssl3.contains(&0x0005));
+        assert!(!ssl3.contains(&0xc013), "no elliptic curves in SSLv3");
+    }
+
+    #[test]
+    fn common_suites_come_first() {
+        let first = &suite_parts(TlsVersion::Tls12)[0];
+        for common in [
+            0xc02f, 0xc030, 0xc02b, 0xcca8, 0x009c, 0x002f, 0x0035, 0x000a, 0x0005,
+        ] {
+            assert!(first.contains(&common), "{common:04x}");
+        }
+        assert_eq!(first[0], 0xc02b, "ECDHE-ECDSA-AES128-GCM leads");
+        let old = &suite_parts(TlsVersion::Tls10)[0];
+        for common in [0xc013, 0xc014, 0x002f, 0x0035, 0x000a, 0x0005, 0x0004] {
+            assert!(old.contains(&common), "{common:04x}");
+        }
+    }
+
+    #[test]
+    fn parts_count_and_sizes() {
+        let counts: Vec<usize> = TlsVersion::ALL
+            .iter()
+            .map(|v| suite_parts(*v).len())
+            .collect();
+        assert_eq!(counts, [1, 2, 2, 3, 1], "SSLv3 .. TLS 1.3");
+        for v in TlsVersion::ALL {
+            let parts = suite_parts(v);
+            for part in &parts {
+                assert!(part.len() + usize::from(v == TlsVersion::Ssl3) <= MAX_SUITES);
+                // Even parts: no hello left with a handful of suites.
+                assert!(parts.len() == 1 || part.len() > 40, "{v}: {}", part.len());
+            }
+        }
     }
 }

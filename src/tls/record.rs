@@ -15,14 +15,32 @@ use crate::tls::TlsVersion;
 const CONTENT_ALERT: u8 = 21;
 const CONTENT_HANDSHAKE: u8 = 22;
 
+/// Warning alerts read before the ServerHello, at most: a server that sends more is not
+/// answering.
+pub const MAX_WARNINGS: usize = 8;
+
+const LEVEL_WARNING: u8 = 1;
+const CLOSE_NOTIFY: u8 = 0;
+
 /// What the server's first bytes say.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerAnswer {
     /// Nothing was received.
     Nothing,
-    /// A ServerHello (or HelloRetryRequest) choosing this version (wire value) and cipher suite.
-    Hello { version: u16, cipher: u16 },
-    /// An alert before any ServerHello.
+    /// A ServerHello (or HelloRetryRequest). Whether it chose the version a hello offered is for
+    /// the caller to judge with the offer's rules (`probe::classify`).
+    Hello {
+        /// The version the server says it chose: `supported_versions` if present, else the
+        /// version field.
+        version: u16,
+        /// The ServerHello's version field.
+        legacy_version: u16,
+        /// The version in its `supported_versions` extension, if it has one.
+        supported_version: Option<u16>,
+        cipher: u16,
+    },
+    /// A fatal alert before any ServerHello (or a warning-level close_notify, which ends the
+    /// connection just as well). Other warnings do not end the answer: see `ServerFlight`.
     Alert { level: u8, code: u8 },
     /// Bytes that are not TLS records.
     NotTls,
@@ -36,6 +54,8 @@ pub enum ServerAnswer {
 /// over several), up to what stopped the walk.
 struct Flight {
     handshake: Vec<u8>,
+    /// Warning alerts passed on the way (not close_notify).
+    warnings: Vec<u8>,
     stop: Stop,
 }
 
@@ -48,45 +68,59 @@ enum Stop {
     },
     /// Bytes that are not a TLS record.
     NotTls,
+    /// More warning alerts than `MAX_WARNINGS`.
+    TooManyWarnings,
 }
 
 fn first_flight(bytes: &[u8]) -> Flight {
-    let mut handshake = Vec::new();
+    let mut flight = Flight {
+        handshake: Vec::new(),
+        warnings: Vec::new(),
+        stop: Stop::End,
+    };
     let mut rest = bytes;
     while !rest.is_empty() {
         if !looks_like_record(rest) {
-            return Flight {
-                handshake,
-                stop: Stop::NotTls,
-            };
+            flight.stop = Stop::NotTls;
+            return flight;
         }
         if rest.len() < 5 {
             break;
         }
         let len = u16::from_be_bytes([rest[3], rest[4]]) as usize;
         let body = &rest[5..rest.len().min(5 + len)];
+        if body.len() < len {
+            // Only whole records count: half an alert says nothing yet.
+            if rest[0] == CONTENT_HANDSHAKE {
+                flight.handshake.extend_from_slice(body);
+            }
+            break;
+        }
         match rest[0] {
-            CONTENT_HANDSHAKE => handshake.extend_from_slice(body),
-            CONTENT_ALERT if body.len() >= 2 => {
-                return Flight {
-                    handshake,
-                    stop: Stop::Alert {
-                        level: body[0],
-                        code: body[1],
-                    },
-                };
+            CONTENT_HANDSHAKE => flight.handshake.extend_from_slice(body),
+            CONTENT_ALERT => {
+                // A record may hold several alerts. A warning (other than close_notify) does
+                // not end the handshake: a server may warn, say unrecognized_name(112) for a
+                // name it does not know, and go on with its ServerHello.
+                for alert in body.chunks(2) {
+                    let &[level, code] = alert else { break };
+                    if level == LEVEL_WARNING && code != CLOSE_NOTIFY {
+                        flight.warnings.push(code);
+                        if flight.warnings.len() > MAX_WARNINGS {
+                            flight.stop = Stop::TooManyWarnings;
+                            return flight;
+                        }
+                    } else {
+                        flight.stop = Stop::Alert { level, code };
+                        return flight;
+                    }
+                }
             }
             _ => {}
         }
-        if body.len() < len {
-            break;
-        }
         rest = &rest[5 + len..];
     }
-    Flight {
-        handshake,
-        stop: Stop::End,
-    }
+    flight
 }
 
 /// The first handshake message, once it is whole.
@@ -100,22 +134,96 @@ fn first_message(handshake: &[u8]) -> Option<&[u8]> {
     handshake.get(..4 + len as usize)
 }
 
+/// The server's first flight: its answer, and the warning alerts it sent before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerFlight {
+    pub answer: ServerAnswer,
+    /// Warning alerts (codes) received before the answer, in order.
+    pub warnings: Vec<u8>,
+}
+
+impl ServerFlight {
+    /// The warnings for people: `warning alert unrecognized_name(112)`, or `None`.
+    pub fn warnings_text(&self) -> Option<String> {
+        if self.warnings.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self
+            .warnings
+            .iter()
+            .map(|c| format!("{}({c})", crate::tls::alert_name(*c)))
+            .collect();
+        let s = if names.len() == 1 { "" } else { "s" };
+        Some(format!(
+            "the server sent warning alert{s} {} before its answer",
+            names.join(", ")
+        ))
+    }
+}
+
 /// Read the server's first flight: handshake records are joined (a ServerHello may be split over
-/// several), and the first ServerHello or alert decides.
-pub fn server_answer(bytes: &[u8]) -> ServerAnswer {
+/// several), warning alerts are noted and passed over (at most `MAX_WARNINGS`), and the first
+/// ServerHello or fatal alert decides.
+pub fn server_flight(bytes: &[u8]) -> ServerFlight {
     if bytes.is_empty() {
-        return ServerAnswer::Nothing;
+        return ServerFlight {
+            answer: ServerAnswer::Nothing,
+            warnings: Vec::new(),
+        };
     }
     let flight = first_flight(bytes);
-    if let Some(msg) = first_message(&flight.handshake) {
-        return hello_in(msg);
+    let answer = if let Some(msg) = first_message(&flight.handshake) {
+        hello_in(msg)
+    } else {
+        match flight.stop {
+            Stop::Alert { level, code } => ServerAnswer::Alert { level, code },
+            Stop::NotTls if flight.handshake.is_empty() && flight.warnings.is_empty() => {
+                ServerAnswer::NotTls
+            }
+            Stop::NotTls => {
+                ServerAnswer::Unclear("a record that is not TLS after the first".into())
+            }
+            Stop::TooManyWarnings => ServerAnswer::Unclear(format!(
+                "more than {MAX_WARNINGS} warning alerts and no ServerHello"
+            )),
+            Stop::End => ServerAnswer::Incomplete,
+        }
+    };
+    ServerFlight {
+        answer,
+        warnings: flight.warnings,
     }
-    match flight.stop {
-        Stop::Alert { level, code } => ServerAnswer::Alert { level, code },
-        Stop::NotTls if flight.handshake.is_empty() => ServerAnswer::NotTls,
-        Stop::NotTls => ServerAnswer::Unclear("a record that is not TLS after the first".into()),
-        Stop::End => ServerAnswer::Incomplete,
+}
+
+/// True when `bytes` are whole alert records holding warnings only: a server that sent just
+/// these and closed has given no answer.
+pub fn only_warnings(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        if rest.len() < 5 || rest[0] != CONTENT_ALERT || rest[1] != 3 {
+            return false;
+        }
+        let len = u16::from_be_bytes([rest[3], rest[4]]) as usize;
+        let Some(body) = rest.get(5..5 + len) else {
+            return false;
+        };
+        if len == 0 || !len.is_multiple_of(2) {
+            return false;
+        }
+        if body
+            .chunks(2)
+            .any(|a| a[0] != LEVEL_WARNING || a[1] == CLOSE_NOTIFY)
+        {
+            return false;
+        }
+        rest = &rest[5 + len..];
     }
+    !bytes.is_empty()
+}
+
+/// What the server's first flight says (see [`server_flight`]).
+pub fn server_answer(bytes: &[u8]) -> ServerAnswer {
+    server_flight(bytes).answer
 }
 
 fn looks_like_record(b: &[u8]) -> bool {
@@ -126,26 +234,47 @@ fn looks_like_record(b: &[u8]) -> bool {
 fn hello_in(msg: &[u8]) -> ServerAnswer {
     match parse_tls_message_handshake(msg) {
         Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)))) => {
-            let mut version = sh.version.0;
-            if let Some(ext) = sh.ext
-                && let Ok((_, exts)) = parse_tls_server_hello_extensions(ext)
-            {
-                for e in exts {
-                    if let TlsExtension::SupportedVersions(v) = e
-                        && let Some(first) = v.first()
-                    {
-                        version = first.0;
+            let mut supported_version = None;
+            if let Some(ext) = sh.ext {
+                match parse_tls_server_hello_extensions(ext) {
+                    Ok((_, exts)) => {
+                        for e in exts {
+                            if let TlsExtension::SupportedVersions(v) = e {
+                                // A ServerHello names one version (RFC 8446 4.2.1).
+                                match v.as_slice() {
+                                    [one] => supported_version = Some(one.0),
+                                    _ => {
+                                        return ServerAnswer::Unclear(format!(
+                                            "a ServerHello whose supported_versions holds {} \
+                                             versions",
+                                            v.len()
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Err(_) => {
+                        return ServerAnswer::Unclear(
+                            "a ServerHello whose extensions could not be parsed".into(),
+                        );
                     }
                 }
             }
             ServerAnswer::Hello {
-                version,
+                version: supported_version.unwrap_or(sh.version.0),
+                legacy_version: sh.version.0,
+                supported_version,
                 cipher: sh.cipher.0,
             }
         }
         Ok((_, TlsMessage::Handshake(TlsMessageHandshake::HelloRetryRequest(hrr)))) => {
+            // The draft form of TLS 1.3's HelloRetryRequest (its own message type), whose
+            // version field carries a draft version.
             ServerAnswer::Hello {
                 version: hrr.version.0,
+                legacy_version: hrr.version.0,
+                supported_version: None,
                 cipher: hrr.cipher.0,
             }
         }
@@ -329,6 +458,8 @@ mod tests {
             server_answer(&b),
             ServerAnswer::Hello {
                 version: 0x0301,
+                legacy_version: 0x0301,
+                supported_version: None,
                 cipher: 0x002f
             }
         );
@@ -342,8 +473,59 @@ mod tests {
             server_answer(&b),
             ServerAnswer::Hello {
                 version: 0x0304,
+                legacy_version: 0x0303,
+                supported_version: Some(0x0304),
                 cipher: 0x002f
             }
+        );
+    }
+
+    #[test]
+    fn warning_alerts_before_the_server_hello_are_passed_over_and_kept() {
+        // unrecognized_name(112) as a warning, then the ServerHello: what GnuTLS servers send
+        // to a name they do not know.
+        let mut b = record(21, &[1, 112]);
+        b.extend(record(22, &server_hello([3, 3], &[])));
+        let f = server_flight(&b);
+        assert!(
+            matches!(
+                f.answer,
+                ServerAnswer::Hello {
+                    version: 0x0303,
+                    ..
+                }
+            ),
+            "{f:?}"
+        );
+        assert_eq!(f.warnings, [112]);
+        assert!(
+            f.warnings_text()
+                .unwrap()
+                .contains("unrecognized_name(112)")
+        );
+        // The warning alone: nothing decided yet, more may come.
+        let f = server_flight(&record(21, &[1, 112]));
+        assert_eq!(f.answer, ServerAnswer::Incomplete);
+        // A warning then a fatal alert: the fatal one decides.
+        let mut b = record(21, &[1, 112, 2, 70]);
+        b.extend(record(21, &[2, 40]));
+        let f = server_flight(&b);
+        assert_eq!(f.answer, ServerAnswer::Alert { level: 2, code: 70 });
+        assert_eq!(f.warnings, [112]);
+        // A warning-level close_notify ends the connection.
+        assert_eq!(
+            server_answer(&record(21, &[1, 0])),
+            ServerAnswer::Alert { level: 1, code: 0 }
+        );
+        // Bounded: a server that only warns is not answering.
+        let many: Vec<u8> = (0..=MAX_WARNINGS)
+            .flat_map(|_| record(21, &[1, 112]))
+            .collect();
+        assert!(matches!(server_answer(&many), ServerAnswer::Unclear(_)));
+        // Half an alert record: undecided.
+        assert_eq!(
+            server_answer(&[21, 3, 3, 0, 2, 2]),
+            ServerAnswer::Incomplete
         );
     }
 
