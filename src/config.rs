@@ -514,9 +514,12 @@ impl ServeFiles {
         let settings = match &self.config {
             None => crate::serve::settings::ExporterSettings::default(),
             Some(path) => {
-                crate::serve::settings::parse(&read(path)?).map_err(|errors| Error::Config {
-                    path: path.clone(),
-                    errors,
+                let base = path.parent().unwrap_or(std::path::Path::new("."));
+                crate::serve::settings::parse(&read(path)?, base).map_err(|errors| {
+                    Error::Config {
+                        path: path.clone(),
+                        errors,
+                    }
                 })?
             }
         };

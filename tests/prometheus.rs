@@ -49,7 +49,7 @@ async fn the_rules_pass_promtool_check_and_their_unit_tests() {
     let out = run("promtool", &["check", "rules", &rules]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("SUCCESS: 4 rules found"),
+        text(&out).contains("SUCCESS: 5 rules found"),
         "{}",
         text(&out)
     );
@@ -273,7 +273,7 @@ fn quick_rules() -> String {
         .collect();
     assert_eq!(
         lines.iter().filter(|l| l.trim() == "for: 1s").count(),
-        4,
+        5,
         "every rule has a `for`"
     );
     lines.join("\n") + "\n"
@@ -494,8 +494,45 @@ async fn prometheus_scrapes_the_exporter_and_the_textfile_and_the_alert_fires_on
     assert_eq!(policy.len(), 1);
     assert_eq!(value(&policy[0]), 1.0);
 
-    // Nothing to alert on yet.
-    let alerts = prom.query("ALERTS").await;
+    // The certificates, as the servers sent them: the lab's are made for 30 days, so the
+    // certificate alert fires for every row of both routes.
+    let not_after = prom
+        .query("tlsmatrix_certificate_not_after_timestamp_seconds")
+        .await;
+    assert_eq!(
+        not_after.len(),
+        6,
+        "four rows scraped, two in the textfile: {not_after:?}"
+    );
+    let lab_expiry = tlsmatrix::lab::identity().1.not_after();
+    let expected_expiry = openssl::asn1::Asn1Time::from_unix(0)
+        .unwrap()
+        .diff(lab_expiry)
+        .unwrap();
+    let expected_expiry = expected_expiry.days as f64 * 86400.0 + expected_expiry.secs as f64;
+    for s in &not_after {
+        assert_eq!(value(s), expected_expiry, "{s}");
+    }
+    let left = prom
+        .query("tlsmatrix_certificate_remaining_seconds{job=\"tlsmatrix\"} / 86400")
+        .await;
+    assert_eq!(left.len(), 4);
+    assert!(
+        left.iter().all(|s| (29.9..30.0).contains(&value(s))),
+        "{left:?}"
+    );
+    let expiring = prom
+        .wait_for(
+            "ALERTS{alertname=\"TlsCertificateExpiresSoon\",alertstate=\"firing\"}",
+            limit,
+            |r| r.len() == 6,
+        )
+        .await;
+    assert_eq!(expiring.len(), 6, "{expiring:?}");
+    // Nothing else to alert on yet.
+    let alerts = prom
+        .query("ALERTS{alertname!=\"TlsCertificateExpiresSoon\"}")
+        .await;
     assert!(alerts.is_empty(), "{alerts:?}");
 
     // A restore brings back the second address of dc1 with TLS 1.0 and 1.1 on.
@@ -524,7 +561,7 @@ async fn prometheus_scrapes_the_exporter_and_the_textfile_and_the_alert_fires_on
         exporter.log()
     );
     let others = prom
-        .query("ALERTS{alertname!=\"TlsLegacyVersionAccepted\"}")
+        .query("ALERTS{alertname!~\"TlsLegacyVersionAccepted|TlsCertificateExpiresSoon\"}")
         .await;
     assert!(others.is_empty(), "{others:?}");
 
@@ -546,7 +583,10 @@ async fn prometheus_scrapes_the_exporter_and_the_textfile_and_the_alert_fires_on
                 .replace("$__rate_interval", "1m");
             let result = prom.query(&expr).await;
             queries += 1;
-            if title.starts_with("The matrix") || title == "Rows by verdict" {
+            if title.starts_with("The matrix")
+                || title.starts_with("Certificate")
+                || title == "Rows by verdict"
+            {
                 assert!(!result.is_empty(), "{title}: {expr} gives nothing");
             }
         }

@@ -332,6 +332,27 @@ fn families(x: &Exposition<'_>) -> Vec<Family> {
         "tlsmatrix_ldap_root_dse_info",
         "What the directory's RootDSE says about itself, as read over TLS.",
     );
+    let mut not_after = Family::new(
+        "tlsmatrix_certificate_not_after_timestamp_seconds",
+        "When the certificate the server sent (with its newest accepted version) expires, in seconds since the Unix epoch.",
+    );
+    let mut remaining = Family::new(
+        "tlsmatrix_certificate_remaining_seconds",
+        "Time from the scan to the certificate's expiry (days left x 86400); negative once expired.",
+    );
+    let scanned = unix_seconds(&report.finished);
+    let mut trusted = Family::new(
+        "tlsmatrix_certificate_trusted",
+        "1 when the certificate chain verified against the trust store of the scan.",
+    );
+    let mut finding = Family::new(
+        "tlsmatrix_certificate_finding",
+        "1 for each finding about the certificate (expired, expires_soon, name_mismatch, untrusted, ...), with its severity.",
+    );
+    let mut cert_info = Family::new(
+        "tlsmatrix_certificate_info",
+        "The server's certificate: subject, issuer, serial number.",
+    );
     for e in &report.endpoints {
         let base = endpoint_labels(e);
         for v in Verdict::ALL {
@@ -350,6 +371,41 @@ fn families(x: &Exposition<'_>) -> Vec<Family> {
                     &[
                         ("status", text(cell.status().key())),
                         ("how", Text(how(&cell.outcome))),
+                    ],
+                ),
+                1.0,
+            );
+        }
+        if let Some(c) = &e.certificate
+            && let Some(leaf) = c.leaf()
+        {
+            not_after.push(base.clone(), leaf.not_after_unix() as f64);
+            // The time left when the scan finished (a cached answer says how old it is).
+            let left = match scanned {
+                Some(t) => leaf.not_after_unix() as f64 - t,
+                None => leaf.days_left as f64 * 86400.0,
+            };
+            remaining.push(base.clone(), left);
+            trusted.push(base.clone(), flag(c.trust.verified));
+            for f in &c.findings {
+                finding.push(
+                    with(
+                        base.clone(),
+                        &[
+                            ("finding", text(f.key.key())),
+                            ("severity", text(f.severity.key())),
+                        ],
+                    ),
+                    1.0,
+                );
+            }
+            cert_info.push(
+                with(
+                    base.clone(),
+                    &[
+                        ("subject", Text::outside(&leaf.subject)),
+                        ("issuer", Text::outside(&leaf.issuer)),
+                        ("serial", Text::outside(&leaf.serial)),
                     ],
                 ),
                 1.0,
@@ -390,6 +446,11 @@ fn families(x: &Exposition<'_>) -> Vec<Family> {
         works,
         status,
         root_dse,
+        not_after,
+        remaining,
+        trusted,
+        finding,
+        cert_info,
     ];
     if let Some(c) = x.check {
         out.extend(policy_families(report, c));
@@ -545,6 +606,51 @@ mod tests {
             .find(|l| l.starts_with("tlsmatrix_ldap_root_dse_info"))
             .unwrap();
         assert!(long.contains(&format!("dns_host_name=\"{}\"", "é".repeat(128))));
+    }
+
+    #[test]
+    fn the_certificate_gives_its_expiry_time_left_trust_and_findings() {
+        let mut e = endpoint("ldaps://dc1", vec![(TlsVersion::Tls12, acc())]);
+        e.certificate = Some(Box::new(
+            serde_json::from_value(serde_json::json!({
+                "chain": [{
+                    "subject": "CN=dc1.corp.example.com", "issuer": "CN=Corp \"Root\" CA",
+                    "serial": "0A1B", "sha256": "AA:BB", "not_before": "2026-01-01T00:00:00Z",
+                    "not_after": "2026-02-01T00:00:00Z", "days_left": 31, "key_type": "RSA",
+                    "key_bits": 2048, "signature_algorithm": "sha256WithRSAEncryption",
+                    "self_signed": false, "ca": false
+                }],
+                "trust": {"verified": false, "store": "system"},
+                "findings": [
+                    {"key": "untrusted", "severity": "error", "message": "unknown CA"},
+                    {"key": "expires_soon", "severity": "warning", "message": "31 days left"}
+                ]
+            }))
+            .unwrap(),
+        ));
+        let text = render(&Exposition {
+            report: &report(vec![e]),
+            probe: None,
+            check: None,
+        });
+        let row = r#"target="ldaps://dc1",address="10.0.0.1",port="636",protocol="ldaps""#;
+        for line in [
+            format!("tlsmatrix_certificate_not_after_timestamp_seconds{{{row}}} 1769904000.0"),
+            // From the end of the scan (2026-01-01T00:00:01.5Z) to the expiry.
+            format!("tlsmatrix_certificate_remaining_seconds{{{row}}} 2678398.5"),
+            format!("tlsmatrix_certificate_trusted{{{row}}} 0.0"),
+            format!(
+                "tlsmatrix_certificate_finding{{{row},finding=\"untrusted\",severity=\"error\"}} 1.0"
+            ),
+            format!(
+                "tlsmatrix_certificate_finding{{{row},finding=\"expires_soon\",severity=\"warning\"}} 1.0"
+            ),
+            format!(
+                "tlsmatrix_certificate_info{{{row},subject=\"CN=dc1.corp.example.com\",issuer=\"CN=Corp \\\"Root\\\" CA\",serial=\"0A1B\"}} 1.0"
+            ),
+        ] {
+            assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
+        }
     }
 
     #[test]

@@ -467,7 +467,11 @@ mod tests {
     use super::*;
 
     fn settings() -> ExporterSettings {
-        settings::parse("modules:\n  ldap:\n    starttls: ldap\n  default:\n").unwrap()
+        settings::parse(
+            "modules:\n  ldap:\n    starttls: ldap\n  default:\n",
+            std::path::Path::new("."),
+        )
+        .unwrap()
     }
 
     fn req(query: &str, timeout: Option<&str>) -> Result<ProbeRequest, BadRequest> {

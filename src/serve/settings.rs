@@ -20,16 +20,22 @@
 //!     sni: dc1.corp.example.com
 //!     resolve: ["dc1.corp.example.com:636:10.0.0.11"]
 //!     min_interval: 5m
+//!     certificate:
+//!       warn_days: 30      # certificates with fewer days left are found `expires_soon`
+//!       ca_file: corp-root.pem   # an enterprise CA, besides the system store (relative to
+//!       ca_dir: /etc/ssl/corp    # this file's folder)
 //! ```
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use saphyr::MarkedYaml;
 
 use super::yaml::{self, ConfigError, Reader, join};
+use crate::cert::trust::{TrustSources, TrustStore};
 use crate::report::Engine;
-use crate::scan::ScanConfig;
+use crate::scan::{CertConfig, ScanConfig};
 use crate::target::{ResolveOverrides, StartTls};
 use crate::tls::TlsVersion;
 
@@ -87,6 +93,10 @@ pub struct Module {
     pub resolve: Vec<String>,
     /// This module's minimum interval between two scans of one target.
     pub min_interval: Duration,
+    /// Certificates with fewer days left than this are found `expires_soon`.
+    pub cert_warn_days: u32,
+    /// CA certificates trusted besides the system store.
+    pub trust: TrustSources,
 }
 
 impl Module {
@@ -103,6 +113,8 @@ impl Module {
             sni: None,
             resolve: Vec::new(),
             min_interval: limits.min_interval,
+            cert_warn_days: scan.certificates.warn_days,
+            trust: scan.certificates.trust,
         }
     }
 
@@ -127,6 +139,11 @@ impl Module {
             label: None,
             ldap_check: self.ldap_check,
             engine: self.engine,
+            certificates: CertConfig {
+                warn_days: self.cert_warn_days,
+                trust: self.trust.clone(),
+                domain: None,
+            },
             ..ScanConfig::default()
         }
     }
@@ -160,10 +177,13 @@ const MODULE_KEYS: &[&str] = &[
     "sni",
     "resolve",
     "min_interval",
+    "certificate",
 ];
+const CERT_KEYS: &[&str] = &["warn_days", "ca_file", "ca_dir"];
 
-/// Read and validate a configuration. Every mistake is returned, each with its line.
-pub fn parse(text: &str) -> Result<ExporterSettings, Vec<ConfigError>> {
+/// Read and validate a configuration. Every mistake is returned, each with its line. File
+/// names in it are taken from `base` (the configuration file's folder) when relative.
+pub fn parse(text: &str, base: &Path) -> Result<ExporterSettings, Vec<ConfigError>> {
     let doc = match yaml::parse(text) {
         Ok(Some(doc)) => doc,
         Ok(None) => {
@@ -209,7 +229,7 @@ pub fn parse(text: &str) -> Result<ExporterSettings, Vec<ConfigError>> {
                     );
                     continue;
                 }
-                if let Some(m) = read_module(&mut r, body, &path, &limits) {
+                if let Some(m) = read_module(&mut r, body, &path, &limits, base) {
                     modules.insert(name, m);
                 }
             }
@@ -269,6 +289,7 @@ fn read_module(
     node: &MarkedYaml<'_>,
     path: &str,
     limits: &ServeLimits,
+    base: &Path,
 ) -> Option<Module> {
     let mut m = Module::defaults(limits);
     let before = r.errors.len();
@@ -370,6 +391,7 @@ fn read_module(
                     }
                 }
             }
+            "certificate" => read_certificate(r, value, &p, base, &mut m),
             _ => {
                 if let Some(d) = r.duration(value, &p, true) {
                     m.min_interval = d;
@@ -396,9 +418,49 @@ fn read_module(
     (r.errors.len() == before).then_some(m)
 }
 
+fn read_certificate(
+    r: &mut Reader,
+    node: &MarkedYaml<'_>,
+    path: &str,
+    base: &Path,
+    m: &mut Module,
+) {
+    let mut files: Vec<&MarkedYaml<'_>> = Vec::new();
+    for (key, value) in r.mapping(node, path, CERT_KEYS) {
+        let p = join(path, &key);
+        match key.as_str() {
+            "warn_days" => {
+                if let Some(n) = r.integer(value, &p, 0..=3650) {
+                    m.cert_warn_days = n as u32;
+                }
+            }
+            _ => {
+                let Some(s) = r.string(value, &p) else {
+                    continue;
+                };
+                let file: PathBuf = base.join(s);
+                if key == "ca_file" {
+                    m.trust.ca_file = Some(file);
+                } else {
+                    m.trust.ca_dir = Some(file);
+                }
+                files.push(value);
+            }
+        }
+    }
+    // The CA files are read now, as `scan` reads --ca-file: a bad one is named at start.
+    if let (Some(at), Err(e)) = (files.first(), TrustStore::load(&m.trust)) {
+        r.error(at, path, e);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<ExporterSettings, Vec<ConfigError>> {
+        super::parse(text, Path::new("."))
+    }
 
     #[test]
     fn a_full_module_is_read() {
@@ -454,6 +516,27 @@ mod tests {
             e[0].message.starts_with("connect_timeout (3s) is longer"),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn certificate_settings_and_a_ca_file_that_cannot_be_read() {
+        let s = parse("modules:\n  dc:\n    certificate:\n      warn_days: 45\n").unwrap();
+        assert_eq!(s.modules["dc"].cert_warn_days, 45);
+        assert_eq!(
+            s.modules["dc"]
+                .scan_config(&s.limits, Duration::from_secs(9))
+                .certificates
+                .warn_days,
+            45
+        );
+        let e =
+            parse("modules:\n  dc:\n    certificate:\n      ca_file: missing.pem\n").unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].line, e[0].path.as_str()),
+            (4, "modules.dc.certificate")
+        );
+        assert!(e[0].message.contains("missing.pem"), "{e:?}");
     }
 
     #[test]
