@@ -12,7 +12,7 @@ pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
     if let Some(side) = &mut c.scan {
         side.file = Some(job.scan.path.clone());
     }
-    emit_with(&job.output, |w, format, color| match format {
+    emit_with(&job.output, |w, format, look| match format {
         // The metrics of the scan with those of its check, for a textfile collector.
         output::Format::Prometheus => output::write_prometheus(
             &output::Exposition {
@@ -22,7 +22,7 @@ pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
             },
             w,
         ),
-        _ => output::write_check(&c, format, color, w),
+        _ => output::write_check(&c, format, look, w),
     })?;
     Ok(check_exit(&c))
 }

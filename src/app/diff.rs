@@ -25,8 +25,8 @@ pub(crate) fn run(job: DiffJob) -> Result<Exit, Error> {
             before.path, after.path
         )));
     }
-    emit_with(&job.output, |w, format, color| {
-        output::write_diff(&d, format, color, job.allow_inconclusive, w)
+    emit_with(&job.output, |w, format, look| {
+        output::write_diff(&d, format, look, job.allow_inconclusive, w)
     })?;
     Ok(diff_exit(&d, job.allow_inconclusive))
 }

@@ -70,8 +70,8 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
                 (Some(&before.path), after_file),
                 &job.exceptions,
             );
-            emit_with(&shown, |w, format, color| {
-                output::write_diff(&d, format, color, *allow_inconclusive, w)
+            emit_with(&shown, |w, format, look| {
+                output::write_diff(&d, format, look, *allow_inconclusive, w)
             })?;
             diff_exit(&d, *allow_inconclusive)
         }
@@ -97,8 +97,8 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
             if let (Some(side), Some(file)) = (&mut c.scan, &out.file) {
                 side.file = Some(file.display().to_string());
             }
-            emit_with(&shown, |w, format, color| {
-                output::write_check(&c, format, color, w)
+            emit_with(&shown, |w, format, look| {
+                output::write_check(&c, format, look, w)
             })?;
             check_exit(&c)
         }
