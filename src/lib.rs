@@ -33,6 +33,7 @@ pub mod output;
 pub mod probe;
 pub mod report;
 pub mod scan;
+pub mod serve;
 pub mod target;
 pub mod tls;
 

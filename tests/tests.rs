@@ -18,6 +18,8 @@ mod keys;
 mod ldap;
 mod matrix;
 mod offered;
+mod prometheus;
 mod s_server;
+mod serve;
 mod slapd;
 mod wire;

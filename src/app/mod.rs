@@ -13,6 +13,7 @@ pub mod exit;
 mod merge;
 pub mod progress;
 mod scan;
+mod serve;
 
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
         Job::Check(job) => check::run(job),
         Job::Merge(job) => merge::run(job),
         Job::Describe(what) => describe::run(what),
+        Job::Serve(job) => serve::run(*job, cancel).await,
     }
 }
 
