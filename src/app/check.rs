@@ -12,8 +12,17 @@ pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
     if let Some(side) = &mut c.scan {
         side.file = Some(job.scan.path.clone());
     }
-    emit_with(&job.output, |w, format, look| {
-        output::write_check(&c, format, look, w)
+    emit_with(&job.output, |w, format, look| match format {
+        // The metrics of the scan with those of its check, for a textfile collector.
+        output::Format::Prometheus => output::write_prometheus(
+            &output::Exposition {
+                report: &job.scan.report,
+                probe: None,
+                check: Some(&c),
+            },
+            w,
+        ),
+        _ => output::write_check(&c, format, look, w),
     })?;
     Ok(check_exit(&c))
 }

@@ -16,6 +16,7 @@ pub fn write_check(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Prometheus => Err(super::no_such_format("a policy check alone", format)),
         Format::Json => super::write_json(c, w),
         Format::Csv => {
             let mut out = CsvOut::new(w);

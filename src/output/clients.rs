@@ -148,6 +148,7 @@ pub fn write_clients(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Prometheus => Err(super::no_such_format("the clients report", format)),
         Format::Json => super::write_json(r, w),
         Format::Csv => {
             let mut out = CsvOut::new(w);

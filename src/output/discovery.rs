@@ -101,6 +101,7 @@ pub fn write_discovery(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Prometheus => Err(super::no_such_format("a discovery", format)),
         Format::Json => super::write_json(d, w),
         Format::Csv => {
             let mut out = CsvOut::new(w);

@@ -11,6 +11,7 @@ mod file;
 mod json;
 mod markdown;
 mod predict;
+pub mod prometheus;
 mod table;
 
 use std::io::{self, Write};
@@ -31,6 +32,7 @@ pub use self::markdown::write_markdown;
 pub use self::predict::{
     break_lines, endpoint_label, predict_summary, write_predict, write_profiles,
 };
+pub use self::prometheus::{Exposition, write_prometheus};
 pub use self::table::{say, write_table};
 
 /// How tables are laid out for people.
@@ -75,6 +77,8 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// The Prometheus exposition format (for node_exporter's textfile collector).
+    Prometheus,
 }
 
 impl Format {
@@ -93,6 +97,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "md" | "markdown" => Some(Format::Markdown),
             "txt" => Some(Format::Table),
+            "prom" => Some(Format::Prometheus),
             _ => None,
         }
     }
@@ -110,7 +115,23 @@ pub fn write_report(
         Format::Json => write_json(report, w),
         Format::Csv => write_csv(report, w),
         Format::Markdown => write_markdown(report, w),
+        Format::Prometheus => write_prometheus(
+            &Exposition {
+                report,
+                probe: None,
+                check: None,
+            },
+            w,
+        ),
     }
+}
+
+/// The error of a renderer asked for a format its document does not have.
+pub(crate) fn no_such_format(document: &str, format: Format) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{document} cannot be written as {format:?}"),
+    )
 }
 
 /// A cell in a word, for the compact matrix; the legend says what each word means and the
@@ -555,6 +576,25 @@ mod tests {
     #[test]
     fn markdown_snapshot() {
         insta::assert_snapshot!(render(Format::Markdown));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_files_are_readable_as_plain_files_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A new file: the mode a plain `File::create` gets under the same umask.
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let new = dir.path().join("tls.prom");
+        write_atomic(&new, |w| w.write_all(b"x 1\n")).unwrap();
+        assert_eq!(mode(&new), mode(&plain));
+        // A file replaced keeps its mode.
+        std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&new, |w| w.write_all(b"x 2\n")).unwrap();
+        assert_eq!(mode(&new), 0o640);
+        assert_eq!(std::fs::read_to_string(&new).unwrap(), "x 2\n");
     }
 
     #[test]

@@ -214,6 +214,7 @@ pub fn write_predict(
 ) -> io::Result<()> {
     let color = look.color;
     match format {
+        Format::Prometheus => Err(super::no_such_format("a prediction", format)),
         Format::Json => super::write_json(r, w),
         Format::Csv => {
             let mut out = CsvOut::new(w);
@@ -380,6 +381,7 @@ pub fn write_profiles(
 ) -> io::Result<()> {
     let color = look.color;
     match format {
+        Format::Prometheus => Err(super::no_such_format("the profile list", format)),
         Format::Json => {
             #[derive(serde::Serialize)]
             struct Row<'a> {
