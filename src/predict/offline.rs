@@ -442,6 +442,52 @@ fn names(v: &[u16], f: fn(u16) -> String) -> String {
     v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(", ")
 }
 
+/// What a saved scan's endpoint says it accepts. A version accepted by the server counts as
+/// accepted (the server chose it, whatever the rest of its handshake did), a refused one as
+/// refused, anything else as undecided.
+pub fn accepts(e: &crate::report::Endpoint) -> Accepts {
+    use crate::report::Proof;
+    let versions = e
+        .versions
+        .iter()
+        .map(|(v, cell)| {
+            let decided = match cell.proof() {
+                Proof::Accepted { .. } => Some(true),
+                Proof::Refused => Some(false),
+                Proof::Unproven(_) => None,
+            };
+            (v.wire(), decided)
+        })
+        .collect();
+    let key = e
+        .certificate
+        .as_deref()
+        .and_then(|c| c.chain.first())
+        .and_then(|leaf| match leaf.key_type.as_str() {
+            "RSA" => Some(CertKey::Rsa),
+            "RSA-PSS" => Some(CertKey::RsaPss),
+            "Ed25519" => Some(CertKey::Ed25519),
+            "Ed448" => Some(CertKey::Ed448),
+            "EC" => match leaf.curve.as_deref() {
+                Some("prime256v1") => Some(CertKey::Ec(23)),
+                Some("secp384r1") => Some(CertKey::Ec(24)),
+                Some("secp521r1") => Some(CertKey::Ec(25)),
+                _ => None,
+            },
+            _ => None,
+        });
+    Accepts {
+        versions,
+        lists: suite_lists(e),
+        key,
+    }
+}
+
+/// The suite lists a saved scan holds for an endpoint: none in a scan without `--suites`.
+fn suite_lists(_e: &crate::report::Endpoint) -> BTreeMap<u16, Lists> {
+    BTreeMap::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
