@@ -18,6 +18,7 @@ mod keys;
 mod ldap;
 mod matrix;
 mod offered;
+mod predict;
 mod prometheus;
 mod s_server;
 mod serve;

@@ -10,6 +10,7 @@ pub mod escape;
 mod file;
 mod json;
 mod markdown;
+mod predict;
 pub mod prometheus;
 mod table;
 
@@ -21,13 +22,16 @@ use crate::report::{
 };
 
 pub use self::check::write_check;
-pub use self::clients::{clients_summary, write_clients};
+pub use self::clients::{clients_summary, write_client_hellos, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
 pub use self::discovery::{discovery_summary, write_discovery, write_target_list};
 pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
+pub use self::predict::{
+    break_lines, endpoint_label, predict_summary, write_predict, write_profiles,
+};
 pub use self::prometheus::{Exposition, write_prometheus};
 pub use self::table::{say, write_table};
 
