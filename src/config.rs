@@ -453,6 +453,7 @@ fn from_arg(f: FormatArg) -> Format {
         FormatArg::Json => Format::Json,
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
+        FormatArg::Html => Format::Html,
     }
 }
 

@@ -9,6 +9,7 @@ mod clients;
 mod discovery;
 mod hellos;
 mod hostile;
+mod html;
 mod interop;
 mod keys;
 mod ldap;

@@ -5,12 +5,23 @@ use crate::app::Exit;
 use crate::app::emit::emit_with;
 use crate::config::CheckJob;
 use crate::error::Error;
-use crate::output;
+use crate::output::{self, Format, html};
 
 pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
     let c = policy::check(&job.scan.report, &job.policy, &job.exceptions);
-    emit_with(&job.output, |w, format, color| {
-        output::write_check(&c, format, color, w)
+    emit_with(&job.output, |w, format, color| match format {
+        Format::Html => html::write_check(
+            &html::CheckPage {
+                check: &c,
+                scan: Some(html::Source {
+                    report: &job.scan.report,
+                    file: Some(&job.scan.path),
+                }),
+            },
+            &html::Meta::now(),
+            w,
+        ),
+        _ => output::write_check(&c, format, color, w),
     })?;
     Ok(check_exit(&c))
 }

@@ -9,7 +9,7 @@ use crate::app::emit::{emit, emit_with, save};
 use crate::app::{Exit, progress};
 use crate::config::{Compare, DomainJob, OutputConfig, ScanJob};
 use crate::error::Error;
-use crate::output::{self, Format};
+use crate::output::{self, Format, html};
 use crate::report::Report;
 use crate::{config, discover, report, scan};
 
@@ -40,23 +40,54 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
             allow_inconclusive,
         } => {
             let shown = comparison_output(&report, &out)?;
-            let after_file = out.file.as_ref().and_then(|p| p.to_str());
+            // The scan's own file, unless -o took the page itself.
+            let after_file = match shown.file {
+                None => out.file.as_ref().and_then(|p| p.to_str()),
+                Some(_) => None,
+            };
             let d = diff::diff(
                 &before.report,
                 &report,
                 (Some(&before.path), after_file),
                 &job.exceptions,
             );
-            emit_with(&shown, |w, format, color| {
-                output::write_diff(&d, format, color, *allow_inconclusive, w)
+            emit_with(&shown, |w, format, color| match format {
+                Format::Html => html::write_diff(
+                    &html::DiffPage {
+                        diff: &d,
+                        before: Some(html::Source {
+                            report: &before.report,
+                            file: Some(&before.path),
+                        }),
+                        after: Some(html::Source {
+                            report: &report,
+                            file: after_file,
+                        }),
+                        allow_inconclusive: *allow_inconclusive,
+                    },
+                    &html::Meta::now(),
+                    w,
+                ),
+                _ => output::write_diff(&d, format, color, *allow_inconclusive, w),
             })?;
             diff_exit(&d, *allow_inconclusive)
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;
             let c = policy::check(&report, policy, &job.exceptions);
-            emit_with(&shown, |w, format, color| {
-                output::write_check(&c, format, color, w)
+            emit_with(&shown, |w, format, color| match format {
+                Format::Html => html::write_check(
+                    &html::CheckPage {
+                        check: &c,
+                        scan: Some(html::Source {
+                            report: &report,
+                            file: None,
+                        }),
+                    },
+                    &html::Meta::now(),
+                    w,
+                ),
+                _ => output::write_check(&c, format, color, w),
             })?;
             check_exit(&c)
         }
@@ -88,8 +119,12 @@ async fn add_discovered(job: &mut ScanJob, d: &DomainJob) {
 }
 
 /// With a baseline or a policy the comparison is the answer: it goes to standard output (a
-/// table on a terminal), and the scan itself to -o if asked.
+/// table on a terminal), and the scan itself to -o if asked. An HTML page asked for with -o is
+/// the comparison itself (it holds the whole scan), written there.
 fn comparison_output(report: &Report, out: &OutputConfig) -> Result<OutputConfig, Error> {
+    if out.file.is_some() && out.format == Format::Html {
+        return Ok(out.clone());
+    }
     if let Some(path) = &out.file {
         save(path, |w| output::write_json(report, w))?;
     }

@@ -14,6 +14,14 @@ pub fn write_check(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Html => super::html::write_check(
+            &super::html::CheckPage {
+                check: c,
+                scan: None,
+            },
+            &super::html::Meta::now(),
+            w,
+        ),
         Format::Json => super::write_json(c, w),
         Format::Csv => {
             let mut out = ::csv::Writer::from_writer(w);

@@ -50,6 +50,7 @@ pub fn write_clients(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Html => super::html::write_clients(r, &super::html::Meta::now(), w),
         Format::Json => super::write_json(r, w),
         Format::Csv => {
             let mut out = ::csv::Writer::from_writer(w);

@@ -6,7 +6,7 @@ use super::Format;
 use super::table::{new_table, write_lines};
 use crate::discover::{Dc, Discovery, Role};
 
-fn roles(dc: &Dc) -> String {
+pub(crate) fn roles(dc: &Dc) -> String {
     dc.roles
         .iter()
         .map(|r| r.key())
@@ -14,7 +14,7 @@ fn roles(dc: &Dc) -> String {
         .join(",")
 }
 
-fn addresses(dc: &Dc) -> String {
+pub(crate) fn addresses(dc: &Dc) -> String {
     dc.addresses
         .iter()
         .map(|a| a.to_string())
@@ -22,7 +22,7 @@ fn addresses(dc: &Dc) -> String {
         .join(" ")
 }
 
-fn services(dc: &Dc, with_rdp: bool) -> String {
+pub(crate) fn services(dc: &Dc, with_rdp: bool) -> String {
     let mut s = vec![format!("ldap:{}", dc.ldap_port), "ldaps:636".to_string()];
     if dc.roles.contains(&Role::Gc) {
         s.push(format!("gc:{}", dc.gc_port.unwrap_or(3268)));
@@ -63,6 +63,7 @@ pub fn write_discovery(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Html => super::html::write_discovery(d, with_rdp, &super::html::Meta::now(), w),
         Format::Json => super::write_json(d, w),
         Format::Csv => {
             let mut out = ::csv::Writer::from_writer(w);

@@ -6,6 +6,7 @@ mod clients;
 mod csv;
 mod diff;
 mod discovery;
+pub mod html;
 mod json;
 mod markdown;
 mod table;
@@ -33,12 +34,15 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// One self-contained page for people (see [`html`]).
+    Html,
 }
 
 impl Format {
     /// The format a file name asks for, by its extension.
     /// The file name endings `-o` knows, for messages.
-    pub const EXTENSIONS: [&'static str; 5] = [".json", ".csv", ".md", ".markdown", ".txt"];
+    pub const EXTENSIONS: [&'static str; 7] =
+        [".json", ".csv", ".md", ".markdown", ".txt", ".html", ".htm"];
 
     pub fn from_path(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
@@ -46,6 +50,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "md" | "markdown" => Some(Format::Markdown),
             "txt" => Some(Format::Table),
+            "html" | "htm" => Some(Format::Html),
             _ => None,
         }
     }
@@ -63,6 +68,7 @@ pub fn write_report(
         Format::Json => write_json(report, w),
         Format::Csv => write_csv(report, w),
         Format::Markdown => write_markdown(report, w),
+        Format::Html => html::write_scan(report, &html::Meta::now(), w),
     }
 }
 
@@ -270,7 +276,7 @@ mod tests {
     }
 
     /// A fixed report covering every kind of cell and verdict the table shows.
-    fn sample() -> Report {
+    pub(super) fn sample() -> Report {
         use TlsVersion::*;
         let acc = || {
             cell(Outcome::Accepted {

@@ -1,0 +1,142 @@
+//! The page of the clients found in captures: who will break first, then every client, server
+//! and version seen, with the capture files as evidence.
+
+use std::io::{self, Write};
+
+use maud::html;
+
+use super::{Mark, Meta, Text, bar, card, controls, legend, page, write_page};
+use crate::capture::{ClientRow, ClientVerdict, ClientsReport};
+use crate::output::clients_summary;
+
+pub(crate) fn client_mark(v: ClientVerdict) -> Mark {
+    match v {
+        ClientVerdict::Breaks => Mark::Bad,
+        ClientVerdict::OkButNegotiatedLegacy => Mark::Warn,
+        ClientVerdict::Ok => Mark::Good,
+    }
+}
+
+fn verdict_word(v: ClientVerdict) -> &'static str {
+    match v {
+        ClientVerdict::Breaks => "breaks",
+        ClientVerdict::OkButNegotiatedLegacy => "ok, negotiated TLS 1.0/1.1 today",
+        ClientVerdict::Ok => "ok",
+    }
+}
+
+fn server(r: &ClientRow) -> String {
+    let mut s = r.server.to_string();
+    if r.starttls {
+        s.push_str(" (StartTLS)");
+    }
+    s
+}
+
+/// Write the page of the clients found in captures.
+pub fn write_clients(r: &ClientsReport, meta: &Meta, w: &mut dyn Write) -> io::Result<()> {
+    let connections = |v: ClientVerdict| -> usize {
+        r.rows
+            .iter()
+            .filter(|x| x.verdict == v)
+            .map(|x| x.connections as usize)
+            .sum()
+    };
+    let parts: Vec<(Mark, usize, String)> = [
+        ClientVerdict::Breaks,
+        ClientVerdict::OkButNegotiatedLegacy,
+        ClientVerdict::Ok,
+    ]
+    .iter()
+    .map(|v| {
+        (
+            client_mark(*v),
+            connections(*v),
+            format!("connections: {}", verdict_word(*v)),
+        )
+    })
+    .collect();
+    let mut rows: Vec<&ClientRow> = r.rows.iter().collect();
+    rows.sort_by_key(|x| x.verdict);
+    let ports = if r.ports.is_empty() {
+        "every port".to_string()
+    } else {
+        r.ports
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let subtitle = format!(
+        "{} capture file{}",
+        r.files.len(),
+        if r.files.len() == 1 { "" } else { "s" }
+    );
+    let body = html! {
+        h2 { "Evidence" }
+        dl.evidence {
+            dt { "Server ports read" } dd { (ports) }
+        }
+        table.cells {
+            thead { tr { th { "Capture file" } th { "Packets" } th { "Bytes" } th { "Read" } } }
+            tbody {
+                @for f in &r.files {
+                    tr {
+                        td { (Text(&f.path)) }
+                        td { (f.packets) }
+                        td { (f.bytes) }
+                        @if let Some(e) = &f.error {
+                            td.m-bad { span.sym { "✗" } " not to its end: " (Text(e)) }
+                        } @else {
+                            td.m-good { span.sym { "✓" } " to its end" }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Summary" }
+        p.lead { (Text(&clients_summary(r))) }
+        div.cards {
+            (card(Mark::Bad, r.breaking_clients(), "clients that will break (nothing above TLS 1.1 offered)"))
+            (card(Mark::Neutral, r.clients(), "clients seen"))
+            @for (mark, n, word) in &parts { (card(*mark, *n, word)) }
+        }
+        (bar(&parts))
+        h2 { "Clients" }
+        (legend(&[
+            (Mark::Bad, "breaks once the server enforces TLS 1.2: it offers nothing newer than TLS 1.1"),
+            (Mark::Warn, "offers TLS 1.2 or newer, but the server chose TLS 1.0/1.1: fine once it enforces"),
+            (Mark::Good, "already on TLS 1.2 or newer"),
+        ]))
+        (controls("clients"))
+        div.scroll {
+            table.matrix.filterable {
+                thead {
+                    tr {
+                        th { "Client" } th { "Server" } th { "SNI" } th { "Connections" }
+                        th { "Offered up to" } th { "Negotiated" } th { "First seen" } th { "Last seen" } th { "Verdict" }
+                    }
+                }
+                tbody {
+                    @for x in &rows {
+                        @let m = client_mark(x.verdict);
+                        tr class=[m.attention().then_some("attention")] {
+                            th.endpoint scope="row" { span.target { (x.client) } }
+                            td.wrap { (server(x)) }
+                            td.wrap { (Text(x.sni.as_deref().unwrap_or("–"))) }
+                            td data-sort=(x.connections) { (x.connections) }
+                            td { (Text(&x.offered)) }
+                            td { (Text(x.negotiated.as_deref().unwrap_or("–"))) }
+                            td { (Text(&x.first_seen)) }
+                            td { (Text(&x.last_seen)) }
+                            td class={ "cell " (m.class()) } data-sort=(m.rank()) {
+                                span.sym aria-hidden="true" { (m.symbol()) } " " (verdict_word(x.verdict))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    write_page(page("TLS clients in captures", &subtitle, meta, body), w)
+}
