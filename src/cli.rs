@@ -71,7 +71,7 @@ pub struct DnsArgs {
     /// DNS server to ask, ADDR or ADDR:PORT (usually a DC) [default: the system's].
     #[arg(long, env = "TLSMATRIX_DNS_SERVER", value_name = "ADDR[:PORT]", value_parser = parse_dns_server)]
     pub dns_server: Option<std::net::SocketAddr>,
-    /// Limit of each DNS query.
+    /// Limit of each DNS query (at most 1h).
     #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
     pub dns_timeout: Duration,
     /// Also scan RDP (3389) on each DC found.
@@ -279,12 +279,12 @@ pub struct ScanArgs {
     #[arg(long, env = "TLSMATRIX_PER_HOST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub per_host: u32,
 
-    /// Limit of each TCP connect attempt (e.g. 5s, 500ms) [default: 5s, or --timeout if that
-    /// is shorter].
+    /// Limit of each TCP connect attempt (e.g. 5s, 500ms; at most 1h) [default: 5s, or
+    /// --timeout if that is shorter].
     #[arg(long, env = "TLSMATRIX_CONNECT_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
     pub connect_timeout: Option<Duration>,
 
-    /// Limit of a whole probe: connect attempts and handshake.
+    /// Limit of a whole probe: connect attempts and handshake (at most 1h).
     #[arg(long, env = "TLSMATRIX_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
@@ -370,6 +370,8 @@ pub struct DemoArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     Table,
+    /// `discover` only: a targets file for `scan -f`.
+    Targets,
     Json,
     Csv,
     #[value(alias = "markdown")]
@@ -425,16 +427,29 @@ fn parse_version(s: &str) -> Result<TlsVersion, String> {
     s.parse()
 }
 
-/// `5s`, `500ms`, `1m`, or a bare number of seconds.
+/// The longest duration any option takes: one hour. Longer limits make no sense for a probe or
+/// a DNS query, and deadlines computed from them must not overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// `5s`, `500ms`, `1m`, or a bare number of seconds; at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let too_long = || format!("duration '{s}' is longer than the maximum of 1h");
     let d = match s.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+            if secs > MAX_DURATION.as_secs_f64() {
+                return Err(too_long());
+            }
+            Duration::from_secs_f64(secs)
+        }
         Ok(_) => return Err(format!("invalid duration '{s}'")),
         Err(_) => humantime::parse_duration(s.trim())
             .map_err(|e| format!("invalid duration '{s}': {e}"))?,
     };
     if d.is_zero() {
         return Err(format!("duration '{s}' must be more than zero"));
+    }
+    if d > MAX_DURATION {
+        return Err(too_long());
     }
     Ok(d)
 }
@@ -456,5 +471,15 @@ mod tests {
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("1h").unwrap(), MAX_DURATION);
+        assert_eq!(parse_duration("3600").unwrap(), MAX_DURATION);
+    }
+
+    #[test]
+    fn huge_durations_are_rejected_not_a_panic() {
+        for s in ["1e20", "1e19", "3601", "1h1s", "100000000000years", "1e300"] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.contains("maximum of 1h"), "{s}: {e}");
+        }
     }
 }

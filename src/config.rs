@@ -1,6 +1,6 @@
 //! From parsed arguments to validated settings. No clap type goes past this module.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::analysis::certs::CertPolicy;
@@ -16,9 +16,7 @@ use crate::error::Error;
 use crate::output::Format;
 use crate::report::{InputError, Report};
 use crate::scan::{CertConfig, ScanConfig};
-use crate::target::{
-    DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target, parse_target_list,
-};
+use crate::target::{DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target};
 
 /// Where and how the report goes.
 #[derive(Clone, Debug)]
@@ -132,6 +130,8 @@ pub struct ClientsJob {
 pub struct DiscoverJob {
     pub domain: DomainJob,
     pub output: OutputConfig,
+    /// Write a targets file for `scan -f` instead of the document.
+    pub as_targets: bool,
 }
 
 #[cfg(feature = "lab")]
@@ -176,10 +176,17 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             captures: args.captures,
             ports: args.ports,
         }),
-        Command::Discover(args) => Job::Discover(DiscoverJob {
-            domain: domain_job(args.domain, &args.dns),
-            output: output_config(&args.output)?,
-        }),
+        Command::Discover(mut args) => {
+            let as_targets = args.output.format == Some(FormatArg::Targets);
+            if as_targets {
+                args.output.format = Some(FormatArg::Table);
+            }
+            Job::Discover(DiscoverJob {
+                domain: domain_job(args.domain, &args.dns),
+                output: output_config(&args.output)?,
+                as_targets,
+            })
+        }
         Command::Completions { shell } => Job::Describe(Describe::Completions(shell)),
         Command::Man => Job::Describe(Describe::Man),
         #[cfg(feature = "lab")]
@@ -195,7 +202,11 @@ fn exceptions(args: &crate::cli::ExceptionsArgs) -> Result<Exceptions, Error> {
     let Some(path) = &args.exceptions else {
         return Ok(Exceptions::default());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let bytes =
+        crate::input::read_limited(path, crate::input::MAX_TARGETS_FILE, "an exceptions file")
+            .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Usage(format!("{path}: not UTF-8 text")))?;
     Exceptions::parse(&text, path, Date::today()).map_err(Error::Usage)
 }
 
@@ -281,27 +292,13 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
     }
     let mut stdin_used = false;
     for f in &args.files {
-        let (text, name) = if f == "-" {
+        if f == "-" {
             if stdin_used {
                 return Err(Error::Usage("'-f -' given twice".into()));
             }
             stdin_used = true;
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|source| Error::ReadTargets {
-                    path: "standard input".into(),
-                    source,
-                })?;
-            (s, "<stdin>".to_string())
-        } else {
-            let s = std::fs::read_to_string(f).map_err(|source| Error::ReadTargets {
-                path: f.clone(),
-                source,
-            })?;
-            (s, f.clone())
-        };
-        let (t, e) = parse_target_list(&text, &name);
+        }
+        let (t, e) = crate::target::read_target_file(f)?;
         targets.extend(t);
         input_errors.extend(e);
     }
@@ -428,7 +425,7 @@ pub fn dedupe(targets: &mut Vec<Target>) {
 pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = match (args.format, &args.output) {
-        (Some(f), _) => from_arg(f),
+        (Some(f), _) => from_arg(f)?,
         (None, Some(path)) => Format::from_path(path).ok_or_else(|| {
             Error::Usage(format!(
                 "-o {}: cannot tell the format from the file name; use one of {} or give --format",
@@ -447,14 +444,17 @@ pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     })
 }
 
-fn from_arg(f: FormatArg) -> Format {
-    match f {
+fn from_arg(f: FormatArg) -> Result<Format, Error> {
+    Ok(match f {
         FormatArg::Table => Format::Table,
+        FormatArg::Targets => {
+            return Err(Error::Usage("--format targets is for discover only".into()));
+        }
         FormatArg::Json => Format::Json,
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
         FormatArg::Html => Format::Html,
-    }
+    })
 }
 
 /// Colour follows the terminal check, `NO_COLOR` and `TERM=dumb`, unless forced.

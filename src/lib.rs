@@ -26,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod error;
+pub mod input;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod output;

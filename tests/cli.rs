@@ -196,14 +196,20 @@ async fn csv_markdown_and_table_outputs() {
     )
     .await;
     let text = stdout(&csv);
-    let mut lines = text.lines();
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
     assert_eq!(
-        lines.next().unwrap(),
+        reader
+            .headers()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>()
+            .join(","),
         "target,host,address,port,protocol,sni,version,status,how,detail,cipher,elapsed_ms,verdict,\
          cert,cert_subject,cert_issuer,cert_sha256,cert_not_after,cert_days_left,cert_findings"
     );
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
         .collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0][6], "tls1.0");

@@ -3,10 +3,14 @@
 mod util;
 
 mod before_after;
+mod bounds;
 mod certs;
 mod cli;
 mod clients;
 mod discovery;
+mod escaping;
+mod files;
+mod fuzz;
 mod hellos;
 mod hostile;
 mod html;

@@ -8,7 +8,10 @@ use crate::error::Error;
 use crate::output::{self, Format, html};
 
 pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
-    let c = policy::check(&job.scan.report, &job.policy, &job.exceptions);
+    let mut c = policy::check(&job.scan.report, &job.policy, &job.exceptions);
+    if let Some(side) = &mut c.scan {
+        side.file = Some(job.scan.path.clone());
+    }
     emit_with(&job.output, |w, format, color| match format {
         Format::Html => html::write_check(
             &html::CheckPage {

@@ -11,7 +11,8 @@ pub(crate) fn run(job: ClientsJob) -> Result<Exit, Error> {
     let report = capture::analyze(&job.captures, job.ports.clone());
     for f in &report.files {
         if let Some(e) = &f.error {
-            eprintln!("tlsmatrix: error: {}: {e}", f.path);
+            let line = format!("{}: {e}", f.path);
+            eprintln!("tlsmatrix: error: {}", output::escape::term(&line));
         }
     }
     // Nothing read at all: the errors above are the answer, not an empty report.

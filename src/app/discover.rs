@@ -10,7 +10,11 @@ pub(crate) async fn run(job: DiscoverJob) -> Result<Exit, Error> {
     let d = &job.domain;
     let found = discover::discover(&d.domain, d.site.as_deref(), &d.dns).await;
     emit_with(&job.output, |w, format, _| {
-        output::write_discovery(&found, format, d.with_rdp, w)
+        if job.as_targets {
+            output::write_target_list(&found, d.with_rdp, w)
+        } else {
+            output::write_discovery(&found, format, d.with_rdp, w)
+        }
     })?;
     Ok(if found.dcs.is_empty() {
         Exit::Input

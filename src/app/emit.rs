@@ -1,10 +1,11 @@
-//! Where a document goes: a file (written atomically) and the terminal, or standard output.
+//! Where a document goes: a file (written atomically, see `output::write_atomic`) and the
+//! terminal, or standard output.
 
 use std::io::{self, Write};
 
 use crate::config;
 use crate::error::Error;
-use crate::output::{Format, write_atomic, write_report};
+use crate::output::{Destination, Format, destination, write_atomic, write_report};
 use crate::report::Report;
 
 /// Write a result (a comparison or a check) where `out` says: to the file in its format, and to
@@ -15,7 +16,9 @@ pub(crate) fn emit_with(
 ) -> Result<(), Error> {
     if let Some(path) = &out.file {
         save(path, |w| write(w, out.format, false))?;
-        if out.echo_table {
+        // `-o -` or `-o /dev/stdout` already put the document on the terminal.
+        let on_stdout = matches!(destination(path), Ok(Destination::Stdout));
+        if out.echo_table && !on_stdout {
             to_stdout(|w| write(w, Format::Table, out.color))?;
         }
         Ok(())
@@ -32,16 +35,17 @@ pub fn emit(report: &Report, out: &config::OutputConfig) -> Result<(), Error> {
     // Saved without a table on the terminal: say in one line what was found, so an exit status
     // of 3 is never the only word.
     if let (Some(path), false, false) = (&out.file, out.echo_table, out.quiet) {
-        eprintln!(
-            "tlsmatrix: saved {}: {}",
+        let said = format!(
+            "saved {}: {}",
             path.display(),
             crate::output::summary_line(report)
         );
+        eprintln!("tlsmatrix: {}", crate::output::escape::term(&said));
     }
     Ok(())
 }
 
-/// Write a file atomically; a failure names the file.
+/// Write a document to a path (atomically when it is a regular file); a failure names the path.
 pub fn save(
     path: &std::path::Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,

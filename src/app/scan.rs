@@ -15,11 +15,18 @@ use crate::{config, discover, report, scan};
 
 pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<Exit, Error> {
     let out = job.output.clone();
+    let mut warnings = Vec::new();
     if let Some(domain) = job.domain.take() {
-        add_discovered(&mut job, &domain).await;
+        warnings = add_discovered(&mut job, &domain).await;
+    }
+    for w in &warnings {
+        eprintln!(
+            "tlsmatrix: warning: {}",
+            output::escape::term(&w.to_string())
+        );
     }
     for e in &job.input_errors {
-        eprintln!("tlsmatrix: error: {e}");
+        eprintln!("tlsmatrix: error: {}", output::escape::term(&e.to_string()));
     }
     for pin in job.config.resolve.unused(&job.targets) {
         eprintln!("tlsmatrix: warning: --resolve {pin} matches no target; it is not used");
@@ -27,8 +34,17 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
     if job.targets.is_empty() {
         return Err(Error::NoTargets);
     }
+    let per_probe = scan::sockets_per_probe(job.config.engine);
+    let allowed = scan::allowed_concurrency(job.config.concurrency, per_probe);
+    if allowed < job.config.concurrency && !out.quiet {
+        eprintln!(
+            "tlsmatrix: note: {allowed} probes at once instead of {}: the open-file limit (ulimit -n) leaves no more descriptors",
+            job.config.concurrency
+        );
+    }
     let bar = progress::Bar::new(out.quiet);
-    let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
+    let mut report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
+    report.warnings = warnings;
     bar.finish();
     let exit = match &job.compare {
         Compare::Nothing => {
@@ -40,11 +56,8 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
             allow_inconclusive,
         } => {
             let shown = comparison_output(&report, &out)?;
-            // The scan's own file, unless -o took the page itself.
-            let after_file = match shown.file {
-                None => out.file.as_ref().and_then(|p| p.to_str()),
-                Some(_) => None,
-            };
+            let after_file = saved_scan(&shown, &out);
+            let after_file = after_file.as_deref();
             let d = diff::diff(
                 &before.report,
                 &report,
@@ -74,14 +87,18 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;
-            let c = policy::check(&report, policy, &job.exceptions);
+            let scan_file = saved_scan(&shown, &out);
+            let mut c = policy::check(&report, policy, &job.exceptions);
+            if let (Some(side), Some(file)) = (&mut c.scan, &scan_file) {
+                side.file = Some(file.clone());
+            }
             emit_with(&shown, |w, format, color| match format {
                 Format::Html => html::write_check(
                     &html::CheckPage {
                         check: &c,
                         scan: Some(html::Source {
                             report: &report,
-                            file: None,
+                            file: scan_file.as_deref(),
                         }),
                     },
                     &html::Meta::now(),
@@ -99,23 +116,38 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
     })
 }
 
-/// Find the domain's controllers and add their services to the scan; what DNS could not
-/// answer is kept as input errors.
-async fn add_discovered(job: &mut ScanJob, d: &DomainJob) {
+/// Find the domain's controllers and add their services to the scan; returns what DNS could
+/// not answer, which the report lists without failing the scan for it (no DC at all is still
+/// "no targets").
+async fn add_discovered(job: &mut ScanJob, d: &DomainJob) -> Vec<report::InputError> {
     let found = discover::discover(&d.domain, d.site.as_deref(), &d.dns).await;
-    for p in &found.problems {
-        job.input_errors.push(report::InputError {
+    let problems = found
+        .problems
+        .iter()
+        .map(|p| report::InputError {
             source: format!("DNS {}", d.domain),
             message: p.clone(),
-        });
-    }
+        })
+        .collect();
     if !job.output.quiet {
-        eprintln!("tlsmatrix: {}", output::discovery_summary(&found));
+        eprintln!(
+            "tlsmatrix: {}",
+            output::escape::term(&output::discovery_summary(&found))
+        );
     }
     let (targets, resolve) = discover::targets(&found, d.with_rdp);
     job.targets.extend(targets);
     config::dedupe(&mut job.targets);
     job.config.resolve.extend(resolve);
+    problems
+}
+
+/// Where the scan itself was saved: the file of -o, unless the HTML page took it.
+fn saved_scan(shown: &OutputConfig, out: &OutputConfig) -> Option<String> {
+    match shown.file {
+        None => out.file.as_ref().map(|p| p.display().to_string()),
+        Some(_) => None,
+    }
 }
 
 /// With a baseline or a policy the comparison is the answer: it goes to standard output (a

@@ -1,9 +1,11 @@
 use std::io::{self, Write};
 
-use comfy_table::{Cell as TCell, Color};
+use comfy_table::Color;
 
-use super::table::{new_table, paint, write_lines};
-use super::{Format, certs};
+use super::Format;
+use super::csv::CsvOut;
+use super::markdown::{self as md, Md};
+use super::table::{line, new_table, paint, text, write_lines};
 use crate::analysis::policy::{CheckReport, Compliance, Finding};
 
 /// Write a policy check in a format.
@@ -24,58 +26,61 @@ pub fn write_check(
         ),
         Format::Json => super::write_json(c, w),
         Format::Csv => {
-            let mut out = ::csv::Writer::from_writer(w);
-            out.write_record(["target", "address", "port", "result", "version", "finding"])?;
+            let mut out = CsvOut::new(w);
+            out.row(["target", "address", "port", "result", "version", "finding"])?;
             for e in &c.endpoints {
                 let address = e.address.map(|a| a.to_string()).unwrap_or_default();
                 let port = e.port.to_string();
                 if e.findings.is_empty() {
-                    out.write_record([e.target.as_str(), &address, &port, "pass", "", ""])?;
+                    out.row([e.target.as_str(), &address, &port, "pass", "", ""])?;
                 }
                 for f in &e.findings {
                     let result = f.kind.to_string();
-                    out.write_record([
+                    out.row([
                         e.target.as_str(),
                         &address,
                         &port,
                         &result,
                         f.version.map(|v| v.key()).unwrap_or(""),
-                        &certs::csv_field(&finding_text(f)),
+                        &finding_text(f),
                     ])?;
                 }
             }
-            out.flush()
+            out.finish()
         }
         Format::Markdown => {
-            writeln!(w, "### Policy `{}`\n", c.policy.name)?;
-            writeln!(
-                w,
-                "| Target | Address | Port | Result | Findings |\n|---|---|---|---|---|"
-            )?;
+            writeln!(w, "### Policy {}\n", md::code(&c.policy.name))?;
+            md::header(w, &["Target", "Address", "Port", "Result", "Findings"])?;
             for e in &c.endpoints {
                 let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
-                writeln!(
+                md::row(
                     w,
-                    "| {} | {} | {} | **{}** | {} |",
-                    e.target.replace('|', "\\|"),
-                    e.address
-                        .map(|a| a.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    e.port,
-                    e.result,
-                    certs::clean(&findings.join("; ").replace('|', "\\|"))
+                    [
+                        Md::text(e.target.as_str()),
+                        Md::text(
+                            e.address
+                                .map(|a| a.to_string())
+                                .unwrap_or_else(|| "-".into()),
+                        ),
+                        Md::text(e.port.to_string()),
+                        Md::bold(e.result.to_string()),
+                        Md::text(findings.join("; ")),
+                    ],
                 )?;
             }
             for x in &c.expired_exceptions {
-                writeln!(w, "\n- expired: {}", x.replace('|', "\\|"))?;
+                writeln!(w)?;
+                md::line(w, "- expired: ", x)?;
             }
             if let Some(h) = hint(c) {
-                writeln!(w, "\n{h}")?;
+                writeln!(w)?;
+                md::line(w, "", &h)?;
             }
-            writeln!(w, "\n{}", summary_line(c))
+            writeln!(w)?;
+            md::line(w, "", &summary_line(c))
         }
         Format::Table => {
-            writeln!(w, "policy {}", c.policy.name)?;
+            line(w, &format!("policy {}", c.policy.name))?;
             let mut t = new_table(color);
             t.set_header(vec!["TARGET", "ADDRESS", "PORT", "RESULT", "FINDINGS"]);
             for e in &c.endpoints {
@@ -86,25 +91,25 @@ pub fn write_check(
                     Compliance::Inconclusive => Color::Yellow,
                 };
                 t.add_row(vec![
-                    TCell::new(&e.target),
-                    TCell::new(
+                    text(&e.target),
+                    text(
                         e.address
                             .map(|a| a.to_string())
                             .unwrap_or_else(|| "-".into()),
                     ),
-                    TCell::new(e.port),
-                    paint(TCell::new(e.result), Some(rc), color),
-                    TCell::new(certs::clean(&findings.join("; "))),
+                    text(e.port.to_string()),
+                    paint(text(e.result.to_string()), Some(rc), color),
+                    text(findings.join("; ")),
                 ]);
             }
             write_lines(&t, w)?;
             for x in &c.expired_exceptions {
-                writeln!(w, "expired: {x}")?;
+                line(w, &format!("expired: {x}"))?;
             }
             if let Some(h) = hint(c) {
-                writeln!(w, "{h}")?;
+                line(w, &h)?;
             }
-            writeln!(w, "{}", summary_line(c))
+            line(w, &summary_line(c))
         }
     }
 }

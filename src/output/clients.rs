@@ -1,9 +1,11 @@
 use std::io::{self, Write};
 
-use comfy_table::{Cell as TCell, Color};
+use comfy_table::Color;
 
 use super::Format;
-use super::table::{new_table, paint, write_lines};
+use super::csv::CsvOut;
+use super::markdown::{self as md, Md};
+use super::table::{line, new_table, paint, text, write_lines};
 use crate::capture::{ClientRow, ClientVerdict, ClientsReport};
 
 /// `3 clients will break (they offer nothing above TLS 1.1); 1 negotiates ...`.
@@ -24,6 +26,26 @@ pub fn clients_summary(r: &ClientsReport) -> String {
         count(ClientVerdict::OkButNegotiatedLegacy),
         count(ClientVerdict::Ok)
     );
+    let d = &r.dropped;
+    if d.connections > 0 {
+        s.push_str(&format!(
+            "; {} connection{} dropped unfinished to stay within {} connections and {} MiB \
+             at once ({} before their ClientHello was read)",
+            d.connections,
+            if d.connections == 1 { "" } else { "s" },
+            r.limits.connections,
+            r.limits.buffered_bytes >> 20,
+            d.unread
+        ));
+    }
+    if d.over_row_limit > 0 {
+        s.push_str(&format!(
+            "; {} connection{} not listed: the report holds at most {} rows",
+            d.over_row_limit,
+            if d.over_row_limit == 1 { "" } else { "s" },
+            r.limits.rows
+        ));
+    }
     let errors = r.files.iter().filter(|f| f.error.is_some()).count();
     if errors > 0 {
         s.push_str(&format!(
@@ -53,8 +75,8 @@ pub fn write_clients(
         Format::Html => super::html::write_clients(r, &super::html::Meta::now(), w),
         Format::Json => super::write_json(r, w),
         Format::Csv => {
-            let mut out = ::csv::Writer::from_writer(w);
-            out.write_record([
+            let mut out = CsvOut::new(w);
+            out.row([
                 "client",
                 "server",
                 "sni",
@@ -67,7 +89,7 @@ pub fn write_clients(
                 "verdict",
             ])?;
             for x in &r.rows {
-                out.write_record([
+                out.row([
                     x.client.to_string(),
                     x.server.to_string(),
                     x.sni.clone().unwrap_or_default(),
@@ -80,34 +102,49 @@ pub fn write_clients(
                     x.verdict.key().to_string(),
                 ])?;
             }
-            out.flush()
+            out.finish()
         }
         Format::Markdown => {
-            writeln!(
+            md::header(
                 w,
-                "| Client | Server | SNI | Connections | Offered up to | Negotiated | First seen | Last seen | Verdict |"
+                &[
+                    "Client",
+                    "Server",
+                    "SNI",
+                    "Connections",
+                    "Offered up to",
+                    "Negotiated",
+                    "First seen",
+                    "Last seen",
+                    "Verdict",
+                ],
             )?;
-            writeln!(w, "|---|---|---|---|---|---|---|---|---|")?;
             for x in &r.rows {
-                writeln!(
+                md::row(
                     w,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | **{}** |",
-                    x.client,
-                    server(x),
-                    x.sni.as_deref().unwrap_or("-"),
-                    x.connections,
-                    x.offered,
-                    x.negotiated.as_deref().unwrap_or("-"),
-                    x.first_seen,
-                    x.last_seen,
-                    x.verdict.key()
+                    [
+                        Md::text(x.client.to_string()),
+                        Md::text(server(x)),
+                        Md::text(x.sni.as_deref().unwrap_or("-")),
+                        Md::text(x.connections.to_string()),
+                        Md::text(x.offered.as_str()),
+                        Md::text(x.negotiated.as_deref().unwrap_or("-")),
+                        Md::text(x.first_seen.as_str()),
+                        Md::text(x.last_seen.as_str()),
+                        Md::bold(x.verdict.key()),
+                    ],
                 )?;
             }
             writeln!(w)?;
             for f in r.files.iter().filter(|f| f.error.is_some()) {
-                writeln!(w, "- {}: {}", f.path, f.error.as_deref().unwrap_or(""))?;
+                md::line(
+                    w,
+                    "- ",
+                    &format!("{}: {}", f.path, f.error.as_deref().unwrap_or("")),
+                )?;
             }
-            writeln!(w, "\n{}", clients_summary(r))
+            writeln!(w)?;
+            md::line(w, "", &clients_summary(r))
         }
         Format::Table => {
             let mut t = new_table(color);
@@ -129,19 +166,19 @@ pub fn write_clients(
                     ClientVerdict::Ok => Color::Green,
                 };
                 t.add_row(vec![
-                    TCell::new(x.client),
-                    TCell::new(server(x)),
-                    TCell::new(x.sni.as_deref().unwrap_or("-")),
-                    TCell::new(x.connections),
-                    TCell::new(&x.offered),
-                    TCell::new(x.negotiated.as_deref().unwrap_or("-")),
-                    TCell::new(&x.first_seen),
-                    TCell::new(&x.last_seen),
-                    paint(TCell::new(x.verdict.key()), Some(c), color),
+                    text(x.client.to_string()),
+                    text(server(x)),
+                    text(x.sni.as_deref().unwrap_or("-")),
+                    text(x.connections.to_string()),
+                    text(&x.offered),
+                    text(x.negotiated.as_deref().unwrap_or("-")),
+                    text(&x.first_seen),
+                    text(&x.last_seen),
+                    paint(text(x.verdict.key()), Some(c), color),
                 ]);
             }
             write_lines(&t, w)?;
-            writeln!(w, "{}", clients_summary(r))
+            line(w, &clients_summary(r))
         }
     }
 }

@@ -1,8 +1,10 @@
 use std::io::{self, Write};
 
-use comfy_table::{Cell as TCell, Color};
+use comfy_table::Color;
 
-use super::table::{endpoint_cells, matrix_header, new_table, paint, write_lines};
+use super::csv::CsvOut;
+use super::markdown::{self as md, Md};
+use super::table::{endpoint_cells, line, matrix_header, new_table, paint, text, write_lines};
 use super::{Format, certs};
 use crate::analysis::diff::{
     Change, Diff, EndpointDiff, EndpointResult, Transition, not_verified, passes, summary_line,
@@ -206,11 +208,13 @@ fn transition_color(t: Transition, legacy: bool) -> Option<Color> {
 }
 
 fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(
+    line(
         w,
-        "{} → {}",
-        side_name(&d.before, "before"),
-        side_name(&d.after, "after")
+        &format!(
+            "{} → {}",
+            side_name(&d.before, "before"),
+            side_name(&d.after, "after")
+        ),
     )?;
     let vs = versions(d);
     let mut t = new_table(color);
@@ -220,11 +224,11 @@ fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> 
         for v in &vs {
             row.push(match e.versions.get(v) {
                 Some(c) => paint(
-                    TCell::new(cell_text(c)),
+                    text(cell_text(c)),
                     transition_color(c.transition, v.is_legacy()),
                     color,
                 ),
-                None => TCell::new(""),
+                None => text(""),
             });
         }
         let rc = match e.result {
@@ -234,68 +238,67 @@ fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> 
             EndpointResult::Enforced | EndpointResult::Improved => Some(Color::Green),
             _ => None,
         };
-        row.push(paint(
-            TCell::new(e.result.key().replace('_', " ")),
-            rc,
-            color,
-        ));
+        row.push(paint(text(e.result.key().replace('_', " ")), rc, color));
         t.add_row(row);
     }
     write_lines(&t, w)?;
     for f in findings(d) {
-        writeln!(w, "{f}")?;
+        line(w, &f)?;
     }
-    writeln!(w, "{}", summary_line(d))?;
-    writeln!(w, "{}", verdict_line(d, allow_inconclusive))
+    line(w, &summary_line(d))?;
+    line(w, &verdict_line(d, allow_inconclusive))
 }
 
 fn markdown(d: &Diff, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result<()> {
     writeln!(
         w,
-        "### TLS before/after: `{}` → `{}`\n",
-        side_name(&d.before, "before"),
-        side_name(&d.after, "after")
+        "### TLS before/after: {} → {}\n",
+        md::code(&side_name(&d.before, "before")),
+        md::code(&side_name(&d.after, "after"))
     )?;
     let vs = versions(d);
-    let mut header = vec!["Target".to_string(), "Address".into(), "Port".into()];
-    header.extend(vs.iter().map(|v| v.name().to_string()));
-    header.push("Result".into());
-    writeln!(w, "| {} |", header.join(" | "))?;
-    writeln!(w, "|{}", "---|".repeat(header.len()))?;
+    let mut names = vec!["Target", "Address", "Port"];
+    names.extend(vs.iter().map(|v| v.name()));
+    names.push("Result");
+    md::header(w, &names)?;
     for e in &d.endpoints {
-        let mut row = vec![
-            e.target.replace('|', "\\|"),
-            e.address
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "-".into()),
-            e.port.to_string(),
+        let mut cells = vec![
+            Md::text(e.target.as_str()),
+            Md::text(
+                e.address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Md::text(e.port.to_string()),
         ];
         for v in &vs {
-            row.push(
+            cells.push(Md::text(
                 e.versions
                     .get(v)
                     .map(|c| format!("{} ({})", cell_text(c), c.transition.key()))
                     .unwrap_or_default(),
-            );
+            ));
         }
-        row.push(format!("**{}**", e.result.key().replace('_', " ")));
-        writeln!(w, "| {} |", row.join(" | "))?;
+        cells.push(Md::bold(e.result.key().replace('_', " ")));
+        md::row(w, cells)?;
     }
     writeln!(w)?;
     for f in findings(d) {
-        writeln!(w, "- {}", f.replace('|', "\\|"))?;
+        md::line(w, "- ", &f)?;
     }
+    writeln!(w)?;
+    md::line(w, "", &summary_line(d))?;
+    writeln!(w)?;
     writeln!(
         w,
-        "\n{}\n\n**{}**",
-        summary_line(d),
-        verdict_line(d, allow_inconclusive)
+        "**{}**",
+        super::escape::markdown(&verdict_line(d, allow_inconclusive))
     )
 }
 
 fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
-    let mut out = ::csv::Writer::from_writer(w);
-    out.write_record([
+    let mut out = CsvOut::new(w);
+    out.row([
         "target",
         "address",
         "port",
@@ -312,7 +315,7 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
         let address = e.address.map(|a| a.to_string()).unwrap_or_default();
         let port = e.port.to_string();
         if e.versions.is_empty() {
-            out.write_record([
+            out.row([
                 e.target.as_str(),
                 &address,
                 &port,
@@ -330,7 +333,7 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
             let fp = |s: &Option<crate::analysis::certs::CertSide>| {
                 s.as_ref().map(|s| s.sha256.clone()).unwrap_or_default()
             };
-            out.write_record([
+            out.row([
                 e.target.as_str(),
                 &address,
                 &port,
@@ -349,7 +352,7 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
             ])?;
         }
         for (v, c) in &e.versions {
-            out.write_record([
+            out.row([
                 e.target.as_str(),
                 &address,
                 &port,
@@ -364,5 +367,5 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
             ])?;
         }
     }
-    out.flush()
+    out.finish()
 }

@@ -6,6 +6,8 @@ mod clients;
 mod csv;
 mod diff;
 mod discovery;
+pub mod escape;
+mod file;
 pub mod html;
 mod json;
 mod markdown;
@@ -22,7 +24,8 @@ pub use self::check::write_check;
 pub use self::clients::{clients_summary, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
-pub use self::discovery::{discovery_summary, write_discovery};
+pub use self::discovery::{discovery_summary, write_discovery, write_target_list};
+pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
 pub use self::table::write_table;
@@ -44,7 +47,12 @@ impl Format {
     pub const EXTENSIONS: [&'static str; 7] =
         [".json", ".csv", ".md", ".markdown", ".txt", ".html", ".htm"];
 
+    /// The format a path given to `-o` asks for: by its extension; `-` (standard output) gets
+    /// the table, as standard output does without `-o`.
     pub fn from_path(path: &Path) -> Option<Format> {
+        if path.as_os_str() == "-" {
+            return Some(Format::Table);
+        }
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Format::Json),
             "csv" => Some(Format::Csv),
@@ -70,30 +78,6 @@ pub fn write_report(
         Format::Markdown => write_markdown(report, w),
         Format::Html => html::write_scan(report, &html::Meta::now(), w),
     }
-}
-
-/// Write a file so that readers see the old file or the whole new one, never a part: a temporary
-/// file in the same folder, synced, then renamed over the target.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tlsmatrix-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    {
-        let mut buf = io::BufWriter::new(tmp.as_file_mut());
-        write(&mut buf)?;
-        buf.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// The short text of a cell in a matrix.
@@ -387,6 +371,7 @@ mod tests {
             },
             input_errors: vec![],
             excluded: vec![],
+            warnings: vec![],
             summary: Report::count_verdicts(&endpoints),
             vantage_points: vec![],
             endpoints,

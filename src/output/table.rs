@@ -2,6 +2,7 @@ use std::io::{self, Write};
 
 use comfy_table::{Cell as TCell, Color, ContentArrangement, LineStyle, Table, TableStyle};
 
+use super::escape;
 use super::{cell_text, certs, notes, summary_line, verdict_text};
 use crate::report::{Cell, Outcome, Report, TlsVersion, Verdict};
 
@@ -24,19 +25,15 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
         let mut row = endpoint_cells(&e.target, e.address, e.port);
         for v in versions {
             row.push(match e.versions.get(v) {
-                Some(c) => paint(TCell::new(cell_text(c)), cell_color(*v, c), color),
-                None => TCell::new(""),
+                Some(c) => paint(text(cell_text(c)), cell_color(*v, c), color),
+                None => text(""),
             });
         }
         if with_certs {
-            row.push(paint(
-                TCell::new(certs::column(e)),
-                certs::column_color(e),
-                color,
-            ));
+            row.push(paint(text(certs::column(e)), certs::column_color(e), color));
         }
         row.push(paint(
-            TCell::new(verdict_text(e)),
+            text(verdict_text(e)),
             verdict_color(e.verdict),
             color,
         ));
@@ -44,42 +41,54 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
     }
     write_lines(&t, w)?;
     for e in &report.input_errors {
-        writeln!(w, "input error: {e}")?;
+        line(w, &format!("input error: {e}"))?;
+    }
+    for e in &report.warnings {
+        writeln!(w, "warning: {e}")?;
     }
     for x in &report.excluded {
         let at = match x.address {
             Some(a) => format!(" [{a}]:{}", x.port),
             None => String::new(),
         };
-        writeln!(w, "excluded: {}{at} (--exclude {})", x.target, x.pattern)?;
+        line(
+            w,
+            &format!("excluded: {}{at} (--exclude {})", x.target, x.pattern),
+        )?;
     }
     for n in notes(report, 50) {
-        writeln!(w, "note: {n}")?;
+        line(w, &format!("note: {n}"))?;
     }
     for n in certs::notes(report) {
-        writeln!(w, "note: {n}")?;
+        line(w, &format!("note: {n}"))?;
     }
-    writeln!(w, "{}", summary_line(report))
+    line(w, &summary_line(report))
+}
+
+/// A table cell holding text that may come from outside: control characters escaped.
+pub fn text(s: impl AsRef<str>) -> TCell {
+    TCell::new(escape::term(s.as_ref()))
+}
+
+/// A line of text for the terminal, control characters escaped.
+pub fn line(w: &mut dyn Write, s: &str) -> io::Result<()> {
+    writeln!(w, "{}", escape::term(s))
 }
 
 /// TARGET, ADDRESS, PORT, a column per version, then `last`.
 pub fn matrix_header(versions: &[TlsVersion], last: &str) -> Vec<TCell> {
-    let mut header = vec![
-        TCell::new("TARGET"),
-        TCell::new("ADDRESS"),
-        TCell::new("PORT"),
-    ];
-    header.extend(versions.iter().map(|v| TCell::new(v.name())));
-    header.push(TCell::new(last));
+    let mut header = vec![text("TARGET"), text("ADDRESS"), text("PORT")];
+    header.extend(versions.iter().map(|v| text(v.name())));
+    header.push(text(last));
     header
 }
 
 /// The first three cells of a matrix row.
 pub fn endpoint_cells(target: &str, address: Option<std::net::IpAddr>, port: u16) -> Vec<TCell> {
     vec![
-        TCell::new(target),
-        TCell::new(address.map(|a| a.to_string()).unwrap_or_else(|| "-".into())),
-        TCell::new(port),
+        text(target),
+        text(address.map(|a| a.to_string()).unwrap_or_else(|| "-".into())),
+        text(port.to_string()),
     ]
 }
 

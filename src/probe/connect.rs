@@ -147,6 +147,24 @@ async fn connect(
                 }
                 return Ok((tcp, attempts));
             }
+            Ok(Err(e)) if crate::scan::out_of_descriptors(&e) => {
+                // This machine is out of file descriptors: wait for another probe to end. It
+                // is not an attempt, and never the server's answer.
+                attempts -= 1;
+                let wait = std::time::Duration::from_millis(20);
+                if tokio::time::Instant::now() + wait >= deadline {
+                    return Err((
+                        Outcome::Error(format!(
+                            "no free file descriptor on this machine within {} ({e}): raise \
+                             `ulimit -n` or lower --concurrency",
+                            show_duration(limits.timeout)
+                        )),
+                        attempts,
+                    ));
+                }
+                tokio::time::sleep(wait).await;
+                continue;
+            }
             Ok(Err(e)) => Outcome::Unreachable(connect_error(&e)),
             Err(_) => Outcome::Timeout {
                 phase: Phase::Connect,

@@ -292,6 +292,10 @@ pub struct Report {
     pub options: ScanOptions,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
+    /// What went wrong around the scan without stopping it (DNS discovery problems); listed,
+    /// not counted against the scan's exit status.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<InputError>,
     /// Endpoints left out with `--exclude`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Excluded>,

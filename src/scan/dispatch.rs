@@ -16,11 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::probe::contexts::ClientContexts;
 use crate::probe::{self, ConnectGate, Limits};
-use crate::report::{Cell, Engine, Outcome, RdpStandardSecurity, RootDse, TlsVersion};
+use crate::report::{Cell, Engine, Outcome, Phase, RdpStandardSecurity, RootDse, TlsVersion};
 use crate::scan::assemble::Finisher;
 use crate::scan::plan::{HostWork, Job, Task};
 use crate::scan::row::Row;
-use crate::scan::{ScanConfig, ScanObserver};
+use crate::scan::{ProbeId, ScanConfig, ScanObserver};
 
 /// The chain (DER) an accepted handshake showed.
 type Chain = Option<Vec<Vec<u8>>>;
@@ -32,6 +32,8 @@ enum Done {
     Cell(usize, TlsVersion, Box<(Cell, Option<RootDse>, Chain)>),
     /// Row, and whether Standard RDP Security is allowed, with why it seems so.
     RdpStandard(usize, RdpStandardSecurity, String),
+    /// A probe got its permits and is going on the wire.
+    Started(ProbeId, String),
 }
 
 /// Run the planned probes and put their cells into the rows. Returns true when cancelled
@@ -89,7 +91,12 @@ pub(super) async fn run(
             msg = rx.recv() => match msg {
                 Some(done) => {
                     let row = match done {
+                        Done::Started(id, what) => {
+                            observer.probe_started(id, &what);
+                            continue;
+                        }
                         Done::Cell(i, v, found) => {
+                            observer.probe_finished((i, Some(v)));
                             let (cell, dse, chain) = *found;
                             let row = &mut rows[i];
                             row.cells.insert(v, cell);
@@ -102,6 +109,7 @@ pub(super) async fn run(
                             row
                         }
                         Done::RdpStandard(i, found, why) => {
+                            observer.probe_finished((i, None));
                             let row = &mut rows[i];
                             row.rdp_pending = false;
                             row.rdp_standard = Some((found, why));
@@ -136,6 +144,9 @@ async fn run_host(
     tx: mpsc::Sender<Done>,
 ) {
     let local = Arc::new(Semaphore::new(per_host));
+    // Once a version of this address times out waiting for an answer, its other versions run
+    // together rather than one timeout after another: a stalled server is not loaded by them.
+    let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Rows whose first connect failed: later versions get the same answer.
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
@@ -153,6 +164,7 @@ async fn run_host(
         let contexts = contexts.clone();
         let tx = tx.clone();
         let dead = dead.clone();
+        let (local, stalled) = (local.clone(), stalled.clone());
         running.spawn(async move {
             let _local = local_permit;
             if !first {
@@ -193,6 +205,18 @@ async fn run_host(
                 ldap_check,
                 gate: Some(&gate),
             };
+            let id = (
+                job.row,
+                match job.task {
+                    Task::Version(v) => Some(v),
+                    Task::RdpStandard => None,
+                },
+            );
+            let what = match id.1 {
+                Some(v) => format!("{} {}", job.addr, v.name()),
+                None => format!("{} RDP standard security", job.addr),
+            };
+            let _ = tx.send(Done::Started(id, what)).await;
             let version = match job.task {
                 Task::Version(v) => v,
                 Task::RdpStandard => {
@@ -209,6 +233,16 @@ async fn run_host(
             ))
             .await;
             let cell = result.cell;
+            if matches!(
+                cell.outcome,
+                Outcome::Timeout {
+                    phase: Phase::Handshake | Phase::Prelude,
+                    ..
+                }
+            ) && !stalled.swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                local.add_permits(Semaphore::MAX_PERMITS / 2);
+            }
             if cell.outcome.is_connect_failure() {
                 dead.lock()
                     .expect("lock")

@@ -5,6 +5,7 @@
 mod assemble;
 mod certs;
 mod dispatch;
+mod fds;
 mod plan;
 mod resolve;
 mod row;
@@ -18,6 +19,16 @@ use crate::cert::{self, trust::TrustSources};
 use crate::probe::contexts::ClientContexts;
 use crate::report::{Cell, Endpoint, Engine, InputError, Outcome, Report, TlsVersion};
 use crate::target::{ResolveOverrides, Target};
+
+pub use fds::{allowed_concurrency, out_of_descriptors, raise_open_file_limit};
+
+/// Sockets one probe holds at once: both engines run side by side.
+pub fn sockets_per_probe(engine: Engine) -> usize {
+    match engine {
+        Engine::Both => 2,
+        Engine::Openssl | Engine::Wire => 1,
+    }
+}
 
 /// Everything a scan needs to know, validated.
 #[derive(Clone, Debug)]
@@ -85,9 +96,18 @@ impl Default for ScanConfig {
 pub trait ScanObserver: Send + Sync {
     /// The number of endpoints (rows) is known.
     fn started(&self, _endpoints: usize) {}
+    /// The number of probes that will go on the wire is known.
+    fn probes_planned(&self, _probes: usize) {}
+    /// A probe has its permits and starts; `what` names it (`10.0.0.5:636 TLS 1.0`).
+    fn probe_started(&self, _id: ProbeId, _what: &str) {}
+    /// A probe (or a job answered without one) is done.
+    fn probe_finished(&self, _id: ProbeId) {}
     /// One endpoint has all its cells.
     fn endpoint_done(&self, _endpoint: &Endpoint) {}
 }
+
+/// One probe of a scan: its row and version (`None` for the RDP standard-security probe).
+pub type ProbeId = (usize, Option<TlsVersion>);
 
 /// An observer that ignores everything.
 pub struct Silent;
@@ -105,6 +125,13 @@ pub async fn scan(
 ) -> Report {
     let started = assemble::now_rfc3339();
     let contexts = Arc::new(ClientContexts::new(&config.versions));
+    // Never more probes at once than there are file descriptors for: running out would make
+    // live endpoints look unreachable.
+    let concurrency = allowed_concurrency(config.concurrency, sockets_per_probe(config.engine));
+    let config = &ScanConfig {
+        concurrency,
+        ..config.clone()
+    };
     let judge = certs::CertJudge::new(&config.certificates);
     let mut rows = resolve::rows(config, &targets, &cancel).await;
     let excluded = plan::exclude(config, &mut rows, &targets);
@@ -114,6 +141,7 @@ pub async fn scan(
         observer.endpoint_done(&assemble::finish(row, &targets));
     }
     let work = plan::work(config, &mut rows, &done);
+    observer.probes_planned(work.iter().map(|(_, jobs)| jobs.len()).sum());
     let interrupted = dispatch::run(
         config,
         contexts,

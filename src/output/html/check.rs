@@ -62,10 +62,13 @@ pub fn write_check(p: &CheckPage<'_>, meta: &Meta, w: &mut dyn Write) -> io::Res
         }
         @if let Some(h) = hint(c) { p { (Text(&h)) } }
         h2 { "Evidence" }
-        (evidence_list(&policy_rows(&c.policy)))
+        (evidence_list(&policy_rows(c)))
         @if let Some(s) = p.scan {
             h3 { "The scan checked" }
-            (evidence_list(&scan_evidence(s)))
+            (evidence_list(&scan_evidence(Source { report: s.report, file: s.file.or(c.scan.as_ref().and_then(|x| x.file.as_deref())) })))
+        } @else if let Some(side) = &c.scan {
+            h3 { "The scan checked" }
+            (evidence_list(&side_rows(side)))
         } @else if let Some(l) = &c.label {
             (evidence_list(&[("Scan label", l.clone())]))
         }
@@ -94,8 +97,9 @@ fn names(vs: &[TlsVersion]) -> String {
     vs.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
 }
 
-/// What the policy demands, as rows of evidence.
-fn policy_rows(p: &Policy) -> Vec<(&'static str, String)> {
+/// What the policy demands, and when and by what the check ran, as rows of evidence.
+fn policy_rows(c: &CheckReport) -> Vec<(&'static str, String)> {
+    let p = &c.policy;
     let mut rows = vec![("Policy", p.name.clone())];
     if !p.require_all.is_empty() {
         rows.push(("Must work", names(&p.require_all)));
@@ -121,6 +125,36 @@ fn policy_rows(p: &Policy) -> Vec<(&'static str, String)> {
             parts.push(format!("covering {n}"));
         }
         rows.push(("Certificates", parts.join("; ")));
+    }
+    if !c.checked_at.is_empty() {
+        let by = if c.checked_by.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", c.checked_by)
+        };
+        rows.push(("Checked", format!("{}{by}", c.checked_at)));
+    }
+    rows
+}
+
+/// The scan's evidence as the check recorded it, when the scan itself is not at hand.
+fn side_rows(s: &crate::analysis::diff::Side) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
+    if let Some(f) = &s.file {
+        rows.push(("Saved file", f.clone()));
+    }
+    if let Some(l) = &s.label {
+        rows.push(("Label", l.clone()));
+    }
+    if let Some(h) = &s.scanner {
+        rows.push(("Scanner host", h.clone()));
+    }
+    rows.push(("Time", super::times(&s.started, &s.finished)));
+    if !s.tool.is_empty() {
+        rows.push(("Tool", s.tool.clone()));
+    }
+    if !s.tls_library.is_empty() {
+        rows.push(("TLS library", s.tls_library.clone()));
     }
     rows
 }

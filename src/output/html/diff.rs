@@ -99,7 +99,13 @@ fn evidence(p: &DiffPage<'_>) -> Markup {
                 if let Some(s) = &side.scanner {
                     rows.push(("Scanner host", s.clone()));
                 }
-                rows.push(("Time", side.started.clone()));
+                rows.push(("Time", super::times(&side.started, &side.finished)));
+                if !side.tool.is_empty() {
+                    rows.push(("Tool", side.tool.clone()));
+                }
+                if !side.tls_library.is_empty() {
+                    rows.push(("TLS library", side.tls_library.clone()));
+                }
                 rows
             }
         }

@@ -58,7 +58,8 @@ pub struct Source<'a> {
 }
 
 /// Text from outside, made visible: control characters (ESC, BEL, CR, LF, ...) and bidirectional
-/// overrides are shown as `\u{..}` escapes rather than acted on or reordering the page; maud then
+/// overrides are shown as escapes (`\u{1b}`, `\u{a}`, `\u{202e}`, the shared layer's
+/// [`escape::term`](super::escape::term)) rather than acted on or reordering the page; maud then
 /// escapes `<`, `>`, `&` and `"`.
 pub(crate) struct Text<'a>(pub &'a str);
 
@@ -69,15 +70,7 @@ impl Render for Text<'_> {
 }
 
 fn visible(s: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
-    };
-    if s.chars().any(unsafe_char) {
-        Cow::Owned(super::certs::clean(s))
-    } else {
-        Cow::Borrowed(s)
-    }
+    super::escape::term(s)
 }
 
 /// What a cell means for the reader, shown as a colour and a symbol together.

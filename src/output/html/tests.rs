@@ -68,6 +68,8 @@ fn clients_fixture(sni: &str, path: &str) -> ClientsReport {
             error: None,
         }],
         ports: vec![636],
+        dropped: Default::default(),
+        limits: Default::default(),
         rows: vec![
             row("10.0.5.20", "TLS 1.3", "TLS 1.3", ClientVerdict::Ok, 40),
             row("10.0.5.31", "TLS 1.0", "TLS 1.0", ClientVerdict::Breaks, 7),
@@ -127,7 +129,9 @@ fn diff_page(before: &Report, after: &Report, files: (&str, &str), x: &Exception
 }
 
 fn check_page(r: &Report, x: &Exceptions) -> String {
-    let c = check(r, &cert_policy(), x);
+    let mut c = check(r, &cert_policy(), x);
+    c.checked_at = "2026-11-26T10:00:00Z".into();
+    c.checked_by = "tlsmatrix 0.0.0".into();
     render(|w| {
         write_check(
             &CheckPage {
@@ -143,33 +147,52 @@ fn check_page(r: &Report, x: &Exceptions) -> String {
     })
 }
 
+/// A page with a line break after each row, item and block, so that a snapshot's diff shows
+/// what changed (the page itself is one line).
+fn lines(html: String) -> String {
+    let mut s = html;
+    for tag in [
+        "</tr>",
+        "</li>",
+        "</dd>",
+        "</h2>",
+        "</h3>",
+        "</p>",
+        "</details>",
+        "</style>",
+    ] {
+        s = s.replace(tag, &format!("{tag}\n"));
+    }
+    s
+}
+
 #[test]
 fn scan_snapshot() {
-    insta::assert_snapshot!(scan_page(&sample()));
+    insta::assert_snapshot!(lines(scan_page(&sample())));
 }
 
 #[test]
 fn diff_snapshot() {
-    insta::assert_snapshot!(diff_page(
+    insta::assert_snapshot!(lines(diff_page(
         &sample(),
         &after(),
         ("before.json", "after.json"),
         &exceptions()
-    ));
+    )));
 }
 
 #[test]
 fn check_snapshot() {
-    insta::assert_snapshot!(check_page(&after(), &exceptions()));
+    insta::assert_snapshot!(lines(check_page(&after(), &exceptions())));
 }
 
 #[test]
 fn clients_snapshot() {
-    insta::assert_snapshot!(render(|w| write_clients(
+    insta::assert_snapshot!(lines(render(|w| write_clients(
         &clients_fixture("dc1.corp.example.com", "dc1-636.pcapng"),
         &meta(),
         w
-    )));
+    ))));
 }
 
 #[test]
