@@ -142,8 +142,13 @@ fn evidence(p: &DiffPage<'_>) -> Markup {
                     @let differs = compared.contains(k) && b != a;
                     tr class=[differs.then_some("differs")] {
                         th scope="row" { (k) @if differs { " (differs)" } }
-                        td { (Text(&b)) }
-                        td { (Text(&a)) }
+                        // The same on both sides: said once, across both columns.
+                        @if b == a {
+                            td.same colspan="2" { (Text(&b)) }
+                        } @else {
+                            td { (Text(&b)) }
+                            td { (Text(&a)) }
+                        }
                     }
                 }
             }
@@ -233,8 +238,8 @@ fn summary(d: &Diff) -> Markup {
         p.lead { (Text(&summary_line(d))) }
         div.cards {
             (card(Mark::Bad, regressions, "TLS 1.2/1.3 regressions"))
-            (card(Mark::Bad, old, "old versions still accepted after"))
-            (card(Mark::Bad, cert_regressions, "certificates that became invalid"))
+            (card(Mark::Bad, old, "old versions still accepted"))
+            (card(Mark::Bad, cert_regressions, "certificates now invalid"))
             (card(Mark::Good, enforced, "old versions now refused"))
             (card(Mark::Excepted, excepted, "passed by exception"))
             (card(Mark::Bad, d.expired_exceptions.len(), "expired exceptions"))
@@ -279,23 +284,16 @@ fn address_text(e: &EndpointDiff) -> String {
 }
 
 /// One side of a cell: its short text (from the scan when it is at hand).
-fn side_text(
+fn side_word(
     v: TlsVersion,
     ep: Option<&Endpoint>,
     saved: &str,
     status: Option<crate::report::Status>,
-) -> Markup {
-    let cell = ep.and_then(|e| e.versions.get(&v));
-    match cell {
-        Some(c) => html! { span.side { (Text(&cell_text(c))) } },
-        None => {
-            let word = if !saved.is_empty() {
-                saved.to_string()
-            } else {
-                status.map_or("not tested".into(), |s| s.key().replace('_', " "))
-            };
-            html! { span.side { (Text(&word)) } }
-        }
+) -> String {
+    match ep.and_then(|e| e.versions.get(&v)) {
+        Some(c) => cell_text(c),
+        None if !saved.is_empty() => saved.to_string(),
+        None => status.map_or("not tested".into(), |s| s.key().replace('_', " ")),
     }
 }
 
@@ -326,11 +324,16 @@ fn change_cell(
         Some(_) => format!("excepted ({})", c.transition.key().replace('_', " ")),
         None => c.transition.key().replace('_', " "),
     };
+    let b = side_word(v, before, &c.short.0, c.before);
+    let a = side_word(v, after, &c.short.1, c.after);
     html! {
         td class={ "cell change " (mark.class()) } data-sort=(mark.rank()) title=(Text(&tip)) {
-            (side_text(v, before, &c.short.0, c.before))
-            " " span.arrow aria-label="then" { "→" } " "
-            (side_text(v, after, &c.short.1, c.after))
+            // The same on both sides is said once; the tooltip has both in full.
+            @if b == a {
+                span.side { (Text(&a)) }
+            } @else {
+                span.side { (Text(&b)) } " " span.arrow aria-label="then" { "→" } " " span.side { (Text(&a)) }
+            }
             span.tr { span.sym aria-hidden="true" { (mark.symbol()) } " " (word) }
         }
     }
@@ -406,7 +409,7 @@ fn matrix(p: &DiffPage<'_>) -> Markup {
             (Mark::Same, "unchanged"),
             (Mark::Off, "not testable on either side"),
         ]))
-        p.sub { "Each cell: before → after, then the transition (hover a cell for both sides in full)." }
+        p.sub { "Each cell: before → after (said once when the same), then the transition; hover a cell for both sides in full." }
         (controls("comparison"))
         div.scroll {
             table.matrix.filterable {
@@ -415,7 +418,7 @@ fn matrix(p: &DiffPage<'_>) -> Markup {
                         th { "Endpoint" }
                         @for v in &vs { th { (v.name()) } }
                         @if with_certs { th { "Certificate" } }
-                        th { "Verdict before → after" }
+                        th { "Verdict" div.sub { "before → after" } }
                         th { "Result" }
                     }
                 }

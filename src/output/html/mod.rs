@@ -604,8 +604,9 @@ table.sides{border-collapse:collapse;margin:4px 0}
 table.sides th,table.sides td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 table.sides th[scope=row]{color:var(--muted);font-weight:500;white-space:nowrap}
 table.sides tr.differs td{background:var(--warn-bg)}
+table.sides td.same{color:var(--ink)}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
-.card{border:1px solid var(--line);border-left-width:6px;border-radius:6px;padding:6px 12px;min-width:128px;background:#fff}
+.card{border:1px solid var(--line);border-left-width:6px;border-radius:6px;padding:5px 11px;min-width:112px;background:#fff}
 .card .n{font-size:22px;font-weight:700}
 .card .w{color:var(--muted);font-size:13px}
 .card.zero{opacity:.5}
@@ -642,7 +643,7 @@ td.wrap{white-space:normal;overflow-wrap:anywhere}
 .m-same{background:#fff;color:var(--neutral)}
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:14px}
 .badge{display:inline-block;padding:0 6px;border-radius:10px;font-size:12.5px;white-space:nowrap}
-td.cell .tr{display:block;font-size:11.5px;margin-top:1px}
+td.cell .tr{display:block;font-size:11.5px;margin-top:1px;white-space:nowrap}
 td.cell.change{white-space:normal;min-width:7em}
 td.cell .side{color:var(--ink);white-space:nowrap}
 td.cell .arrow{color:var(--muted);padding:0 2px}
@@ -659,6 +660,17 @@ table.cells th,table.cells td{border:1px solid var(--line);padding:2px 6px;text-
 .mono{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px}
 footer{margin-top:28px;padding-top:8px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
 tr.hidden{display:none}
+@media screen and (max-width:1000px){
+main{padding:6px 14px 24px}header.top{padding:14px}
+table.matrix{font-size:11.5px}
+table.matrix th,table.matrix td{padding:3px 4px}
+table.matrix th.endpoint{min-width:0}
+td.cell.change{min-width:0}
+td.cell .side{white-space:normal}
+td.cell .tr{font-size:10.5px;white-space:normal}
+table.matrix thead th{white-space:normal}
+.card{min-width:0}
+}
 @media print{
 @page{size:A4 portrait;margin:11mm 9mm 12mm}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
