@@ -20,8 +20,16 @@ pub(crate) fn client_mark(v: ClientVerdict) -> Mark {
 fn verdict_word(v: ClientVerdict) -> &'static str {
     match v {
         ClientVerdict::Breaks => "breaks",
-        ClientVerdict::OkButNegotiatedLegacy => "ok, negotiated TLS 1.0/1.1 today",
+        ClientVerdict::OkButNegotiatedLegacy => "ok (TLS 1.0/1.1 today)",
         ClientVerdict::Ok => "ok",
+    }
+}
+
+/// An RFC 3339 time that may wrap between its date and its time of day.
+fn time(t: &str) -> maud::Markup {
+    match t.split_once('T') {
+        Some((day, rest)) => html! { (Text(day)) wbr; "T" (Text(rest)) },
+        None => html! { (Text(t)) },
     }
 }
 
@@ -122,14 +130,14 @@ pub fn write_clients(r: &ClientsReport, meta: &Meta, w: &mut dyn Write) -> io::R
                         @let m = client_mark(x.verdict);
                         tr class=[m.attention().then_some("attention")] {
                             th.endpoint scope="row" { span.target { (x.client) } }
-                            td.wrap { (server(x)) }
-                            td.wrap { (Text(x.sni.as_deref().unwrap_or("–"))) }
+                            td.nw { (server(x)) }
+                            td.name { (Text(x.sni.as_deref().unwrap_or("–"))) }
                             td data-sort=(x.connections) { (x.connections) }
                             td { (Text(&x.offered)) }
                             td { (Text(x.negotiated.as_deref().unwrap_or("–"))) }
-                            td { (Text(&x.first_seen)) }
-                            td { (Text(&x.last_seen)) }
-                            td class={ "cell " (m.class()) } data-sort=(m.rank()) {
+                            td { (time(&x.first_seen)) }
+                            td { (time(&x.last_seen)) }
+                            td class={ "cell wrap " (m.class()) } data-sort=(m.rank()) {
                                 span.sym aria-hidden="true" { (m.symbol()) } " " (verdict_word(x.verdict))
                             }
                         }

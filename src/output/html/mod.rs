@@ -632,6 +632,8 @@ table.matrix a.target:hover{text-decoration:underline}
 .sub{color:var(--muted);font-size:12px;overflow-wrap:anywhere}
 td.cell{white-space:nowrap}
 td.wrap{white-space:normal;overflow-wrap:anywhere}
+td.nw{white-space:nowrap}
+td.name{min-width:9em;overflow-wrap:break-word}
 .sym{font-weight:700}
 .m-good{background:var(--good-bg);color:var(--good)}
 .m-bad{background:var(--bad-bg);color:var(--bad)}
