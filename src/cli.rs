@@ -347,6 +347,11 @@ pub struct OutputArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// The wide table: every cell's detail (`no: alert 70`), one line a row, however wide
+    /// (the default table fits the terminal, a word a cell, reasons in the notes).
+    #[arg(long, env = "TLSMATRIX_WIDE")]
+    pub wide: bool,
+
     /// No progress bar and no notes on standard error.
     #[arg(short, long)]
     pub quiet: bool,
@@ -365,6 +370,10 @@ pub struct DemoArgs {
     /// When to colour the tables.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+
+    /// The wide tables: every cell's detail, however wide.
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -13,7 +13,7 @@ use crate::cli::{
 };
 use crate::discover::DnsSettings;
 use crate::error::Error;
-use crate::output::Format;
+use crate::output::{Format, Look};
 use crate::report::{InputError, Report};
 use crate::scan::{CertConfig, ScanConfig};
 use crate::target::{DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target};
@@ -25,7 +25,8 @@ pub struct OutputConfig {
     pub file: Option<PathBuf>,
     /// Also show the table on the terminal while the report goes to a file.
     pub echo_table: bool,
-    pub color: bool,
+    /// Colour, width, and whether the table is the wide one.
+    pub look: Look,
     pub quiet: bool,
 }
 
@@ -138,7 +139,7 @@ pub struct DiscoverJob {
 pub struct DemoJob {
     /// Also save before.json and after.json here.
     pub save: Option<PathBuf>,
-    pub color: bool,
+    pub look: Look,
 }
 
 /// Validate a command line into the job it asks for.
@@ -192,7 +193,14 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
         #[cfg(feature = "lab")]
         Command::Demo(args) => Job::Demo(DemoJob {
             save: args.save,
-            color: color_enabled(args.color, std::io::stdout().is_terminal()),
+            look: {
+                let tty = std::io::stdout().is_terminal();
+                Look {
+                    color: color_enabled(args.color, tty),
+                    wide: args.wide,
+                    width: terminal_width(tty),
+                }
+            },
         }),
     })
 }
@@ -439,7 +447,11 @@ pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
         format,
         file: args.output.clone(),
         echo_table: args.output.is_some() && stdout_tty && !args.quiet,
-        color: color_enabled(args.color, stdout_tty),
+        look: Look {
+            color: color_enabled(args.color, stdout_tty),
+            wide: args.wide,
+            width: terminal_width(stdout_tty),
+        },
         quiet: args.quiet,
     })
 }
@@ -455,6 +467,17 @@ fn from_arg(f: FormatArg) -> Result<Format, Error> {
         FormatArg::Md => Format::Markdown,
         FormatArg::Html => Format::Html,
     })
+}
+
+/// The width compact tables fit: `COLUMNS` where it is set, else the terminal's, else 80.
+pub fn terminal_width(stdout_tty: bool) -> u16 {
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok());
+    let from_tty = stdout_tty
+        .then(|| terminal_size::terminal_size().map(|(w, _)| w.0))
+        .flatten();
+    from_env.or(from_tty).unwrap_or(80).clamp(40, 1000)
 }
 
 /// Colour follows the terminal check, `NO_COLOR` and `TERM=dumb`, unless forced.

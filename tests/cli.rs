@@ -239,16 +239,21 @@ async fn csv_markdown_and_table_outputs() {
         ),
         "{text}"
     );
-    assert!(
-        text.contains("**still accepts TLS 1.0, TLS 1.1**"),
-        "{text}"
-    );
+    assert!(text.contains("**legacy: TLS 1.0, TLS 1.1**"), "{text}");
 
     let table = run_cli(&["scan", "--format", "table", &addr], &[], None).await;
     let text = stdout(&table);
     assert!(
-        text.contains("TLS 1.0") && text.contains("still accepts"),
+        text.contains("ENDPOINT")
+            && text.contains("legacy")
+            && text.contains("legend: yes = accepted"),
         "{text}"
+    );
+    let wide = run_cli(&["scan", "--wide", &addr], &[], None).await;
+    assert!(
+        stdout(&wide).contains("legacy: TLS 1.0, TLS 1.1") && stdout(&wide).contains("no: alert"),
+        "{}",
+        stdout(&wide)
     );
     assert!(
         !text.contains('\u{1b}'),
@@ -394,7 +399,7 @@ async fn demo_prints_both_matrices() {
     let text = stdout(&out);
     assert!(text.contains("== Before enforcement =="), "{text}");
     assert!(
-        text.contains("[before] 7 endpoints: 1 ready, 4 legacy, 2 no TLS"),
+        text.contains("[before] 7 endpoints: 1 ready, 4 legacy, 2 no_tls"),
         "{text}"
     );
     assert!(text.contains("[after] 7 endpoints: 7 ready"), "{text}");
@@ -542,4 +547,22 @@ async fn conventions_a_user_expects() {
     assert!(stdout(&out).contains("_tlsmatrix()"), "{}", stdout(&out));
     let out = run_cli(&["man"], &[], None).await;
     assert!(stdout(&out).contains(".TH tlsmatrix 1"), "{}", stdout(&out));
+}
+
+/// The demo's tables fit an 80-column terminal and use a 120-column one, wrapping inside a
+/// column rather than past the edge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_tables_fit_80_and_120_columns() {
+    for width in [80usize, 120] {
+        let cols = width.to_string();
+        let out = run_cli(&["demo"], &[("COLUMNS", cols.as_str())], None).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(
+            widest <= width,
+            "{width}: a line of {widest} columns:\n{text}"
+        );
+        assert!(text.contains("ENDPOINT"), "{text}");
+    }
 }

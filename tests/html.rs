@@ -757,7 +757,7 @@ async fn scan_with_certificate_findings_and_hostile_servers_in_a_browser() {
                 cs[i]
             );
         }
-        let verdict = tlsmatrix::output::verdict_text(e);
+        let verdict = tlsmatrix::output::verdict_text(e, true);
         assert!(
             cs[versions.len() + 1].contains(&verdict),
             "{}: {cs:?}",

@@ -12,7 +12,7 @@ pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
     if let Some(side) = &mut c.scan {
         side.file = Some(job.scan.path.clone());
     }
-    emit_with(&job.output, |w, format, color| match format {
+    emit_with(&job.output, |w, format, look| match format {
         Format::Html => html::write_check(
             &html::CheckPage {
                 check: &c,
@@ -24,7 +24,7 @@ pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
             &html::Meta::now(),
             w,
         ),
-        _ => output::write_check(&c, format, color, w),
+        _ => output::write_check(&c, format, look, w),
     })?;
     Ok(check_exit(&c))
 }

@@ -131,7 +131,7 @@ fn services(certs: &LabCerts) -> Vec<Service> {
 }
 
 pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error> {
-    let color = job.color;
+    let look = job.look;
     let certs = lab_certs().map_err(|e| Error::Lab(std::io::Error::other(e)))?;
     // The lab's CA is trusted as an enterprise CA would be, through a --ca-file.
     let trust_dir = tempfile::tempdir().map_err(Error::Lab)?;
@@ -158,7 +158,7 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
         };
         crate::app::to_stdout(|w| {
             writeln!(w, "== {title} ==")?;
-            write_table(&report, color, w)?;
+            write_table(&report, look, w)?;
             writeln!(w)
         })?;
         if !report.complete {
@@ -170,7 +170,7 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
         crate::analysis::diff::diff(&reports[0], &reports[1], (None, None), &Default::default());
     crate::app::to_stdout(|w| {
         writeln!(w, "== What changed ==")?;
-        write_diff(&d, Format::Table, color, false, w)?;
+        write_diff(&d, Format::Table, look, false, w)?;
         writeln!(w)
     })?;
     if let Some(dir) = &job.save {
@@ -215,10 +215,11 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
         eprintln!("saved {}", path.display());
     }
     crate::app::to_stdout(|w| {
-        writeln!(
+        crate::output::say(
             w,
+            look,
             "The lab servers ran on 127.0.0.1; their names are pinned as --resolve would pin them. \
-             Certificates were verified against the lab's own CA, as --ca-file would have it."
+             Certificates were verified against the lab's own CA, as --ca-file would have it.",
         )
     })?;
     Ok(Exit::Ok)

@@ -24,7 +24,7 @@ pub(crate) fn run(job: DiffJob) -> Result<Exit, Error> {
             before.path, after.path
         )));
     }
-    emit_with(&job.output, |w, format, color| match format {
+    emit_with(&job.output, |w, format, look| match format {
         Format::Html => html::write_diff(
             &html::DiffPage {
                 diff: &d,
@@ -41,7 +41,7 @@ pub(crate) fn run(job: DiffJob) -> Result<Exit, Error> {
             &html::Meta::now(),
             w,
         ),
-        _ => output::write_diff(&d, format, color, job.allow_inconclusive, w),
+        _ => output::write_diff(&d, format, look, job.allow_inconclusive, w),
     })?;
     Ok(diff_exit(&d, job.allow_inconclusive))
 }

@@ -64,7 +64,7 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
                 (Some(&before.path), after_file),
                 &job.exceptions,
             );
-            emit_with(&shown, |w, format, color| match format {
+            emit_with(&shown, |w, format, look| match format {
                 Format::Html => html::write_diff(
                     &html::DiffPage {
                         diff: &d,
@@ -81,7 +81,7 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
                     &html::Meta::now(),
                     w,
                 ),
-                _ => output::write_diff(&d, format, color, *allow_inconclusive, w),
+                _ => output::write_diff(&d, format, look, *allow_inconclusive, w),
             })?;
             diff_exit(&d, *allow_inconclusive)
         }
@@ -92,7 +92,7 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
             if let (Some(side), Some(file)) = (&mut c.scan, &scan_file) {
                 side.file = Some(file.clone());
             }
-            emit_with(&shown, |w, format, color| match format {
+            emit_with(&shown, |w, format, look| match format {
                 Format::Html => html::write_check(
                     &html::CheckPage {
                         check: &c,
@@ -104,7 +104,7 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
                     &html::Meta::now(),
                     w,
                 ),
-                _ => output::write_check(&c, format, color, w),
+                _ => output::write_check(&c, format, look, w),
             })?;
             check_exit(&c)
         }

@@ -12,7 +12,7 @@ use crate::analysis::policy::{CheckReport, Compliance, Finding};
 pub fn write_check(
     c: &CheckReport,
     format: Format,
-    color: bool,
+    look: super::Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
@@ -50,6 +50,15 @@ pub fn write_check(
         }
         Format::Markdown => {
             writeln!(w, "### Policy {}\n", md::code(&c.policy.name))?;
+            if let Some(scan) = &c.scan {
+                md::evidence(w, &[("scan checked", scan)])?;
+            }
+            md::line(
+                w,
+                "",
+                &format!("Checked {} by {}.", c.checked_at, c.checked_by),
+            )?;
+            writeln!(w)?;
             md::header(w, &["Target", "Address", "Port", "Result", "Findings"])?;
             for e in &c.endpoints {
                 let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
@@ -81,8 +90,13 @@ pub fn write_check(
         }
         Format::Table => {
             line(w, &format!("policy {}", c.policy.name))?;
-            let mut t = new_table(color);
-            t.set_header(vec!["TARGET", "ADDRESS", "PORT", "RESULT", "FINDINGS"]);
+            let mut t = new_table(look);
+            if look.wide {
+                t.set_header(vec!["TARGET", "ADDRESS", "PORT", "RESULT", "FINDINGS"]);
+            } else {
+                t.set_header(vec!["ENDPOINT", "RESULT", "FINDINGS"]);
+            }
+            super::table::tighten(&mut t, look);
             for e in &c.endpoints {
                 let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
                 let rc = match e.result {
@@ -90,18 +104,22 @@ pub fn write_check(
                     Compliance::Fail => Color::Red,
                     Compliance::Inconclusive => Color::Yellow,
                 };
-                t.add_row(vec![
-                    text(&e.target),
-                    text(
-                        e.address
-                            .map(|a| a.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                    ),
-                    text(e.port.to_string()),
-                    paint(text(e.result.to_string()), Some(rc), color),
-                    text(findings.join("; ")),
-                ]);
+                let address = e
+                    .address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into());
+                let mut row = if look.wide {
+                    vec![text(&e.target), text(&address), text(e.port.to_string())]
+                } else if e.target.contains(&address) {
+                    vec![text(&e.target)]
+                } else {
+                    vec![text(format!("{} [{address}]", e.target))]
+                };
+                row.push(paint(text(e.result.to_string()), Some(rc), look.color));
+                row.push(text(findings.join("; ")));
+                t.add_row(row);
             }
+            super::table::keep_first_column(&mut t, look);
             write_lines(&t, w)?;
             for x in &c.expired_exceptions {
                 line(w, &format!("expired: {x}"))?;

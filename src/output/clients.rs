@@ -147,7 +147,7 @@ pub fn write_clients(
             md::line(w, "", &clients_summary(r))
         }
         Format::Table => {
-            let mut t = new_table(color);
+            let mut t = new_table(super::Look::wide(color));
             t.set_header(vec![
                 "CLIENT",
                 "SERVER",

@@ -15,7 +15,7 @@ use crate::report::{Status, TlsVersion};
 pub fn write_diff(
     d: &Diff,
     format: Format,
-    color: bool,
+    look: super::Look,
     allow_inconclusive: bool,
     w: &mut dyn Write,
 ) -> io::Result<()> {
@@ -23,7 +23,7 @@ pub fn write_diff(
         Format::Json => super::write_json(d, w),
         Format::Csv => csv(d, w),
         Format::Markdown => markdown(d, allow_inconclusive, w),
-        Format::Table => table(d, color, allow_inconclusive, w),
+        Format::Table => table(d, look, allow_inconclusive, w),
         Format::Html => super::html::write_diff(
             &super::html::DiffPage {
                 diff: d,
@@ -207,7 +207,23 @@ fn transition_color(t: Transition, legacy: bool) -> Option<Color> {
     }
 }
 
-fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result<()> {
+/// A cell's word in the compact matrix, as the scan's matrix writes it.
+fn compact(word: &str) -> &str {
+    match word {
+        "yes, no LDAP" => "yes*",
+        "declined" | "-" => "—",
+        "unreachable" => "unreach",
+        other => other,
+    }
+}
+
+fn table(
+    d: &Diff,
+    look: super::Look,
+    allow_inconclusive: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let color = look.color;
     line(
         w,
         &format!(
@@ -217,17 +233,45 @@ fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> 
         ),
     )?;
     let vs = versions(d);
-    let mut t = new_table(color);
-    t.set_header(matrix_header(&vs, "RESULT"));
+    let mut t = new_table(look);
+    if look.wide {
+        t.set_header(matrix_header(&vs, "RESULT"));
+    } else {
+        t.set_header(super::table::compact_header(&vs, "RESULT"));
+    }
+    super::table::tighten(&mut t, look);
     for e in &d.endpoints {
-        let mut row = endpoint_cells(&e.target, e.address, e.port);
+        let mut row = if look.wide {
+            endpoint_cells(&e.target, e.address, e.port)
+        } else {
+            let rows_of_target = d.endpoints.iter().filter(|o| o.target == e.target).count();
+            match e.address {
+                Some(a) if rows_of_target > 1 => vec![text(format!("{} [{a}]", e.target))],
+                None => vec![text(format!("{} (no address)", e.target))],
+                Some(_) => vec![text(&e.target)],
+            }
+        };
         for v in &vs {
             row.push(match e.versions.get(v) {
-                Some(c) => paint(
-                    text(cell_text(c)),
-                    transition_color(c.transition, v.is_legacy()),
-                    color,
-                ),
+                Some(c) => {
+                    let shown = if look.wide {
+                        cell_text(c)
+                    } else {
+                        let full = cell_text(c);
+                        let (b, a) = full.split_once(" → ").unwrap_or((&full, ""));
+                        let (b, a) = (compact(b), compact(a));
+                        if b == a {
+                            b.to_string()
+                        } else {
+                            format!("{b}→{a}")
+                        }
+                    };
+                    paint(
+                        text(shown),
+                        transition_color(c.transition, v.is_legacy()),
+                        color,
+                    )
+                }
                 None => text(""),
             });
         }
@@ -238,15 +282,23 @@ fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> 
             EndpointResult::Enforced | EndpointResult::Improved => Some(Color::Green),
             _ => None,
         };
-        row.push(paint(text(e.result.key().replace('_', " ")), rc, color));
+        row.push(paint(text(e.result.key()), rc, color));
         t.add_row(row);
     }
+    super::table::keep_first_column(&mut t, look);
     write_lines(&t, w)?;
-    for f in findings(d) {
-        line(w, &f)?;
+    if !look.wide {
+        super::table::say(
+            w,
+            look,
+            "legend: a cell is before→after, or one word where nothing changed",
+        )?;
     }
-    line(w, &summary_line(d))?;
-    line(w, &verdict_line(d, allow_inconclusive))
+    for f in findings(d) {
+        super::table::say(w, look, &f)?;
+    }
+    super::table::say(w, look, &summary_line(d))?;
+    super::table::say(w, look, &verdict_line(d, allow_inconclusive))
 }
 
 fn markdown(d: &Diff, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result<()> {
@@ -256,6 +308,7 @@ fn markdown(d: &Diff, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result
         md::code(&side_name(&d.before, "before")),
         md::code(&side_name(&d.after, "after"))
     )?;
+    md::evidence(w, &[("before", &d.before), ("after", &d.after)])?;
     let vs = versions(d);
     let mut names = vec!["Target", "Address", "Port"];
     names.extend(vs.iter().map(|v| v.name()));

@@ -138,7 +138,7 @@ pub fn write_discovery(
             md::line(w, "", &discovery_summary(d))
         }
         Format::Table => {
-            let mut t = new_table(false);
+            let mut t = new_table(super::Look::wide(false));
             t.set_header(vec!["NAME", "ADDRESSES", "ROLES", "SERVICES"]);
             for dc in &d.dcs {
                 t.add_row(vec![

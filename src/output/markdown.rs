@@ -43,6 +43,33 @@ pub fn line(w: &mut dyn Write, prefix: &str, text: &str) -> io::Result<()> {
     writeln!(w, "{prefix}{}", escape::markdown(text))
 }
 
+/// The evidence a change ticket needs, one column per scan: file, label, scanner, times, the
+/// tool and TLS library that made it.
+pub fn evidence(
+    w: &mut dyn Write,
+    sides: &[(&str, &crate::analysis::diff::Side)],
+) -> io::Result<()> {
+    let mut names = vec![""];
+    names.extend(sides.iter().map(|(n, _)| *n));
+    header(w, &names)?;
+    let field = |f: &dyn Fn(&crate::analysis::diff::Side) -> String, name: &str| {
+        let mut cells = vec![Md::bold(name)];
+        cells.extend(sides.iter().map(|(_, s)| Md::text(f(s))));
+        cells
+    };
+    let or_dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+    row(w, field(&|s| or_dash(&s.file), "file"))?;
+    row(w, field(&|s| or_dash(&s.label), "label"))?;
+    row(w, field(&|s| or_dash(&s.scanner), "scanner"))?;
+    row(w, field(&|s| s.started.clone(), "started"))?;
+    row(w, field(&|s| s.finished.clone(), "finished"))?;
+    row(
+        w,
+        field(&|s| format!("{} ({})", s.tool, s.tls_library), "tool"),
+    )?;
+    writeln!(w)
+}
+
 /// Text as inline code: control characters escaped, and a fence of more backticks than the text
 /// holds in a row, so the text cannot close it.
 pub fn code(s: &str) -> String {
@@ -110,7 +137,7 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         if with_certs {
             cells.push(Md::text(certs::column(e)));
         }
-        cells.push(Md::bold(verdict_text(e)));
+        cells.push(Md::bold(verdict_text(e, true)));
         row(w, cells)?;
     }
     writeln!(w)?;

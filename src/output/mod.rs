@@ -28,7 +28,42 @@ pub use self::discovery::{discovery_summary, write_discovery, write_target_list}
 pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
-pub use self::table::write_table;
+pub use self::table::{say, write_table};
+
+/// How tables are laid out for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    /// Today's detail in every cell (`no: alert 70`), one line a row, as wide as it takes.
+    pub wide: bool,
+    /// The width the compact tables fit, wrapping within a column where they must.
+    pub width: u16,
+}
+
+impl Look {
+    /// Compact, no colour, 80 columns.
+    pub const PLAIN: Look = Look {
+        color: false,
+        wide: false,
+        width: 80,
+    };
+
+    pub fn with_color(color: bool) -> Look {
+        Look {
+            color,
+            ..Look::PLAIN
+        }
+    }
+
+    /// Every cell's detail, one line a row.
+    pub fn wide(color: bool) -> Look {
+        Look {
+            color,
+            wide: true,
+            ..Look::PLAIN
+        }
+    }
+}
 
 /// The output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,20 +99,65 @@ impl Format {
     }
 }
 
-/// Write a report in a format. `color` applies to the table only.
+/// Write a report in a format. `look` applies to the table only.
 pub fn write_report(
     report: &Report,
     format: Format,
-    color: bool,
+    look: Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Table => write_table(report, color, w),
+        Format::Table => write_table(report, look, w),
         Format::Json => write_json(report, w),
         Format::Csv => write_csv(report, w),
         Format::Markdown => write_markdown(report, w),
         Format::Html => html::write_scan(report, &html::Meta::now(), w),
     }
+}
+
+/// A cell in a word, for the compact matrix; the legend says what each word means and the
+/// notes say why.
+pub fn cell_word(cell: &Cell) -> &'static str {
+    match &cell.outcome {
+        Outcome::Accepted {
+            completed: true,
+            ldap: None | Some(LdapCheck::Answered),
+            ..
+        } => "yes",
+        Outcome::Accepted { .. } => "yes*",
+        Outcome::Refused(_) => "no",
+        Outcome::TlsDeclined(_) | Outcome::Interrupted => "—",
+        Outcome::Unreachable(_) => "unreach",
+        Outcome::Timeout { .. } => "timeout",
+        Outcome::NotTestable(_) => "n/a",
+        Outcome::Error(_) => "error",
+    }
+}
+
+/// What each word of the compact matrix means, for the words in use.
+pub fn legend(words: &[&str]) -> Option<String> {
+    const MEANING: [(&str, &str); 8] = [
+        ("yes", "accepted"),
+        (
+            "yes*",
+            "the server chose it, but the handshake or the LDAP search did not finish",
+        ),
+        ("no", "refused (how: --wide or JSON)"),
+        (
+            "—",
+            "no ClientHello sent: TLS declined before it, or not probed",
+        ),
+        ("n/a", "the engines in use cannot offer it"),
+        ("timeout", "no answer in time"),
+        ("unreach", "no connection"),
+        ("error", "see the notes"),
+    ];
+    let used: Vec<String> = MEANING
+        .iter()
+        .filter(|(w, _)| words.contains(w))
+        .map(|(w, m)| format!("{w} = {m}"))
+        .collect();
+    (!used.is_empty()).then(|| format!("legend: {}", used.join("; ")))
 }
 
 /// The short text of a cell in a matrix.
@@ -109,23 +189,20 @@ pub fn cell_text(cell: &Cell) -> String {
     }
 }
 
-/// The verdict as a short phrase for a matrix.
-pub fn verdict_text(e: &Endpoint) -> String {
+/// The verdict for a matrix: its one name, and in the wide table the old versions a `legacy`
+/// endpoint accepts.
+pub fn verdict_text(e: &Endpoint, wide: bool) -> String {
     match e.verdict {
-        Verdict::Ready => "ready for TLS 1.2-only".into(),
-        Verdict::Legacy => {
+        Verdict::Legacy if wide => {
             let old: Vec<&str> = e
                 .versions
                 .iter()
                 .filter(|(v, c)| v.is_legacy() && c.status() == Status::Accepted)
                 .map(|(v, _)| v.name())
                 .collect();
-            format!("still accepts {}", old.join(", "))
+            format!("legacy: {}", old.join(", "))
         }
-        Verdict::Tls12Missing => "TLS 1.2 broken".into(),
-        Verdict::NoTls => "no working TLS".into(),
-        Verdict::Unreachable => "unreachable".into(),
-        Verdict::Incomplete => "incomplete".into(),
+        v => v.key().to_string(),
     }
 }
 
@@ -440,14 +517,41 @@ mod tests {
     }
 
     fn render(format: Format) -> String {
+        render_as(format, Look::wide(false))
+    }
+
+    fn render_as(format: Format, look: Look) -> String {
         let mut out = Vec::new();
-        write_report(&sample(), format, false, &mut out).unwrap();
+        write_report(&sample(), format, look, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn table_snapshot() {
         insta::assert_snapshot!(render(Format::Table));
+    }
+
+    /// The default table fits the terminal: every line within 80 and within 120 columns.
+    #[test]
+    fn compact_table_snapshots_at_80_and_120_columns() {
+        for width in [80u16, 120] {
+            let out = render_as(
+                Format::Table,
+                Look {
+                    color: false,
+                    wide: false,
+                    width,
+                },
+            );
+            for line in out.lines() {
+                assert!(
+                    line.chars().count() <= usize::from(width),
+                    "{width}: {} columns: {line}",
+                    line.chars().count()
+                );
+            }
+            insta::assert_snapshot!(format!("compact_table_{width}"), out);
+        }
     }
 
     #[test]

@@ -120,16 +120,10 @@ impl Verdict {
         }
     }
 
-    /// The verdict's name for people, as in summaries.
+    /// The verdict's name for people: the same name as in the JSON, so that a summary, a
+    /// table and a saved report never name one verdict two ways.
     pub fn label(self) -> &'static str {
-        match self {
-            Verdict::Ready => "ready",
-            Verdict::Legacy => "legacy",
-            Verdict::Tls12Missing => "TLS 1.2 missing",
-            Verdict::NoTls => "no TLS",
-            Verdict::Unreachable => "unreachable",
-            Verdict::Incomplete => "incomplete",
-        }
+        self.key()
     }
 }
 

@@ -77,7 +77,9 @@ pub async fn run_cli(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .env_remove("NO_COLOR");
+        .env_remove("NO_COLOR")
+        // Wide enough that the tests' lines are not wrapped; a test of widths sets its own.
+        .env("COLUMNS", "500");
     for (k, v) in env {
         cmd.env(k, v);
     }

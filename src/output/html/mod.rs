@@ -499,7 +499,7 @@ pub(crate) fn endpoint_details(e: &Endpoint, id: &str) -> Markup {
     html! {
         details.endpoint id=(id) {
             summary {
-                (badge(mark, &super::verdict_text(e))) " " span.target { (Text(&e.target)) }
+                (badge(mark, &super::verdict_text(e, true))) " " span.target { (Text(&e.target)) }
                 " " span.sub { (Text(&super::endpoint_name(e))) }
             }
             p { (Text(&e.verdict_detail)) }

@@ -125,7 +125,7 @@ pub(crate) fn matrix(report: &Report, anchor: &str) -> Markup {
                             @for v in versions { (scan_cell(*v, e.versions.get(v))) }
                             @if with_certs { (cert_cell(e)) }
                             td class={ "cell wrap " (vmark.class()) } data-sort=(vmark.rank()) title=(Text(&e.verdict_detail)) {
-                                span.sym aria-hidden="true" { (vmark.symbol()) } " " (Text(&verdict_text(e)))
+                                span.sym aria-hidden="true" { (vmark.symbol()) } " " (Text(&verdict_text(e, true)))
                             }
                         }
                     }
