@@ -87,10 +87,9 @@ fn main() -> io::Result<()> {
     w.write_all(&h)?;
     let mut written = h.len() as u64;
     let server = ([10, 0, 0, 10], 636u16);
-    let old = tlsmatrix::tls::hello::first_hello(TlsVersion::Tls10, Some("app.corp.test"))
-        .expect("a hello");
-    let new = tlsmatrix::tls::hello::first_hello(TlsVersion::Tls13, Some("app.corp.test"))
-        .expect("a hello");
+    // Hellos standing for clients: without tlsmatrix's mark, which `clients` leaves out.
+    let old = tlsmatrix::lab::client_hello_unmarked(TlsVersion::Tls10, Some("app.corp.test"));
+    let new = tlsmatrix::lab::client_hello_unmarked(TlsVersion::Tls13, Some("app.corp.test"));
     let sh10 = server_hello(0x0301);
     let sh13 = server_hello(0x0304);
     let bulk = [0x17u8; 1400];

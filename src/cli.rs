@@ -39,6 +39,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Which clients use which TLS versions, read from packet captures (pcap, pcapng, gzip).
     Clients(ClientsArgs),
+    /// Who will break: replay each client's own ClientHello (from captures or built-in
+    /// profiles) to each endpoint as it will be once it accepts only TLS 1.2 and newer.
+    Predict(Box<PredictArgs>),
     /// Start a local lab of TLS servers that behave like domain controllers before and after
     /// "TLS 1.2 only", scan it, and print both matrices.
     #[cfg(feature = "lab")]
@@ -133,6 +136,89 @@ pub struct ClientsArgs {
     /// Only connections to these server ports (e.g. 636,3269,389,3268) [default: every port].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_port)]
     pub ports: Vec<u16>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Who will break once the endpoints accept only TLS 1.2 and newer, and why. \
+Each client's own ClientHello (every distinct hello seen in a capture, or a built-in profile) \
+is sent to each endpoint, through its StartTLS or RDP prelude, with the versions below TLS 1.2 \
+removed; the server's answer says whether it works (version and suite) or breaks (no TLS 1.2, \
+no shared suite, group or signature algorithm, or another refusal, and what to change on the \
+client). After the switch, --as-is replays the hellos unchanged to verify the clients. Exit \
+status: 0 no client breaks, 1 some break, 2 bad input, 3 some cells unknown."
+)]
+pub struct PredictArgs {
+    /// Endpoints, as for scan: HOST, HOST:PORT, or URLs ldap://HOST, ldaps://HOST, gc://HOST,
+    /// gcs://HOST, rdp://HOST, https://HOST, tls://HOST:PORT.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// The five services of a domain controller: ldap, ldaps, gc, gcs and rdp.
+    #[arg(long, value_name = "HOST")]
+    pub dc: Vec<String>,
+
+    /// The domain controllers of DOMAIN, found through DNS.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+
+    /// Read endpoints from FILE, one a line; '-' reads standard input.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// What to speak before TLS on targets written without a scheme [default: by port].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub starttls: Option<StartTlsArg>,
+
+    /// Clients: a capture (pcap or pcapng, gzip-compressed or not) or a saved clients report
+    /// (JSON from `tlsmatrix clients`); every distinct ClientHello of each client is one
+    /// client. Repeatable.
+    #[arg(long = "clients", value_name = "FILE")]
+    pub clients: Vec<String>,
+
+    /// With --clients: only connections to these server ports in the captures.
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_port)]
+    pub ports: Vec<u16>,
+
+    /// Built-in client profiles, comma-separated, or `all`; `--profiles list` lists them with
+    /// their sources.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub profiles: Vec<String>,
+
+    /// Replay the hellos as they are (no versions removed): after the switch, verify the
+    /// clients against the endpoints as they are.
+    #[arg(long)]
+    pub as_is: bool,
+
+    /// Replays in flight at once, over all endpoints.
+    #[arg(long, env = "TLSMATRIX_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Replays in flight at once against one address.
+    #[arg(long, env = "TLSMATRIX_PER_HOST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub per_host: u32,
+
+    /// Limit of each TCP connect attempt [default: 5s, or --timeout if that is shorter].
+    #[arg(long, env = "TLSMATRIX_CONNECT_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Option<Duration>,
+
+    /// Limit of one replay: connect, prelude and the server's answer.
+    #[arg(long, env = "TLSMATRIX_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Server name to send instead of each target's host name.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Use these addresses for HOST:PORT instead of DNS (PORT may be '*'), as curl does.
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR...]")]
+    pub resolve: Vec<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }

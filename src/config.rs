@@ -37,6 +37,7 @@ pub enum Job {
     Check(CheckJob),
     Merge(MergeJob),
     Clients(ClientsJob),
+    Predict(Box<PredictJob>),
     Discover(DiscoverJob),
     #[cfg(feature = "lab")]
     Demo(DemoJob),
@@ -172,6 +173,7 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             label: args.label.clone(),
             output: output_config(&args.output)?,
         }),
+        Command::Predict(args) => Job::Predict(Box::new(predict_job(*args)?)),
         Command::Clients(args) => Job::Clients(ClientsJob {
             output: output_config(&args.output)?,
             captures: args.captures,
@@ -491,4 +493,166 @@ pub fn color_enabled(choice: ColorArg, stdout_tty: bool) -> bool {
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
     }
+}
+
+/// `predict`, ready to run.
+pub struct PredictJob {
+    /// `--profiles list`: print the built-in profiles and stop.
+    pub list_profiles: bool,
+    /// Capture files or saved clients reports.
+    pub clients: Vec<String>,
+    /// Server ports read in the captures; empty for every port.
+    pub ports: Vec<u16>,
+    pub profiles: Vec<crate::predict::profiles::Profile>,
+    pub targets: Vec<Target>,
+    pub input_errors: Vec<InputError>,
+    /// Discover the DCs of this domain and add their services.
+    pub domain: Option<DomainJob>,
+    pub resolve: ResolveOverrides,
+    /// Server name to send instead of each target's host name.
+    pub sni: Option<String>,
+    pub live: crate::predict::live::LiveConfig,
+    pub output: OutputConfig,
+}
+
+/// Targets as `scan` takes them: TARGET arguments, `--dc HOST`, `-f FILE`, `--starttls`.
+fn gather_targets(
+    args: &[String],
+    dcs: &[String],
+    files: &[String],
+    starttls: Option<StartTlsArg>,
+) -> Result<(Vec<Target>, Vec<InputError>), Error> {
+    let mut targets = Vec::new();
+    let mut input_errors = Vec::new();
+    for host in dcs {
+        for scheme in DC_SCHEMES {
+            match parse_target(&format!("{scheme}://{host}")) {
+                Ok(t) => targets.push(t),
+                Err(message) => {
+                    input_errors.push(InputError {
+                        source: format!("--dc '{host}'"),
+                        message,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    for (i, t) in args.iter().enumerate() {
+        match parse_target(t) {
+            Ok(t) => targets.push(t),
+            Err(message) => input_errors.push(InputError {
+                source: format!("argument {} ('{t}')", i + 1),
+                message,
+            }),
+        }
+    }
+    if files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err(Error::Usage("'-f -' given twice".into()));
+    }
+    for f in files {
+        let (t, e) = crate::target::read_target_file(f)?;
+        targets.extend(t);
+        input_errors.extend(e);
+    }
+    let starttls = starttls.map(|m| match m {
+        StartTlsArg::None => StartTls::None,
+        StartTlsArg::Ldap => StartTls::Ldap,
+        StartTlsArg::Rdp => StartTls::Rdp,
+    });
+    let mut targets: Vec<Target> = targets
+        .into_iter()
+        .map(|t| t.with_starttls(starttls))
+        .collect();
+    dedupe(&mut targets);
+    Ok((targets, input_errors))
+}
+
+pub fn predict_job(args: crate::cli::PredictArgs) -> Result<PredictJob, Error> {
+    let list_profiles = args.profiles.iter().any(|p| p == "list");
+    let output = output_config(&args.output)?;
+    let mode = if args.as_is {
+        crate::predict::Mode::AsIs
+    } else {
+        crate::predict::Mode::Tls12Only
+    };
+    let limits = crate::probe::Limits {
+        connect_timeout: match args.connect_timeout {
+            Some(c) if c > args.timeout => {
+                return Err(Error::Usage(format!(
+                    "--connect-timeout ({}) is longer than --timeout ({}), which bounds each replay",
+                    crate::probe::show_duration(c),
+                    crate::probe::show_duration(args.timeout)
+                )));
+            }
+            Some(c) => c,
+            None => DEFAULT_CONNECT_TIMEOUT.min(args.timeout),
+        },
+        timeout: args.timeout,
+        retries: 0,
+    };
+    let live = crate::predict::live::LiveConfig {
+        mode,
+        limits,
+        concurrency: args.concurrency as usize,
+        per_host: args.per_host as usize,
+    };
+    if list_profiles {
+        return Ok(PredictJob {
+            list_profiles,
+            clients: Vec::new(),
+            ports: Vec::new(),
+            profiles: crate::predict::profiles::all().map_err(Error::Usage)?,
+            targets: Vec::new(),
+            input_errors: Vec::new(),
+            domain: None,
+            resolve: ResolveOverrides::default(),
+            sni: None,
+            live,
+            output,
+        });
+    }
+    let profiles = if args.profiles.is_empty() {
+        Vec::new()
+    } else {
+        crate::predict::profiles::select(&args.profiles).map_err(Error::Usage)?
+    };
+    if profiles.is_empty() && args.clients.is_empty() {
+        return Err(Error::Usage(
+            "no clients: give --clients FILE (a capture or a clients report) or --profiles \
+             LIST|all (--profiles list shows them)"
+                .into(),
+        ));
+    }
+    let (targets, input_errors) =
+        gather_targets(&args.targets, &args.dc, &args.files, args.starttls)?;
+    if targets.is_empty() && input_errors.is_empty() && args.domain.is_none() {
+        return Err(Error::Usage(
+            "no endpoints: give TARGET arguments, --dc HOST, --domain DOMAIN or -f FILE".into(),
+        ));
+    }
+    let mut resolve = ResolveOverrides::default();
+    for r in &args.resolve {
+        resolve.parse_entry(r).map_err(Error::Usage)?;
+    }
+    if let Some(name) = &args.sni
+        && (name.is_empty() || name.parse::<std::net::IpAddr>().is_ok())
+    {
+        return Err(Error::Usage(format!(
+            "--sni '{name}' must be a host name (TLS sends no address as server name)"
+        )));
+    }
+    Ok(PredictJob {
+        list_profiles,
+        clients: args.clients,
+        ports: args.ports,
+        profiles,
+        targets,
+        input_errors,
+        domain: args.domain.clone().map(|d| domain_job(d, &args.dns)),
+        resolve,
+        sni: args.sni,
+        live,
+        output,
+    })
 }

@@ -30,6 +30,7 @@ pub mod input;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod output;
+pub mod predict;
 pub mod probe;
 pub mod report;
 pub mod scan;

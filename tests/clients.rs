@@ -236,13 +236,14 @@ async fn ldap_starttls_sessions_against_slapd() {
     );
     let port = slapd.ldap.port();
     let cap = Capture::start(dir.path(), port).await;
+    // Two clients (OpenSSL's, over StartTLS), and tlsmatrix's own scan, which is left out.
+    s_client(slapd.ldap, &["-starttls", "ldap", "-tls1"]).await;
+    s_client(slapd.ldap, &["-starttls", "ldap", "-tls1_2"]).await;
     let target = format!("ldap://{}", slapd.ldap);
     let out = run_cli(
         &[
             "scan",
             "-q",
-            "--engine",
-            "openssl",
             "--versions",
             "tls1.0,tls1.2",
             "--format",
@@ -263,6 +264,8 @@ async fn ldap_starttls_sessions_against_slapd() {
             (n(Tls12), Some(n(Tls12)), None, ClientVerdict::Ok, true),
         ]
     );
+    // Both engines' probes (the OpenSSL engine's and the wire engine's, each version).
+    assert!(r.own_probes >= 4, "{}", r.own_probes);
     drop(slapd);
 }
 
@@ -341,7 +344,7 @@ fn connection(
 ) {
     let c = (client, cport);
     let s = ([10, 0, 0, 10], 636);
-    let hello = tlsmatrix::tls::hello::first_hello(offer, Some("split.corp.test")).unwrap();
+    let hello = tlsmatrix::lab::client_hello_unmarked(offer, Some("split.corp.test"));
     let (a, b) = hello.split_at(hello.len() / 2);
     pcap_record(out, ts, &frame(c, s, 999, true, false, &[]));
     pcap_record(out, ts, &frame(s, c, 4999, true, false, &[]));
@@ -648,7 +651,7 @@ fn distinct_rows_stop_at_the_row_limit_and_are_counted() {
     for c in 1..=25u32 {
         // A different server name each time: a row each.
         let name = format!("app{c}.corp.test");
-        let hello = tlsmatrix::tls::hello::first_hello(Tls12, Some(&name)).unwrap();
+        let hello = tlsmatrix::lab::client_hello_unmarked(Tls12, Some(&name));
         a.segment(seg(c, 999, true, &[]));
         let mut s = seg(c, 1000, false, &hello);
         s.end = true;
@@ -670,8 +673,7 @@ fn an_sni_from_a_capture_cannot_inject_a_formula_or_a_control_character() {
     let c = ([10, 0, 0, 7], 50007);
     let s = ([10, 0, 0, 10], 636);
     let hello =
-        tlsmatrix::tls::hello::first_hello(Tls12, Some("=HYPERLINK(\"http://x\")\x1b[2J|`x`"))
-            .unwrap();
+        tlsmatrix::lab::client_hello_unmarked(Tls12, Some("=HYPERLINK(\"http://x\")\x1b[2J|`x`"));
     pcap_record(&mut cap, 1, &frame(c, s, 999, true, false, &[]));
     pcap_record(&mut cap, 1, &frame(c, s, 1000, false, false, &hello));
     let path = write(dir.path(), "sni.pcap", &cap);

@@ -20,8 +20,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use tlsmatrix::analysis::diff::{self, Diff};
 use tlsmatrix::analysis::policy::CheckReport;
+use tlsmatrix::capture::{ClientVerdict, ClientsReport};
 use tlsmatrix::lab::pki::{self, CertSpec};
 use tlsmatrix::lab::{Behaviour, Identity, LabServer};
+use tlsmatrix::predict::PredictReport;
 use tlsmatrix::report::{Report, TlsVersion};
 
 use crate::util::*;
@@ -395,9 +397,16 @@ fn rows<'a>(doc: &'a Html) -> Vec<(String, ElementRef<'a>)> {
         .collect()
 }
 
+/// The headings of the matrix, without their sub-lines (`must work`, an address).
 fn headers(doc: &Html) -> Vec<String> {
     doc.select(&sel("table.matrix thead th"))
-        .map(|th| th.text().next().unwrap_or("").trim().to_string())
+        .map(|th| {
+            th.children()
+                .filter_map(|n| n.value().as_text().map(|t| t.to_string()))
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
         .collect()
 }
 
@@ -432,7 +441,7 @@ async fn the_browser_sees_what_a_page_loads_and_what_its_policy_blocks() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_before_after_and_check_pages_in_a_browser() {
+async fn demo_pages_in_a_browser_before_after_check_prediction_clients() {
     if chromium().is_none() {
         return;
     }
@@ -487,12 +496,131 @@ async fn demo_before_after_and_check_pages_in_a_browser() {
     let check: CheckReport =
         serde_json::from_slice(&run_cli(&json_args, &[], None).await.stdout).expect("check JSON");
 
-    let (p1, o1, p2, o2) = (page.clone(), out.clone(), check_page.clone(), out.clone());
-    let (diff_r, check_r) = tokio::join!(
-        tokio::task::spawn_blocking(move || render(&p1, &o1, "demo-diff")),
-        tokio::task::spawn_blocking(move || render(&p2, &o2, "check")),
+    // The demo's prediction page (clients x endpoints), and its capture as a clients page.
+    let predict_page = saved.join("predict.html");
+    let prediction: PredictReport =
+        serde_json::from_slice(&std::fs::read(saved.join("predict.json")).unwrap()).unwrap();
+    let clients_page = out.join("clients.html");
+    let capture = saved.join("clients.pcap");
+    let run = run_cli(
+        &[
+            "clients",
+            capture.to_str().unwrap(),
+            "-o",
+            clients_page.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert!(run.status.success(), "{}", stderr(&run));
+    let seen: ClientsReport = serde_json::from_slice(
+        &run_cli(
+            &["clients", capture.to_str().unwrap(), "--format", "json"],
+            &[],
+            None,
+        )
+        .await
+        .stdout,
+    )
+    .unwrap();
+
+    let pages = [
+        (page.clone(), "demo-diff"),
+        (check_page.clone(), "check"),
+        (predict_page.clone(), "predict"),
+        (clients_page.clone(), "clients"),
+    ];
+    let mut handles = Vec::new();
+    for (p, name) in pages {
+        let o = out.clone();
+        handles.push(tokio::task::spawn_blocking(move || render(&p, &o, name)));
+    }
+    let mut rendered = Vec::new();
+    for h in handles {
+        rendered.push(h.await.unwrap());
+    }
+    let clients_r = rendered.pop().unwrap();
+    let predict_r = rendered.pop().unwrap();
+    let check_r = rendered.pop().unwrap();
+    let diff_r = rendered.pop().unwrap();
+
+    // The prediction: a row per client, a cell per endpoint saying what the JSON says.
+    assert_self_contained("predict", &predict_page, &predict_r);
+    let doc = Html::parse_document(&predict_r.dom);
+    let banner = text_of(doc.select(&sel(".banner")).next().unwrap());
+    let breaking = prediction.breaking().len();
+    assert!(
+        banner.contains(&format!("{breaking} CLIENT")) || breaking == 0,
+        "{banner}"
     );
-    let (diff_r, check_r) = (diff_r.unwrap(), check_r.unwrap());
+    let hs = headers(&doc);
+    for e in &prediction.endpoints {
+        assert!(hs.contains(&e.target), "{}: {hs:?}", e.target);
+    }
+    let rs = rows(&doc);
+    assert_eq!(rs.len(), prediction.clients.len());
+    let mut printed = Vec::new();
+    for (i, c) in prediction.clients.iter().enumerate() {
+        let (_, tr) = rs
+            .iter()
+            .find(|(n, _)| *n == c.name)
+            .unwrap_or_else(|| panic!("{} has no row", c.name));
+        let cs = cells(*tr);
+        assert_eq!(
+            cs.len(),
+            prediction.endpoints.len() + 1,
+            "{}: {cs:?}",
+            c.name
+        );
+        for j in 0..prediction.endpoints.len() {
+            let cell = prediction.cell(i, j).unwrap();
+            let short = tlsmatrix::output::predict_cell_short(cell);
+            assert!(
+                cs[j + 1].contains(&short),
+                "{} {j}: {:?} lacks {short}",
+                c.name,
+                cs[j + 1]
+            );
+            printed.push(short);
+        }
+        printed.push(c.name.clone());
+    }
+    assert_printed("predict", &predict_r.pdf, &printed);
+
+    // The clients of the capture: a row each, with its verdict.
+    assert_self_contained("clients", &clients_page, &clients_r);
+    let doc = Html::parse_document(&clients_r.dom);
+    let trs: Vec<ElementRef<'_>> = doc.select(&sel("table.filterable tbody tr")).collect();
+    assert_eq!(trs.len(), seen.rows.len());
+    for row in &seen.rows {
+        let tr = trs
+            .iter()
+            .find(|tr| {
+                tr.select(&sel("th .target"))
+                    .next()
+                    .is_some_and(|t| text_of(t) == row.client.to_string())
+            })
+            .unwrap_or_else(|| panic!("{} has no row", row.client));
+        let cs = cells(*tr);
+        assert!(
+            cs.last().unwrap().contains(match row.verdict {
+                ClientVerdict::Breaks => "breaks",
+                _ => "ok",
+            }),
+            "{}: {cs:?}",
+            row.client
+        );
+        assert!(
+            cs.iter().any(|c| c == &row.offered),
+            "{}: {cs:?}",
+            row.client
+        );
+    }
+    let hellos = doc
+        .select(&sel("table.matrix:not(.filterable) tbody tr"))
+        .count();
+    assert_eq!(hellos, seen.offers.len(), "a row per client hello");
 
     // The before/after page.
     assert_self_contained("demo diff", &page, &diff_r);

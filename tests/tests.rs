@@ -19,6 +19,7 @@ mod keys;
 mod ldap;
 mod matrix;
 mod offered;
+mod predict;
 mod s_server;
 mod slapd;
 mod wire;

@@ -5,12 +5,15 @@ mod check;
 mod clients;
 #[cfg(feature = "lab")]
 pub mod demo;
+#[cfg(feature = "lab")]
+mod demo_predict;
 mod describe;
 mod diff;
 mod discover;
 mod emit;
 pub mod exit;
 mod merge;
+mod predict;
 pub mod progress;
 mod scan;
 
@@ -33,6 +36,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
         Job::Discover(job) => discover::run(job).await,
         Job::Diff(job) => diff::run(job),
         Job::Clients(job) => clients::run(job),
+        Job::Predict(job) => predict::run(*job, cancel).await,
         Job::Check(job) => check::run(job),
         Job::Merge(job) => merge::run(job),
         Job::Describe(what) => describe::run(what),

@@ -19,12 +19,15 @@ use std::io::{BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
+pub mod offers;
+
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use hashlink::LinkedHashMap;
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError};
 use serde::{Deserialize, Serialize};
 
 use crate::tls::TlsVersion;
+use crate::tls::clienthello::ClientHello;
 use crate::tls::record::{HelloRead, ServerAnswer, read_client_hello, server_answer, version_name};
 
 /// What is kept of one direction of a connection before its hello is read.
@@ -42,9 +45,11 @@ const MAX_SNI: usize = 255;
 /// What one pending segment costs besides its bytes (a map node and a vector).
 const SEGMENT_OVERHEAD: usize = 64;
 
+/// Version of the clients document's layout. 2: every distinct ClientHello per client
+/// (`offers`), the connections left out as tlsmatrix's own (`own_probes`), a row's JA4.
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// What a client's connections mean for a move to TLS 1.2-only.
-/// Version of the clients document's layout.
-pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,6 +82,9 @@ pub struct ClientRow {
     pub offered: String,
     /// The version the server chose in its ServerHello, when one was seen.
     pub negotiated: Option<String>,
+    /// The JA4 fingerprint of the hello (see `offers` for the hello itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<String>,
     /// TLS began after an LDAP StartTLS exchange.
     pub starttls: bool,
     pub connections: u64,
@@ -145,6 +153,15 @@ pub struct ClientsReport {
     pub dropped: Dropped,
     #[serde(default)]
     pub limits: Limits,
+    /// Every distinct ClientHello seen, with its fingerprints (see `offers`).
+    #[serde(default)]
+    pub hellos: Vec<offers::Hello>,
+    /// Each client's distinct hellos: one entry per client and hello.
+    #[serde(default)]
+    pub offers: Vec<offers::Offer>,
+    /// Connections whose ClientHello was tlsmatrix's own probe, left out of rows and offers.
+    #[serde(default)]
+    pub own_probes: u64,
 }
 
 impl ClientsReport {
@@ -289,6 +306,8 @@ fn tls_start(b: &[u8]) -> Start {
 struct Hello {
     offered: u16,
     sni: Option<String>,
+    /// The hello's place in the offer book, if it has one.
+    shape: Option<usize>,
 }
 
 struct Flow {
@@ -358,7 +377,15 @@ struct Agg {
     last: f64,
 }
 
-type RowKey = (IpAddr, SocketAddr, Option<String>, u16, Option<u16>, bool);
+type RowKey = (
+    IpAddr,
+    SocketAddr,
+    Option<String>,
+    u16,
+    Option<u16>,
+    bool,
+    Option<usize>,
+);
 
 type FlowKey = (SocketAddr, SocketAddr);
 
@@ -370,6 +397,8 @@ pub struct Analyzer {
     /// Bytes held by `flows`.
     buffered: usize,
     rows: BTreeMap<RowKey, Agg>,
+    /// Every distinct hello of every client.
+    book: offers::OfferBook,
     dropped: Dropped,
     limits: Limits,
 }
@@ -398,6 +427,7 @@ impl Analyzer {
             flows: LinkedHashMap::new(),
             buffered: 0,
             rows: BTreeMap::new(),
+            book: offers::OfferBook::default(),
             dropped: Dropped::default(),
             limits,
         }
@@ -455,7 +485,7 @@ impl Analyzer {
             dir.next = Some(s.seq.wrapping_add(1));
         } else if !s.payload.is_empty() && !ignore {
             dir.add(s.seq, s.payload);
-            Self::read(flow, s.src);
+            Self::read(flow, s.src, &mut self.book);
         }
         let after = flow.held();
         self.buffered = (self.buffered + after).saturating_sub(before);
@@ -490,7 +520,7 @@ impl Analyzer {
         }
     }
 
-    fn read(flow: &mut Flow, sender: SocketAddr) {
+    fn read(flow: &mut Flow, sender: SocketAddr, book: &mut offers::OfferBook) {
         let Some((_, dir)) = flow.dirs.iter().flatten().find(|(a, _)| *a == sender) else {
             return;
         };
@@ -510,7 +540,18 @@ impl Analyzer {
         if flow.hello.is_none() && is_client != Some(false) {
             match read_client_hello(tls) {
                 HelloRead::Hello(offer) => {
+                    let shape = match ClientHello::from_records(tls) {
+                        // tlsmatrix's own probe: left out, only counted.
+                        Ok(h) if h.is_tlsmatrix_probe() => {
+                            book.own_probes += 1;
+                            flow.ignore = true;
+                            return;
+                        }
+                        Ok(h) => book.intern(&h),
+                        Err(_) => None,
+                    };
                     flow.hello = Some(Hello {
+                        shape,
                         offered: offer.highest(),
                         sni: offer.sni.map(|mut n| {
                             if n.len() > MAX_SNI {
@@ -552,6 +593,17 @@ impl Analyzer {
         let Some(server) = flow.server.or_else(|| flow.peer(client)) else {
             return;
         };
+        if let Some(shape) = hello.shape {
+            self.book.connection(offers::Connection {
+                client: client.ip(),
+                server,
+                shape,
+                sni: hello.sni.clone(),
+                first: flow.first,
+                last: flow.last,
+                negotiated: flow.negotiated,
+            });
+        }
         let key = (
             client.ip(),
             server,
@@ -559,6 +611,7 @@ impl Analyzer {
             hello.offered,
             flow.negotiated,
             flow.starttls,
+            hello.shape,
         );
         if !self.rows.contains_key(&key) && self.rows.len() >= self.limits.rows {
             self.dropped.over_row_limit += 1;
@@ -579,11 +632,12 @@ impl Analyzer {
         while let Some((_, f)) = self.flows.pop_front() {
             self.record(f);
         }
-        let rows = self
+        let book = &self.book;
+        let rows: Vec<ClientRow> = self
             .rows
             .into_iter()
             .map(
-                |((client, server, sni, offered, negotiated, starttls), a)| {
+                |((client, server, sni, offered, negotiated, starttls, shape), a)| {
                     let verdict = if offered < TlsVersion::Tls12.wire() {
                         ClientVerdict::Breaks
                     } else if negotiated.is_some_and(|n| n < TlsVersion::Tls12.wire()) {
@@ -597,6 +651,7 @@ impl Analyzer {
                         sni,
                         offered: version_name(offered),
                         negotiated: negotiated.map(version_name),
+                        ja4: shape.map(|s| book.ja4(s)),
                         starttls,
                         connections: a.connections,
                         first_seen: rfc3339(a.first),
@@ -606,6 +661,8 @@ impl Analyzer {
                 },
             )
             .collect();
+        let own_probes = self.book.own_probes;
+        let (hellos, offers) = self.book.finish();
         ClientsReport {
             schema_version: SCHEMA_VERSION,
             files,
@@ -613,6 +670,9 @@ impl Analyzer {
             rows,
             dropped: self.dropped,
             limits: self.limits,
+            own_probes,
+            hellos,
+            offers,
         }
     }
 

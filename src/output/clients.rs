@@ -6,6 +6,7 @@ use super::Format;
 use super::csv::CsvOut;
 use super::markdown::{self as md, Md};
 use super::table::{line, new_table, paint, text, write_lines};
+use crate::capture::offers::{Hello, Offer};
 use crate::capture::{ClientRow, ClientVerdict, ClientsReport};
 
 /// `3 clients will break (they offer nothing above TLS 1.1); 1 negotiates ...`.
@@ -46,6 +47,20 @@ pub fn clients_summary(r: &ClientsReport) -> String {
             r.limits.rows
         ));
     }
+    let fallbacks = r.offers.iter().filter(|o| o.is_fallback()).count();
+    if fallbacks > 0 {
+        s.push_str(&format!(
+            "; {fallbacks} hello{} retried with a lower version after a failure (fallback)",
+            if fallbacks == 1 { "" } else { "s" }
+        ));
+    }
+    if r.own_probes > 0 {
+        s.push_str(&format!(
+            "; {} connection{} of tlsmatrix's own probes left out",
+            r.own_probes,
+            if r.own_probes == 1 { "" } else { "s" }
+        ));
+    }
     let errors = r.files.iter().filter(|f| f.error.is_some()).count();
     if errors > 0 {
         s.push_str(&format!(
@@ -54,6 +69,59 @@ pub fn clients_summary(r: &ClientsReport) -> String {
         ));
     }
     s
+}
+
+/// The offers in reading order: by client, each hello followed by the hellos it fell back to.
+pub fn offers_in_order(r: &ClientsReport) -> Vec<&Offer> {
+    let mut out: Vec<&Offer> = Vec::with_capacity(r.offers.len());
+    for o in r.offers.iter().filter(|o| o.fallback_of.is_none()) {
+        out.push(o);
+        out.extend(
+            r.offers
+                .iter()
+                .filter(|f| f.client == o.client && f.fallback_of == Some(o.hello)),
+        );
+    }
+    // A retry whose first hello is not listed (cannot happen; kept whole all the same).
+    for o in &r.offers {
+        if !out.iter().any(|x| std::ptr::eq(*x, o)) {
+            out.push(o);
+        }
+    }
+    out
+}
+
+/// How an offer relates to the client's others: `fallback after t13d... failed` or `-`.
+pub fn fallback_text(r: &ClientsReport, o: &Offer) -> String {
+    match (o.fallback_of, o.fallback_scsv) {
+        (Some(of), _) => format!(
+            "fallback after {} failed",
+            r.hellos.get(of).map_or("?", |h| h.ja4.as_str())
+        ),
+        (None, true) => "fallback (TLS_FALLBACK_SCSV)".into(),
+        (None, false) => "-".into(),
+    }
+}
+
+/// JA3, versions, suites, groups, ALPN, SNI and fallback of an offer, for people.
+pub(crate) fn offer_summary(r: &ClientsReport, o: &Offer) -> [String; 7] {
+    let dash = |v: &[String], sep: &str| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(sep)
+        }
+    };
+    let h: Option<&Hello> = r.hellos.get(o.hello);
+    [
+        h.map_or("-".into(), |h| h.ja3.clone()),
+        h.map_or(o.highest.clone(), |h| h.versions.join(", ")),
+        h.map_or("-".into(), |h| format!("{} suites", h.suites.len())),
+        h.map_or("-".into(), |h| dash(&h.groups, " ")),
+        h.map_or("-".into(), |h| dash(&h.alpn, " ")),
+        dash(&o.sni, " "),
+        fallback_text(r, o),
+    ]
 }
 
 fn server(r: &ClientRow) -> String {
@@ -87,6 +155,7 @@ pub fn write_clients(
                 "first_seen",
                 "last_seen",
                 "verdict",
+                "ja4",
             ])?;
             for x in &r.rows {
                 out.row([
@@ -100,6 +169,7 @@ pub fn write_clients(
                     x.first_seen.clone(),
                     x.last_seen.clone(),
                     x.verdict.key().to_string(),
+                    x.ja4.clone().unwrap_or_default(),
                 ])?;
             }
             out.finish()
@@ -136,6 +206,42 @@ pub fn write_clients(
                 )?;
             }
             writeln!(w)?;
+            if !r.offers.is_empty() {
+                md::header(
+                    w,
+                    &[
+                        "Client",
+                        "JA4",
+                        "JA3",
+                        "Versions",
+                        "Suites",
+                        "Groups",
+                        "ALPN",
+                        "SNI",
+                        "Connections",
+                        "Fallback",
+                    ],
+                )?;
+                for o in offers_in_order(r) {
+                    let [ja3, versions, suites, groups, alpn, sni, fallback] = offer_summary(r, o);
+                    md::row(
+                        w,
+                        [
+                            Md::text(o.client.to_string()),
+                            Md::text(o.ja4.as_str()),
+                            Md::text(ja3),
+                            Md::text(versions),
+                            Md::text(suites),
+                            Md::text(groups),
+                            Md::text(alpn),
+                            Md::text(sni),
+                            Md::text(o.connections.to_string()),
+                            Md::text(fallback),
+                        ],
+                    )?;
+                }
+                writeln!(w)?;
+            }
             for f in r.files.iter().filter(|f| f.error.is_some()) {
                 md::line(
                     w,
@@ -178,6 +284,35 @@ pub fn write_clients(
                 ]);
             }
             write_lines(&t, w)?;
+            if !r.offers.is_empty() {
+                let mut t = new_table(super::Look::wide(color));
+                t.set_header(vec![
+                    "CLIENT", "JA4", "JA3", "VERSIONS", "SUITES", "GROUPS", "ALPN", "SNI", "CONN",
+                    "FALLBACK",
+                ]);
+                for o in offers_in_order(r) {
+                    let [ja3, versions, suites, groups, alpn, sni, fallback] = offer_summary(r, o);
+                    let fb = o.is_fallback().then_some(Color::Yellow);
+                    t.add_row(vec![
+                        text(o.client.to_string()),
+                        text(&o.ja4),
+                        text(ja3),
+                        text(versions),
+                        text(suites),
+                        text(groups),
+                        text(alpn),
+                        text(sni),
+                        text(o.connections.to_string()),
+                        paint(text(fallback), fb, color),
+                    ]);
+                }
+                line(w, "")?;
+                line(
+                    w,
+                    "Client hellos (every distinct ClientHello of each client):",
+                )?;
+                write_lines(&t, w)?;
+            }
             line(w, &clients_summary(r))
         }
     }

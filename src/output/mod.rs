@@ -11,6 +11,7 @@ mod file;
 pub mod html;
 mod json;
 mod markdown;
+mod predict;
 mod table;
 
 use std::io::{self, Write};
@@ -28,6 +29,10 @@ pub use self::discovery::{discovery_summary, write_discovery, write_target_list}
 pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
+pub use self::predict::{
+    break_lines, cell_short as predict_cell_short, endpoint_label, predict_summary, write_predict,
+    write_profiles,
+};
 pub use self::table::{say, write_table};
 
 /// How tables are laid out for people.

@@ -2,8 +2,12 @@
 //! Nothing here opens a socket or decides an outcome.
 
 pub mod alert;
+pub mod answer;
+pub mod clienthello;
 pub mod hello;
+pub mod names;
 pub mod record;
+pub mod replay;
 pub mod version;
 
 pub use alert::alert_name;

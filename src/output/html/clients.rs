@@ -7,6 +7,7 @@ use maud::html;
 
 use super::{Mark, Meta, Text, bar, card, controls, legend, page, write_page};
 use crate::capture::{ClientRow, ClientVerdict, ClientsReport};
+use crate::output::clients::{offer_summary, offers_in_order};
 use crate::output::clients_summary;
 
 pub(crate) fn client_mark(v: ClientVerdict) -> Mark {
@@ -129,7 +130,10 @@ pub fn write_clients(r: &ClientsReport, meta: &Meta, w: &mut dyn Write) -> io::R
                     @for x in &rows {
                         @let m = client_mark(x.verdict);
                         tr class=[m.attention().then_some("attention")] {
-                            th.endpoint scope="row" { span.target { (x.client) } }
+                            th.endpoint scope="row" {
+                                span.target { (x.client) }
+                                @if let Some(j) = &x.ja4 { div.sub.mono { (Text(j)) } }
+                            }
                             td.nw { (server(x)) }
                             td.name { (Text(x.sni.as_deref().unwrap_or("–"))) }
                             td data-sort=(x.connections) { (x.connections) }
@@ -139,6 +143,38 @@ pub fn write_clients(r: &ClientsReport, meta: &Meta, w: &mut dyn Write) -> io::R
                             td { (time(&x.last_seen)) }
                             td class={ "cell wrap " (m.class()) } data-sort=(m.rank()) {
                                 span.sym aria-hidden="true" { (m.symbol()) } " " (verdict_word(x.verdict))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !r.offers.is_empty() {
+            h2 { "Client hellos" }
+            p.sub { "Every distinct ClientHello of each client; a retry after a failure is marked as a fallback." }
+            div.scroll {
+                table.matrix {
+                    thead {
+                        tr {
+                            th { "Client" } th { "JA4" } th { "JA3" } th { "Versions" } th { "Suites" }
+                            th { "Groups" } th { "ALPN" } th { "SNI" } th { "Connections" } th { "Fallback" }
+                        }
+                    }
+                    tbody {
+                        @for o in offers_in_order(r) {
+                            @let [ja3, versions, suites, groups, alpn, sni, fallback] = offer_summary(r, o);
+                            @let (m, fallback) = if o.is_fallback() { (Mark::Warn, fallback) } else { (Mark::Off, "no".to_string()) };
+                            tr {
+                                th.endpoint scope="row" { span.target { (o.client) } }
+                                td.mono { (Text(&o.ja4)) }
+                                td.mono.wrap { (Text(&ja3)) }
+                                td.wrap { (Text(&versions)) }
+                                td.wrap { (Text(&suites)) }
+                                td.wrap { (Text(&groups)) }
+                                td.wrap { (Text(&alpn)) }
+                                td.name { (Text(&sni)) }
+                                td data-sort=(o.connections) { (o.connections) }
+                                td class={ "cell wrap " (m.class()) } { span.sym aria-hidden="true" { (m.symbol()) } " " (Text(&fallback)) }
                             }
                         }
                     }

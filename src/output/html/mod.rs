@@ -13,6 +13,7 @@ mod check;
 mod clients;
 mod diff;
 mod discovery;
+mod predict;
 mod scan;
 
 use std::borrow::Cow;
@@ -27,6 +28,7 @@ pub use check::{CheckPage, write_check};
 pub use clients::write_clients;
 pub use diff::{DiffPage, write_diff};
 pub use discovery::write_discovery;
+pub use predict::{write_predict, write_profiles};
 pub use scan::write_scan;
 
 /// How a page was made, said at its foot: the tool that wrote it, and when.

@@ -58,6 +58,7 @@ fn clients_fixture(sni: &str, path: &str) -> ClientsReport {
         first_seen: "2026-11-20T08:00:00Z".into(),
         last_seen: "2026-11-24T17:30:00Z".into(),
         verdict,
+        ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
     };
     ClientsReport {
         schema_version: 1,
@@ -70,6 +71,9 @@ fn clients_fixture(sni: &str, path: &str) -> ClientsReport {
         ports: vec![636],
         dropped: Default::default(),
         limits: Default::default(),
+        hellos: vec![],
+        offers: vec![],
+        own_probes: 0,
         rows: vec![
             row("10.0.5.20", "TLS 1.3", "TLS 1.3", ClientVerdict::Ok, 40),
             row("10.0.5.31", "TLS 1.0", "TLS 1.0", ClientVerdict::Breaks, 7),
@@ -81,6 +85,107 @@ fn clients_fixture(sni: &str, path: &str) -> ClientsReport {
                 3,
             ),
         ],
+    }
+}
+
+/// Two clients (one seen, one a profile) on two endpoints: one works, one breaks for want of a
+/// suite, one cannot be asked.
+fn predict_fixture(name: &str, detail: &str) -> crate::predict::PredictReport {
+    use crate::predict::*;
+    let client = |name: &str, origin: Origin, versions: &[&str]| Client {
+        name: name.into(),
+        origin,
+        ja4: "t12d050500_be5a453c3937_dd2006f5fa1e".into(),
+        ja3: "2d5a01c0b34a422b987cc2349e8cc595".into(),
+        versions: versions.iter().map(|v| v.to_string()).collect(),
+        suites: 5,
+        enable_tls12: None,
+        hello: "0100".into(),
+    };
+    let endpoint = |target: &str, port| Endpoint {
+        target: target.into(),
+        host: "dc1.corp.example.com".into(),
+        address: Some("10.0.0.11".parse().unwrap()),
+        port,
+        protocol: crate::report::Protocol::Ldaps,
+        sni: Some("dc1.corp.example.com".into()),
+        unresolved: None,
+    };
+    let cell = |client, endpoint, prediction| Cell {
+        client,
+        endpoint,
+        method: Method::Live,
+        prediction,
+    };
+    PredictReport {
+        schema_version: SCHEMA_VERSION,
+        mode: Mode::Tls12Only,
+        clients: vec![
+            client(
+                name,
+                Origin::Observed {
+                    address: "10.0.5.31".parse().unwrap(),
+                    sni: vec![name.into()],
+                    connections: 12,
+                    fallbacks: vec![],
+                    fallback_only: false,
+                },
+                &["up to TLS 1.2"],
+            ),
+            client(
+                "windows-10-1809",
+                Origin::Profile {
+                    name: "windows-10-1809".into(),
+                    title: "Windows 10 1809 / Server 2019, Schannel defaults".into(),
+                    source: "captured with scripts/record-profiles".into(),
+                },
+                &["up to TLS 1.2"],
+            ),
+        ],
+        endpoints: vec![
+            endpoint("ldaps://dc1.corp.example.com", 636),
+            endpoint("dc1.corp.example.com:3269", 3269),
+        ],
+        cells: vec![
+            cell(
+                0,
+                0,
+                Prediction::Breaks {
+                    reasons: vec![Reason::NoSharedSuite],
+                    alert: Some(40),
+                    detail: detail.into(),
+                    change: "add suite TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 on the client".into(),
+                },
+            ),
+            cell(
+                0,
+                1,
+                Prediction::Unknown {
+                    detail: detail.into(),
+                },
+            ),
+            cell(
+                1,
+                0,
+                Prediction::Works {
+                    version: "TLS 1.2".into(),
+                    suite: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
+                    note: None,
+                },
+            ),
+            cell(
+                1,
+                1,
+                Prediction::Works {
+                    version: "TLS 1.2".into(),
+                    suite: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
+                    note: None,
+                },
+            ),
+        ],
+        input_errors: vec![],
+        own_probes: 0,
+        complete: true,
     }
 }
 
@@ -190,6 +295,18 @@ fn check_snapshot() {
 fn clients_snapshot() {
     insta::assert_snapshot!(lines(render(|w| write_clients(
         &clients_fixture("dc1.corp.example.com", "dc1-636.pcapng"),
+        &meta(),
+        w
+    ))));
+}
+
+#[test]
+fn predict_snapshot() {
+    insta::assert_snapshot!(lines(render(|w| write_predict(
+        &predict_fixture(
+            "10.0.5.31",
+            "alert handshake_failure(40) to the hello as it is"
+        ),
         &meta(),
         w
     ))));
@@ -341,6 +458,10 @@ fn hostile_text_stays_text_in_every_page() {
     assert_contained("check", &check_page(&hostile, &x));
     let clients = clients_fixture(HOSTILE, HOSTILE);
     assert_contained("clients", &render(|w| write_clients(&clients, &meta(), w)));
+    assert_contained(
+        "predict",
+        &render(|w| write_predict(&predict_fixture(HOSTILE, HOSTILE), &meta(), w)),
+    );
     let d = crate::discover::Discovery {
         schema_version: 1,
         domain: HOSTILE.into(),
