@@ -94,8 +94,9 @@ fn assert_markdown_cells(what: &str, text: &str) {
         }
         n
     };
-    // Each table (consecutive `|` lines) on its own: a page may have an evidence table first.
-    let (mut width, mut tables) = (None, 0);
+    // Each table (a run of `|` lines) keeps one cell count on every row.
+    let mut width = None;
+    let mut tables = 0;
     for line in text.lines() {
         if !line.starts_with('|') {
             width = None;
