@@ -215,7 +215,7 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
         eprintln!("saved {}", path.display());
     }
     // Who of the lab's clients will break, from a capture of them.
-    if !crate::app::demo_predict::show(look.color, job.save.as_deref(), cancel).await? {
+    if !crate::app::demo_predict::show(look, job.save.as_deref(), cancel).await? {
         return Ok(Exit::Interrupted);
     }
     crate::app::to_stdout(|w| {

@@ -103,7 +103,7 @@ async fn connect(
 
 /// Capture the lab's clients, predict, print both. Returns false when interrupted.
 pub(crate) async fn show(
-    color: bool,
+    look: crate::output::Look,
     save: Option<&Path>,
     cancel: CancellationToken,
 ) -> Result<bool, Error> {
@@ -143,7 +143,7 @@ pub(crate) async fn show(
     let seen = crate::capture::analyze(&[pcap.to_string_lossy().into_owned()], Vec::new());
     crate::app::to_stdout(|w| {
         writeln!(w, "== The lab's clients, captured ==")?;
-        write_clients(&seen, Format::Table, color, w)?;
+        write_clients(&seen, Format::Table, look, w)?;
         writeln!(w)
     })?;
 
@@ -184,9 +184,9 @@ pub(crate) async fn show(
     crate::app::to_stdout(|w| {
         writeln!(
             w,
-            "== Who will break once dc1 accepts only TLS 1.2+ with ECDHE-RSA AES-GCM suites =="
+            "== Who will break once dc1 takes only TLS 1.2+ with ECDHE-RSA AES-GCM =="
         )?;
-        write_predict(&report, Format::Table, color, w)?;
+        write_predict(&report, Format::Table, look, w)?;
         writeln!(w)
     })?;
     if let Some(d) = save {

@@ -136,7 +136,7 @@ fn server(r: &ClientRow) -> String {
 pub fn write_clients(
     r: &ClientsReport,
     format: Format,
-    color: bool,
+    look: super::Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
@@ -253,7 +253,7 @@ pub fn write_clients(
             md::line(w, "", &clients_summary(r))
         }
         Format::Table => {
-            let mut t = new_table(super::Look::wide(color));
+            let mut t = new_table(look);
             t.set_header(vec![
                 "CLIENT",
                 "SERVER",
@@ -280,12 +280,12 @@ pub fn write_clients(
                     text(x.negotiated.as_deref().unwrap_or("-")),
                     text(&x.first_seen),
                     text(&x.last_seen),
-                    paint(text(x.verdict.key()), Some(c), color),
+                    paint(text(x.verdict.key()), Some(c), look.color),
                 ]);
             }
             write_lines(&t, w)?;
             if !r.offers.is_empty() {
-                let mut t = new_table(super::Look::wide(color));
+                let mut t = new_table(look);
                 t.set_header(vec![
                     "CLIENT", "JA4", "JA3", "VERSIONS", "SUITES", "GROUPS", "ALPN", "SNI", "CONN",
                     "FALLBACK",
@@ -303,7 +303,7 @@ pub fn write_clients(
                         text(alpn),
                         text(sni),
                         text(o.connections.to_string()),
-                        paint(text(fallback), fb, color),
+                        paint(text(fallback), fb, look.color),
                     ]);
                 }
                 line(w, "")?;
@@ -313,7 +313,7 @@ pub fn write_clients(
                 )?;
                 write_lines(&t, w)?;
             }
-            line(w, &clients_summary(r))
+            super::say(w, look, &clients_summary(r))
         }
     }
 }

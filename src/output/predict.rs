@@ -209,7 +209,7 @@ fn breaking_title(r: &PredictReport) -> String {
 pub fn write_predict(
     r: &PredictReport,
     format: Format,
-    color: bool,
+    look: super::Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
@@ -330,7 +330,7 @@ pub fn write_predict(
             md::line(w, "", &predict_summary(r))
         }
         Format::Table => {
-            let mut t = new_table(super::Look::wide(color));
+            let mut t = new_table(look);
             let mut header = vec![text("CLIENT"), text("JA4"), text("OFFERS")];
             header.extend(r.endpoints.iter().map(|e| text(endpoint_label(e))));
             t.set_header(header);
@@ -345,7 +345,7 @@ pub fn write_predict(
                         Some(cell) => paint(
                             text(cell_short(cell)),
                             Some(cell_color(&cell.prediction)),
-                            color,
+                            look.color,
                         ),
                         None => text("-"),
                     });
@@ -356,12 +356,12 @@ pub fn write_predict(
             line(w, "")?;
             line(w, &breaking_title(r))?;
             for l in break_lines(r) {
-                line(w, &format!("  - {l}"))?;
+                super::say(w, look, &format!("  - {l}"))?;
             }
             for n in notes(r) {
-                line(w, &format!("note: {n}"))?;
+                super::say(w, look, &format!("note: {n}"))?;
             }
-            line(w, &predict_summary(r))
+            super::say(w, look, &predict_summary(r))
         }
     }
 }
@@ -370,7 +370,7 @@ pub fn write_predict(
 pub fn write_profiles(
     profiles: &[Profile],
     format: Format,
-    color: bool,
+    look: super::Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
@@ -438,7 +438,7 @@ pub fn write_profiles(
             Ok(())
         }
         Format::Table => {
-            let mut t = new_table(super::Look::wide(color));
+            let mut t = new_table(look);
             t.set_header(vec!["PROFILE", "KIND", "CLIENT", "VERSIONS", "JA4"]);
             for p in profiles {
                 t.add_row(vec![
@@ -449,7 +449,7 @@ pub fn write_profiles(
                             crate::predict::profiles::Kind::Captured => Color::Green,
                             crate::predict::profiles::Kind::Documented => Color::Yellow,
                         }),
-                        color,
+                        look.color,
                     ),
                     text(&p.title),
                     text(crate::capture::offers::versions(&p.hello).join(", ")),
@@ -459,10 +459,11 @@ pub fn write_profiles(
             write_lines(&t, w)?;
             line(w, "")?;
             for p in profiles {
-                line(w, &format!("{}: {}", p.name, p.source))?;
+                super::say(w, look, &format!("{}: {}", p.name, p.source))?;
             }
-            line(
+            super::say(
                 w,
+                look,
                 "captured: the real client's hello, recorded here with scripts/record-profiles; \
                  documented: built from the vendor's published defaults (see each source)",
             )
