@@ -42,6 +42,9 @@ pub enum Command {
     /// Who will break: replay each client's own ClientHello (from captures or built-in
     /// profiles) to each endpoint as it will be once it accepts only TLS 1.2 and newer.
     Predict(Box<PredictArgs>),
+    /// Run as a Prometheus exporter: /probe?target=TARGET&module=NAME scans a target and
+    /// answers with the matrix as metrics; /metrics has the exporter's own.
+    Serve(ServeArgs),
     /// Start a local lab of TLS servers that behave like domain controllers before and after
     /// "TLS 1.2 only", scan it, and print both matrices.
     #[cfg(feature = "lab")]
@@ -448,6 +451,30 @@ pub struct OutputArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (YAML): limits, and the modules a scrape names with module=NAME
+    /// [default: one module, `default`, that scans as `tlsmatrix scan` does]. Read again on
+    /// SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port to listen on (the loopback by default: open it to Prometheus on
+    /// purpose, with --web-config for TLS and passwords).
+    #[arg(long, default_value = "127.0.0.1:9636", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+
+    /// TLS and basic authentication for the exporter, in the format of Prometheus'
+    /// exporter-toolkit web configuration (tls_server_config, basic_auth_users). Read again on
+    /// SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub web_config: Option<PathBuf>,
+
+    /// Check the configuration files, say what they define, and exit (2 on a mistake).
+    #[arg(long)]
+    pub check_config: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Also save the two reports as before.json and after.json in this folder.
     #[arg(long, value_name = "DIR")]
@@ -473,6 +500,10 @@ pub enum FormatArg {
     Md,
     /// One self-contained page (inline style, nothing loaded), for people and for print.
     Html,
+    /// The Prometheus exposition format, for node_exporter's textfile collector (scan, check and
+    /// merge; `-o FILE.prom` picks it too).
+    #[value(alias = "prom")]
+    Prometheus,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

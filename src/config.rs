@@ -43,6 +43,7 @@ pub enum Job {
     Demo(DemoJob),
     /// Describe the command line itself: completions or the manual page.
     Describe(Describe),
+    Serve(Box<ServeJob>),
 }
 
 /// What `completions` and `man` print.
@@ -192,6 +193,7 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
         }
         Command::Completions { shell } => Job::Describe(Describe::Completions(shell)),
         Command::Man => Job::Describe(Describe::Man),
+        Command::Serve(args) => Job::Serve(Box::new(serve_job(&args)?)),
         #[cfg(feature = "lab")]
         Command::Demo(args) => Job::Demo(DemoJob {
             save: args.save,
@@ -468,6 +470,7 @@ fn from_arg(f: FormatArg) -> Result<Format, Error> {
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
         FormatArg::Html => Format::Html,
+        FormatArg::Prometheus => Format::Prometheus,
     })
 }
 
@@ -654,5 +657,88 @@ pub fn predict_job(args: crate::cli::PredictArgs) -> Result<PredictJob, Error> {
         sni: args.sni,
         live,
         output,
+    })
+}
+
+/// The exporter, ready to run.
+pub struct ServeJob {
+    pub listen: std::net::SocketAddr,
+    pub files: ServeFiles,
+    pub settings: crate::serve::settings::ExporterSettings,
+    pub web: crate::serve::web::WebSettings,
+    /// Only check the files.
+    pub check_only: bool,
+}
+
+/// The files the exporter reads at start and again on SIGHUP.
+#[derive(Clone, Debug)]
+pub struct ServeFiles {
+    pub config: Option<PathBuf>,
+    pub web_config: Option<PathBuf>,
+}
+
+impl ServeFiles {
+    /// Read and validate both files; every mistake of a file is in its error.
+    pub fn load(
+        &self,
+    ) -> Result<
+        (
+            crate::serve::settings::ExporterSettings,
+            crate::serve::web::WebSettings,
+        ),
+        Error,
+    > {
+        let read = |path: &PathBuf| {
+            std::fs::read_to_string(path).map_err(|e| Error::Config {
+                path: path.clone(),
+                errors: vec![crate::serve::yaml::ConfigError {
+                    line: 0,
+                    column: 0,
+                    path: String::new(),
+                    message: format!("cannot read the file: {e}"),
+                }],
+            })
+        };
+        let settings = match &self.config {
+            None => crate::serve::settings::ExporterSettings::default(),
+            Some(path) => {
+                let base = path.parent().unwrap_or(std::path::Path::new("."));
+                crate::serve::settings::parse(&read(path)?, base).map_err(|errors| {
+                    Error::Config {
+                        path: path.clone(),
+                        errors,
+                    }
+                })?
+            }
+        };
+        let web = match &self.web_config {
+            None => crate::serve::web::WebSettings {
+                tls: None,
+                users: Default::default(),
+            },
+            Some(path) => {
+                let base = path.parent().unwrap_or(std::path::Path::new("."));
+                crate::serve::web::parse(&read(path)?, base).map_err(|errors| Error::Config {
+                    path: path.clone(),
+                    errors,
+                })?
+            }
+        };
+        Ok((settings, web))
+    }
+}
+
+pub fn serve_job(args: &crate::cli::ServeArgs) -> Result<ServeJob, Error> {
+    let files = ServeFiles {
+        config: args.config.clone(),
+        web_config: args.web_config.clone(),
+    };
+    let (settings, web) = files.load()?;
+    Ok(ServeJob {
+        listen: args.listen,
+        files,
+        settings,
+        web,
+        check_only: args.check_config,
     })
 }

@@ -34,6 +34,7 @@ pub mod predict;
 pub mod probe;
 pub mod report;
 pub mod scan;
+pub mod serve;
 pub mod target;
 pub mod tls;
 

@@ -24,8 +24,10 @@ fn main() -> ExitCode {
         Ok(exit) => exit,
         Err(e) => {
             // Errors may quote a file's contents or a target line: never raw on the terminal.
-            let message = tlsmatrix::output::escape::term(&e.to_string()).into_owned();
-            eprintln!("tlsmatrix: error: {message}");
+            for line in e.lines() {
+                let message = tlsmatrix::output::escape::term(&line).into_owned();
+                eprintln!("tlsmatrix: error: {message}");
+            }
             Exit::Input
         }
     };

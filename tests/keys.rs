@@ -88,4 +88,6 @@ fn every_key_table_matches_its_serde_name() {
     );
     use Role::*;
     same(&[Dc, Gc, Kdc, Site, DomainAddress], |v| v.key().into());
+    use tlsmatrix::cert::Severity as V;
+    same(&[V::Error, V::Warning, V::Info], |v| v.key().into());
 }

@@ -20,6 +20,8 @@ mod ldap;
 mod matrix;
 mod offered;
 mod predict;
+mod prometheus;
 mod s_server;
+mod serve;
 mod slapd;
 mod wire;

@@ -24,6 +24,15 @@ pub(crate) fn run(job: CheckJob) -> Result<Exit, Error> {
             &html::Meta::now(),
             w,
         ),
+        // The metrics of the scan with those of its check, for a textfile collector.
+        output::Format::Prometheus => output::write_prometheus(
+            &output::Exposition {
+                report: &job.scan.report,
+                probe: None,
+                check: Some(&c),
+            },
+            w,
+        ),
         _ => output::write_check(&c, format, look, w),
     })?;
     Ok(check_exit(&c))

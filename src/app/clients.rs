@@ -1,13 +1,14 @@
 //! `tlsmatrix clients`: which clients use which TLS versions, from packet captures.
 
 use crate::app::Exit;
-use crate::app::emit::emit_with;
+use crate::app::emit::{emit_with, no_metrics};
 use crate::config::ClientsJob;
 use crate::error::Error;
 use crate::{capture, output};
 
 pub(crate) fn run(job: ClientsJob) -> Result<Exit, Error> {
     let out = &job.output;
+    no_metrics(out, "clients")?;
     let report = capture::analyze(&job.captures, job.ports.clone());
     for f in &report.files {
         if let Some(e) = &f.error {

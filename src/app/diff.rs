@@ -2,12 +2,13 @@
 
 use crate::analysis::diff;
 use crate::app::Exit;
-use crate::app::emit::emit_with;
+use crate::app::emit::{emit_with, no_metrics};
 use crate::config::DiffJob;
 use crate::error::Error;
 use crate::output::{self, Format, html};
 
 pub(crate) fn run(job: DiffJob) -> Result<Exit, Error> {
+    no_metrics(&job.output, "diff")?;
     let (before, after) = (&job.before, &job.after);
     let d = diff::diff(
         &before.report,

@@ -28,6 +28,16 @@ pub(crate) fn emit_with(
     }
 }
 
+/// Refuse `--format prometheus` for a command whose document has no metrics form.
+pub(crate) fn no_metrics(out: &config::OutputConfig, command: &str) -> Result<(), Error> {
+    if out.format == Format::Prometheus {
+        return Err(Error::Usage(format!(
+            "`{command}` has no Prometheus form: --format prometheus is for scan, check and merge"
+        )));
+    }
+    Ok(())
+}
+
 /// Write the report where it was asked for.
 pub fn emit(report: &Report, out: &config::OutputConfig) -> Result<(), Error> {
     emit_with(out, |w, format, look| write_report(report, format, look, w))?;

@@ -16,6 +16,7 @@ mod merge;
 mod predict;
 pub mod progress;
 mod scan;
+mod serve;
 
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
         Job::Check(job) => check::run(job),
         Job::Merge(job) => merge::run(job),
         Job::Describe(what) => describe::run(what),
+        Job::Serve(job) => serve::run(*job, cancel).await,
     }
 }
 

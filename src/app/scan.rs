@@ -15,6 +15,13 @@ use crate::{config, discover, report, scan};
 
 pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<Exit, Error> {
     let out = job.output.clone();
+    if out.format == Format::Prometheus && matches!(job.compare, Compare::Baseline { .. }) {
+        return Err(Error::Usage(
+            "a comparison with --baseline has no Prometheus form: write the scan with \
+             --format prometheus, or compare with --format json"
+                .into(),
+        ));
+    }
     let mut warnings = Vec::new();
     if let Some(domain) = job.domain.take() {
         warnings = add_discovered(&mut job, &domain).await;
@@ -84,6 +91,22 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
                 _ => output::write_diff(&d, format, look, *allow_inconclusive, w),
             })?;
             diff_exit(&d, *allow_inconclusive)
+        }
+        Compare::Policy(policy) if out.format == Format::Prometheus => {
+            // The metrics of the scan and of its check, in one exposition (a textfile).
+            let c = policy::check(&report, policy, &job.exceptions);
+            emit_with(&out, |w, format, color| match format {
+                Format::Prometheus => output::write_prometheus(
+                    &output::Exposition {
+                        report: &report,
+                        probe: None,
+                        check: Some(&c),
+                    },
+                    w,
+                ),
+                _ => output::write_check(&c, format, color, w),
+            })?;
+            check_exit(&c)
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;

@@ -24,6 +24,7 @@ pub fn write_check(
             &super::html::Meta::now(),
             w,
         ),
+        Format::Prometheus => Err(super::no_such_format("a policy check alone", format)),
         Format::Json => super::write_json(c, w),
         Format::Csv => {
             let mut out = CsvOut::new(w);

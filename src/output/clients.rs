@@ -141,6 +141,7 @@ pub fn write_clients(
 ) -> io::Result<()> {
     match format {
         Format::Html => super::html::write_clients(r, &super::html::Meta::now(), w),
+        Format::Prometheus => Err(super::no_such_format("the clients report", format)),
         Format::Json => super::write_json(r, w),
         Format::Csv => {
             let mut out = CsvOut::new(w);

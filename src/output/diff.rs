@@ -20,6 +20,7 @@ pub fn write_diff(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Prometheus => Err(super::no_such_format("a comparison", format)),
         Format::Json => super::write_json(d, w),
         Format::Csv => csv(d, w),
         Format::Markdown => markdown(d, allow_inconclusive, w),

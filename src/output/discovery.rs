@@ -102,6 +102,7 @@ pub fn write_discovery(
 ) -> io::Result<()> {
     match format {
         Format::Html => super::html::write_discovery(d, with_rdp, &super::html::Meta::now(), w),
+        Format::Prometheus => Err(super::no_such_format("a discovery", format)),
         Format::Json => super::write_json(d, w),
         Format::Csv => {
             let mut out = CsvOut::new(w);

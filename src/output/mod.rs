@@ -12,6 +12,7 @@ pub mod html;
 mod json;
 mod markdown;
 mod predict;
+pub mod prometheus;
 mod table;
 
 use std::io::{self, Write};
@@ -33,6 +34,7 @@ pub use self::predict::{
     break_lines, cell_short as predict_cell_short, endpoint_label, predict_summary, write_predict,
     write_profiles,
 };
+pub use self::prometheus::{Exposition, write_prometheus};
 pub use self::table::{say, write_table};
 
 /// How tables are laid out for people.
@@ -79,13 +81,23 @@ pub enum Format {
     Markdown,
     /// One self-contained page for people (see [`html`]).
     Html,
+    /// The Prometheus exposition format (for node_exporter's textfile collector).
+    Prometheus,
 }
 
 impl Format {
     /// The format a file name asks for, by its extension.
     /// The file name endings `-o` knows, for messages.
-    pub const EXTENSIONS: [&'static str; 7] =
-        [".json", ".csv", ".md", ".markdown", ".txt", ".html", ".htm"];
+    pub const EXTENSIONS: [&'static str; 8] = [
+        ".json",
+        ".csv",
+        ".md",
+        ".markdown",
+        ".txt",
+        ".html",
+        ".htm",
+        ".prom",
+    ];
 
     /// The format a path given to `-o` asks for: by its extension; `-` (standard output) gets
     /// the table, as standard output does without `-o`.
@@ -99,6 +111,7 @@ impl Format {
             "md" | "markdown" => Some(Format::Markdown),
             "txt" => Some(Format::Table),
             "html" | "htm" => Some(Format::Html),
+            "prom" => Some(Format::Prometheus),
             _ => None,
         }
     }
@@ -117,7 +130,23 @@ pub fn write_report(
         Format::Csv => write_csv(report, w),
         Format::Markdown => write_markdown(report, w),
         Format::Html => html::write_scan(report, &html::Meta::now(), w),
+        Format::Prometheus => write_prometheus(
+            &Exposition {
+                report,
+                probe: None,
+                check: None,
+            },
+            w,
+        ),
     }
+}
+
+/// The error of a renderer asked for a format its document does not have.
+pub(crate) fn no_such_format(document: &str, format: Format) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{document} cannot be written as {format:?}"),
+    )
 }
 
 /// A cell in a word, for the compact matrix; the legend says what each word means and the
@@ -562,6 +591,25 @@ mod tests {
     #[test]
     fn markdown_snapshot() {
         insta::assert_snapshot!(render(Format::Markdown));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_files_are_readable_as_plain_files_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A new file: the mode a plain `File::create` gets under the same umask.
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let new = dir.path().join("tls.prom");
+        write_atomic(&new, |w| w.write_all(b"x 1\n")).unwrap();
+        assert_eq!(mode(&new), mode(&plain));
+        // A file replaced keeps its mode.
+        std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&new, |w| w.write_all(b"x 2\n")).unwrap();
+        assert_eq!(mode(&new), 0o640);
+        assert_eq!(std::fs::read_to_string(&new).unwrap(), "x 2\n");
     }
 
     #[test]

@@ -214,6 +214,7 @@ pub fn write_predict(
 ) -> io::Result<()> {
     match format {
         Format::Html => super::html::write_predict(r, &super::html::Meta::now(), w),
+        Format::Prometheus => Err(super::no_such_format("a prediction", format)),
         Format::Json => super::write_json(r, w),
         Format::Csv => {
             let mut out = CsvOut::new(w);
@@ -375,6 +376,7 @@ pub fn write_profiles(
 ) -> io::Result<()> {
     match format {
         Format::Html => super::html::write_profiles(profiles, &super::html::Meta::now(), w),
+        Format::Prometheus => Err(super::no_such_format("the profiles", format)),
         Format::Json => {
             #[derive(serde::Serialize)]
             struct Row<'a> {

@@ -20,7 +20,7 @@ use crate::report::{Cell, Engine, Outcome, Phase, RdpStandardSecurity, RootDse, 
 use crate::scan::assemble::Finisher;
 use crate::scan::plan::{HostWork, Job, Task};
 use crate::scan::row::Row;
-use crate::scan::{ProbeId, ScanConfig, ScanObserver};
+use crate::scan::{HostLimit, ProbeId, ScanConfig, ScanObserver, SharedLimits};
 
 /// The chain (DER) an accepted handshake showed.
 type Chain = Option<Vec<Vec<u8>>>;
@@ -36,39 +36,48 @@ enum Done {
     Started(ProbeId, String),
 }
 
+/// What the probes are made with: the client contexts, and the limits they count against.
+pub(super) struct Means {
+    pub contexts: Arc<ClientContexts>,
+    pub limits: Arc<SharedLimits>,
+}
+
 /// Run the planned probes and put their cells into the rows. Returns true when cancelled
 /// before every probe was done.
 pub(super) async fn run(
     config: &ScanConfig,
-    contexts: Arc<ClientContexts>,
+    means: Means,
     work: Vec<HostWork>,
     rows: &mut [Row],
     cancel: &CancellationToken,
     observer: &dyn ScanObserver,
     finisher: &Finisher<'_>,
 ) -> bool {
+    let Means {
+        contexts,
+        limits: shared,
+    } = means;
     let limits = Limits {
         connect_timeout: config.connect_timeout,
         timeout: config.timeout,
         retries: config.retries,
     };
     let wanted = config.versions.len();
-    let global = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let global = shared.global();
     let (tx, mut rx) = mpsc::channel::<Done>(256);
     // At most `concurrency` hosts are active at once (each needs a global slot to do anything),
     // so the tasks alive do not grow with the size of the estate.
     let host_slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let per_host = config.per_host.max(1);
     let settings = (config.ldap_check, config.engine);
     let dispatcher = tokio::spawn(async move {
         let mut hosts = JoinSet::new();
-        for (_, jobs) in work {
+        for (addr, jobs) in work {
             let Ok(slot) = host_slots.clone().acquire_owned().await else {
                 break;
             };
             let host = run_host(
                 jobs,
-                per_host,
+                shared.host(addr),
                 global.clone(),
                 contexts.clone(),
                 limits,
@@ -133,20 +142,21 @@ pub(super) async fn run(
     interrupted
 }
 
-/// Run the jobs of one address, at most `per_host` at once, each also holding a global permit.
+/// Run the jobs of one address, at most as many at once as `host` allows (the per-host limit,
+/// shared with other scans of the address), each also holding a global permit.
 async fn run_host(
     jobs: Vec<Job>,
-    per_host: usize,
+    host: Arc<HostLimit>,
     global: Arc<Semaphore>,
     contexts: Arc<ClientContexts>,
     limits: Limits,
     (ldap_check, engine): (bool, Engine),
     tx: mpsc::Sender<Done>,
 ) {
-    let local = Arc::new(Semaphore::new(per_host));
     // Once a version of this address times out waiting for an answer, its other versions run
-    // together rather than one timeout after another: a stalled server is not loaded by them.
-    let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // together rather than one timeout after another: a stalled server is not loaded by them
+    // (the limit is lifted for every scan of the address running now).
+    let local = host.permits();
     // Rows whose first connect failed: later versions get the same answer.
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
@@ -164,7 +174,7 @@ async fn run_host(
         let contexts = contexts.clone();
         let tx = tx.clone();
         let dead = dead.clone();
-        let (local, stalled) = (local.clone(), stalled.clone());
+        let host = host.clone();
         running.spawn(async move {
             let _local = local_permit;
             if !first {
@@ -239,9 +249,8 @@ async fn run_host(
                     phase: Phase::Handshake | Phase::Prelude,
                     ..
                 }
-            ) && !stalled.swap(true, std::sync::atomic::Ordering::Relaxed)
-            {
-                local.add_permits(Semaphore::MAX_PERMITS / 2);
+            ) {
+                host.lift();
             }
             if cell.outcome.is_connect_failure() {
                 dead.lock()

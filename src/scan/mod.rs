@@ -10,9 +10,13 @@ mod plan;
 mod resolve;
 mod row;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::cert::{self, trust::TrustSources};
@@ -113,6 +117,81 @@ pub type ProbeId = (usize, Option<TlsVersion>);
 pub struct Silent;
 impl ScanObserver for Silent {}
 
+/// The two limits of a scan (probes in flight overall, and against one address), held by
+/// permits that several scans running at once can share: the exporter's concurrent probes take
+/// them from one `SharedLimits`, so two scrapes of the same domain controller never double its
+/// load.
+pub struct SharedLimits {
+    global: Arc<Semaphore>,
+    per_host: usize,
+    /// One limit per address while some scan holds it; dead entries are swept as it grows.
+    hosts: Mutex<HashMap<IpAddr, Weak<HostLimit>>>,
+}
+
+/// The per-address limit, shared by every scan probing the address now.
+pub(crate) struct HostLimit {
+    permits: Arc<Semaphore>,
+    /// Lifted once a version of the address stalled (see `dispatch`): by one scan, for all.
+    lifted: AtomicBool,
+}
+
+impl HostLimit {
+    pub(crate) fn permits(&self) -> Arc<Semaphore> {
+        self.permits.clone()
+    }
+
+    /// Let the other versions of a stalled address run together (once, whatever the number of
+    /// scans that find it stalled).
+    pub(crate) fn lift(&self) {
+        if !self.lifted.swap(true, Ordering::Relaxed) {
+            self.permits.add_permits(Semaphore::MAX_PERMITS / 2);
+        }
+    }
+}
+
+impl SharedLimits {
+    /// At most `concurrency` probes at once (fewer if the open-file limit cannot hold that many
+    /// probes of both engines), `per_host` against one address.
+    pub fn new(concurrency: usize, per_host: usize) -> Self {
+        let concurrency = allowed_concurrency(concurrency, sockets_per_probe(Engine::Both));
+        SharedLimits {
+            global: Arc::new(Semaphore::new(concurrency)),
+            per_host: per_host.max(1),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The permits of the global limit.
+    pub(crate) fn global(&self) -> Arc<Semaphore> {
+        self.global.clone()
+    }
+
+    /// The limit of one address, shared with every scan that probes the address now.
+    pub(crate) fn host(&self, addr: IpAddr) -> Arc<HostLimit> {
+        let mut hosts = self.hosts.lock().expect("lock");
+        if let Some(h) = hosts.get(&addr).and_then(Weak::upgrade) {
+            return h;
+        }
+        let h = Arc::new(HostLimit {
+            permits: Arc::new(Semaphore::new(self.per_host)),
+            lifted: AtomicBool::new(false),
+        });
+        hosts.insert(addr, Arc::downgrade(&h));
+        // Forget addresses no scan holds any more, so the map does not grow with every address
+        // ever probed (amortised: only when it has doubled since the last sweep).
+        if hosts.len() > 64 && hosts.len().is_power_of_two() {
+            hosts.retain(|_, w| w.strong_count() > 0);
+        }
+        h
+    }
+
+    /// Addresses some scan holds a limit for now.
+    pub fn hosts_held(&self) -> usize {
+        let hosts = self.hosts.lock().expect("lock");
+        hosts.values().filter(|w| w.strong_count() > 0).count()
+    }
+}
+
 /// Scan every target with every configured version. Never fails: what goes wrong with an
 /// endpoint is recorded in its cells. Cancelling stops new probes and returns what is done,
 /// with `complete: false` and the cells never probed marked `interrupted`.
@@ -122,6 +201,21 @@ pub async fn scan(
     input_errors: Vec<InputError>,
     cancel: CancellationToken,
     observer: &dyn ScanObserver,
+) -> Report {
+    let wanted = allowed_concurrency(config.concurrency, sockets_per_probe(config.engine));
+    let limits = Arc::new(SharedLimits::new(wanted, config.per_host));
+    scan_within(config, targets, input_errors, cancel, observer, &limits).await
+}
+
+/// [`scan`], with its probes counted against limits shared with other scans (`config`'s own
+/// `concurrency` and `per_host` are then only recorded in the report).
+pub async fn scan_within(
+    config: &ScanConfig,
+    targets: Vec<Target>,
+    input_errors: Vec<InputError>,
+    cancel: CancellationToken,
+    observer: &dyn ScanObserver,
+    shared: &Arc<SharedLimits>,
 ) -> Report {
     let started = assemble::now_rfc3339();
     let contexts = Arc::new(ClientContexts::new(&config.versions));
@@ -142,9 +236,13 @@ pub async fn scan(
     }
     let work = plan::work(config, &mut rows, &done);
     observer.probes_planned(work.iter().map(|(_, jobs)| jobs.len()).sum());
+    let means = dispatch::Means {
+        contexts,
+        limits: shared.clone(),
+    };
     let interrupted = dispatch::run(
         config,
-        contexts,
+        means,
         work,
         &mut rows,
         &cancel,
@@ -175,4 +273,32 @@ pub async fn scan(
     );
     report.excluded = excluded;
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_of_one_address_share_its_limit_and_lift_it_once() {
+        let limits = SharedLimits::new(8, 2);
+        let addr: IpAddr = "10.0.0.1".parse().unwrap();
+        let (a, b) = (limits.host(addr), limits.host(addr));
+        assert!(Arc::ptr_eq(&a, &b), "two scans, one limit");
+        assert_eq!(a.permits().available_permits(), 2);
+        // Two scans find the address stalled: lifting twice would overflow the semaphore.
+        a.lift();
+        b.lift();
+        assert_eq!(
+            a.permits().available_permits(),
+            2 + Semaphore::MAX_PERMITS / 2
+        );
+        drop((a, b));
+        assert_eq!(limits.hosts_held(), 0);
+        assert_eq!(
+            limits.host(addr).permits().available_permits(),
+            2,
+            "a new scan starts fresh"
+        );
+    }
 }
