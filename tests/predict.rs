@@ -1076,7 +1076,7 @@ async fn the_demo_captures_its_clients_and_names_who_will_break() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("== The lab's clients, captured =="), "{text}");
-    assert!(text.contains("== Who will break once dc1"), "{text}");
+    assert!(text.contains("== Who will break when dc1"), "{text}");
     assert!(text.contains("3 clients will break:"), "{text}");
     let p: PredictReport =
         serde_json::from_slice(&std::fs::read(dir.path().join("predict.json")).unwrap()).unwrap();
@@ -1107,4 +1107,97 @@ async fn the_demo_captures_its_clients_and_names_who_will_break() {
     .await;
     let r: ClientsReport = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r.offers.len(), 4);
+}
+
+/// A server name from a capture is outside text: it reaches no terminal, CSV or Markdown cell
+/// unescaped in a prediction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_name_from_a_capture_cannot_inject_into_a_prediction() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let target = tls_server(
+        tlsmatrix::tls::TlsVersion::Tls12,
+        tlsmatrix::tls::TlsVersion::Tls13,
+    )
+    .await;
+    // A client's connection, recorded by the lab into a pcap file, whose hello names a hostile
+    // server.
+    let sink = server(tlsmatrix::lab::Behaviour::Close).await;
+    let recording = tlsmatrix::lab::recorder::Recording::default();
+    let tcp = std::net::TcpStream::connect(sink.addr()).unwrap();
+    let local = tcp.local_addr().unwrap();
+    let mut rec = recording.wrap(tcp, local, sink.addr()).unwrap();
+    let hostile = "=HYPERLINK(\"x\")\x1b[2J|`x`.test";
+    rec.write_all(&tlsmatrix::lab::client_hello_unmarked(
+        tlsmatrix::tls::TlsVersion::Tls10,
+        Some(hostile),
+    ))
+    .unwrap();
+    drop(rec);
+    let pcap = dir.path().join("hostile.pcap");
+    std::fs::write(&pcap, recording.pcap()).unwrap();
+    let endpoint = format!("tls://{}", target.addr());
+    for format in ["table", "csv", "md", "json"] {
+        let out = run_cli(
+            &[
+                "predict",
+                "-q",
+                "--clients",
+                pcap.to_str().unwrap(),
+                "--format",
+                format,
+                &endpoint,
+            ],
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(!text.contains('\x1b'), "{format}: {text}");
+        match format {
+            "csv" => {
+                let mut r = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .from_reader(text.as_bytes());
+                for rec in r.records() {
+                    for f in rec.unwrap().iter() {
+                        assert!(!f.starts_with(['=', '+', '-', '@']), "{f:?}");
+                    }
+                }
+            }
+            "md" => {
+                let cells = |l: &str| {
+                    let (mut n, mut esc) = (0, false);
+                    for c in l.chars() {
+                        match c {
+                            '\\' if !esc => {
+                                esc = true;
+                                continue;
+                            }
+                            '|' if !esc => n += 1,
+                            _ => {}
+                        }
+                        esc = false;
+                    }
+                    n
+                };
+                let rows: Vec<usize> = text
+                    .lines()
+                    .filter(|l| l.starts_with('|'))
+                    .map(cells)
+                    .collect();
+                assert!(rows.windows(2).all(|w| w[0] == w[1]), "{text}");
+                assert!(!text.contains("`x`"), "{text}");
+            }
+            "json" => {
+                let p: PredictReport = serde_json::from_str(&text).unwrap();
+                match &p.clients[0].origin {
+                    Origin::Observed { sni, .. } => assert_eq!(sni[0], hostile),
+                    other => panic!("{other:?}"),
+                }
+            }
+            _ => assert!(text.contains("breaks: no TLS 1.2"), "{text}"),
+        }
+    }
 }

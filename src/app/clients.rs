@@ -25,7 +25,7 @@ pub(crate) fn run(job: ClientsJob) -> Result<Exit, Error> {
         return Ok(Exit::Input);
     }
     emit_with(out, |w, format, look| {
-        output::write_clients(&report, format, output::Look::wide(look.color), w)
+        output::write_clients(&report, format, look.color, w)
     })?;
     Ok(if report.files.iter().any(|f| f.error.is_some()) {
         Exit::Input

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::Error;
 use crate::lab::recorder::Recording;
 use crate::lab::{Behaviour, LabServer};
-use crate::output::{Format, write_clients, write_json, write_predict};
+use crate::output::{Format, Look, write_client_hellos, write_json, write_predict};
 use crate::predict::live::{LiveConfig, run};
 use crate::predict::{Endpoint, Mode, PredictReport, SCHEMA_VERSION, clients, profiles};
 use crate::report::{Protocol, TlsVersion};
@@ -103,7 +103,7 @@ async fn connect(
 
 /// Capture the lab's clients, predict, print both. Returns false when interrupted.
 pub(crate) async fn show(
-    look: crate::output::Look,
+    look: Look,
     save: Option<&Path>,
     cancel: CancellationToken,
 ) -> Result<bool, Error> {
@@ -143,7 +143,7 @@ pub(crate) async fn show(
     let seen = crate::capture::analyze(&[pcap.to_string_lossy().into_owned()], Vec::new());
     crate::app::to_stdout(|w| {
         writeln!(w, "== The lab's clients, captured ==")?;
-        write_clients(&seen, Format::Table, look, w)?;
+        write_client_hellos(&seen, look, w)?;
         writeln!(w)
     })?;
 
@@ -184,7 +184,7 @@ pub(crate) async fn show(
     crate::app::to_stdout(|w| {
         writeln!(
             w,
-            "== Who will break once dc1 takes only TLS 1.2+ with ECDHE-RSA AES-GCM =="
+            "== Who will break when dc1 takes TLS 1.2+ with ECDHE-RSA AES-GCM only =="
         )?;
         write_predict(&report, Format::Table, look, w)?;
         writeln!(w)

@@ -15,7 +15,7 @@ pub(crate) async fn run(mut job: PredictJob, cancel: CancellationToken) -> Resul
     let out = job.output.clone();
     if job.list_profiles {
         emit_with(&out, |w, format, look| {
-            output::write_profiles(&job.profiles, format, output::Look::wide(look.color), w)
+            output::write_profiles(&job.profiles, format, look, w)
         })?;
         return Ok(Exit::Ok);
     }
@@ -92,7 +92,7 @@ pub(crate) async fn run(mut job: PredictJob, cancel: CancellationToken) -> Resul
         complete,
     };
     emit_with(&out, |w, format, look| {
-        output::write_predict(&report, format, output::Look::wide(look.color), w)
+        output::write_predict(&report, format, look, w)
     })?;
     Ok(exit_status(&report))
 }

@@ -162,6 +162,9 @@ pub struct ClientsReport {
     /// Connections whose ClientHello was tlsmatrix's own probe, left out of rows and offers.
     #[serde(default)]
     pub own_probes: u64,
+    /// Connections in no offer: past 10,000 distinct hellos or 100,000 (client, hello) pairs.
+    #[serde(default)]
+    pub offers_over_limit: u64,
 }
 
 impl ClientsReport {
@@ -662,6 +665,7 @@ impl Analyzer {
             )
             .collect();
         let own_probes = self.book.own_probes;
+        let offers_over_limit = self.book.over_limit;
         let (hellos, offers) = self.book.finish();
         ClientsReport {
             schema_version: SCHEMA_VERSION,
@@ -671,6 +675,7 @@ impl Analyzer {
             dropped: self.dropped,
             limits: self.limits,
             own_probes,
+            offers_over_limit,
             hellos,
             offers,
         }

@@ -11,14 +11,15 @@
 //!
 //! A fallback is recognised two ways: the hello sends TLS_FALLBACK_SCSV (RFC 7507), or it came
 //! within [`FALLBACK_WINDOW`] seconds of a connection from the same client to the same server
-//! that offered a higher version and got no ServerHello (the latest such failure before it).
+//! that offered a higher version and got no ServerHello (the latest such failure counted
+//! before it: connections are counted when they end).
 //! The second is an inference: two programs on one address, one failing and the other
 //! offering less a moment later, look the same.
 //!
 //! Bounded: at most [`MAX_SHAPES`] distinct hellos and [`MAX_OFFERS`] (client, hello) pairs
 //! are kept; what does not fit is counted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,7 @@ pub const MAX_SHAPES: usize = 10_000;
 pub const MAX_OFFERS: usize = 100_000;
 /// Server names and servers listed per offer.
 const MAX_NAMES: usize = 16;
-/// Recent connections remembered per (client, server) for fallbacks.
+/// Failed connections remembered per (client, server) for fallbacks.
 const RECENT: usize = 8;
 
 /// One distinct ClientHello, as the clients report lists it: what it offers and its
@@ -146,15 +147,17 @@ pub struct Connection {
     pub negotiated: Option<u16>,
 }
 
+/// One client's use of one hello, while the capture is read: kept small, there may be
+/// [`MAX_OFFERS`] of them.
 #[derive(Default)]
 struct Agg {
     connections: u64,
     failed: u64,
     first: f64,
     last: f64,
-    sni: BTreeSet<String>,
-    servers: BTreeSet<SocketAddr>,
-    negotiated: BTreeMap<u16, u64>,
+    sni: Vec<String>,
+    servers: Vec<SocketAddr>,
+    negotiated: Vec<(u16, u64)>,
     fallback_of: Option<usize>,
 }
 
@@ -179,7 +182,7 @@ pub struct OfferBook {
     recent: HashMap<(IpAddr, SocketAddr), VecDeque<Recent>>,
     /// Connections whose hello was tlsmatrix's own (left out of everything).
     pub own_probes: u64,
-    /// Connections not counted because a limit was reached.
+    /// Connections in no offer because a limit (of hellos, of offers) was reached.
     pub over_limit: u64,
 }
 
@@ -191,6 +194,7 @@ impl OfferBook {
             return Some(*i);
         }
         if self.hellos.len() >= MAX_SHAPES {
+            self.over_limit += 1;
             return None;
         }
         self.hellos.push(hello.clone());
@@ -222,18 +226,23 @@ impl OfferBook {
         agg.first = agg.first.min(c.first);
         agg.last = agg.last.max(c.last);
         match c.negotiated {
-            Some(v) => *agg.negotiated.entry(v).or_default() += 1,
+            Some(v) => match agg.negotiated.iter_mut().find(|(x, _)| *x == v) {
+                Some((_, n)) => *n += 1,
+                None => agg.negotiated.push((v, 1)),
+            },
             None => agg.failed += 1,
         }
         if let Some(name) = c.sni
             && agg.sni.len() < MAX_NAMES
+            && !agg.sni.contains(&name)
         {
-            agg.sni.insert(name);
+            agg.sni.push(name);
         }
-        if agg.servers.len() < MAX_NAMES {
-            agg.servers.insert(c.server);
+        if agg.servers.len() < MAX_NAMES && !agg.servers.contains(&c.server) {
+            agg.servers.push(c.server);
         }
-        // Fallbacks, whichever of the two connections is counted first.
+        // Fallbacks: only failed connections are remembered (most succeed), a few per client
+        // and server.
         if self.recent.len() >= MAX_OFFERS {
             self.recent.clear();
         }
@@ -244,27 +253,25 @@ impl OfferBook {
             last: c.last,
             answered: c.negotiated.is_some(),
         };
-        let ring = self.recent.entry((c.client, c.server)).or_default();
-        let mut links: Vec<(usize, usize)> = Vec::new(); // (fallback, of)
+        let key = (c.client, c.server);
         // This one retries the failure closest before it (another program on the same
         // address may have failed earlier).
-        if let Some(r) = ring
-            .iter()
-            .filter(|r| falls_back(r, &this))
-            .max_by(|a, b| a.last.total_cmp(&b.last))
+        let retried = self.recent.get(&key).and_then(|ring| {
+            ring.iter()
+                .filter(|r| falls_back(r, &this))
+                .max_by(|a, b| a.last.total_cmp(&b.last))
+                .map(|r| r.shape)
+        });
+        if let Some(of) = retried
+            && let Some(a) = self.offers.get_mut(&(c.client, c.shape))
         {
-            links.push((this.shape, r.shape));
+            a.fallback_of.get_or_insert(of);
         }
-        for r in ring.iter().filter(|r| falls_back(&this, r)) {
-            links.push((r.shape, this.shape));
-        }
-        ring.push_back(this);
-        if ring.len() > RECENT {
-            ring.pop_front();
-        }
-        for (fallback, of) in links {
-            if let Some(a) = self.offers.get_mut(&(c.client, fallback)) {
-                a.fallback_of.get_or_insert(of);
+        if !this.answered {
+            let ring = self.recent.entry(key).or_default();
+            ring.push_back(this);
+            if ring.len() > RECENT {
+                ring.pop_front();
             }
         }
     }
@@ -285,15 +292,23 @@ impl OfferBook {
                 hello: shape,
                 ja4: hellos[shape].ja4.clone(),
                 highest: hellos[shape].highest.clone(),
-                sni: a.sni.into_iter().collect(),
-                servers: a.servers.into_iter().collect(),
+                sni: {
+                    let mut v = a.sni;
+                    v.sort();
+                    v
+                },
+                servers: {
+                    let mut v = a.servers;
+                    v.sort();
+                    v
+                },
                 connections: a.connections,
                 failed: a.failed,
                 negotiated: a
                     .negotiated
                     .into_iter()
                     .map(|(v, n)| (version_name(v), n))
-                    .collect(),
+                    .collect::<BTreeMap<String, u64>>(),
                 first_seen: super::rfc3339(a.first),
                 last_seen: super::rfc3339(a.last),
                 fallback_scsv: hellos[shape].fallback_scsv,
@@ -407,26 +422,18 @@ mod tests {
     }
 
     #[test]
-    fn a_lower_version_after_a_failure_is_a_fallback_in_either_order() {
-        for reversed in [false, true] {
-            let mut book = OfferBook::default();
-            let tls12 = book.intern(&hello(0x0303, 0x1a1a, false)).unwrap();
-            let tls10 = book.intern(&hello(0x0301, 0x1a1a, false)).unwrap();
-            let (a, b) = (conn(tls12, 100.0, false), conn(tls10, 100.5, true));
-            if reversed {
-                book.connection(b);
-                book.connection(a);
-            } else {
-                book.connection(a);
-                book.connection(b);
-            }
-            let (_, offers) = book.finish();
-            let primary = offers.iter().find(|o| o.highest == "TLS 1.2").unwrap();
-            let retry = offers.iter().find(|o| o.highest == "TLS 1.0").unwrap();
-            assert_eq!(primary.fallback_of, None);
-            assert_eq!(retry.fallback_of, Some(primary.hello));
-            assert_eq!((primary.failed, retry.failed), (1, 0));
-        }
+    fn a_lower_version_after_a_failure_is_a_fallback() {
+        let mut book = OfferBook::default();
+        let tls12 = book.intern(&hello(0x0303, 0x1a1a, false)).unwrap();
+        let tls10 = book.intern(&hello(0x0301, 0x1a1a, false)).unwrap();
+        book.connection(conn(tls12, 100.0, false));
+        book.connection(conn(tls10, 100.5, true));
+        let (_, offers) = book.finish();
+        let primary = offers.iter().find(|o| o.highest == "TLS 1.2").unwrap();
+        let retry = offers.iter().find(|o| o.highest == "TLS 1.0").unwrap();
+        assert_eq!(primary.fallback_of, None);
+        assert_eq!(retry.fallback_of, Some(primary.hello));
+        assert_eq!((primary.failed, retry.failed), (1, 0));
     }
 
     #[test]
@@ -439,5 +446,18 @@ mod tests {
         book.connection(conn(tls12, 200.0, false));
         book.connection(conn(tls10, 200.1 + FALLBACK_WINDOW + 1.0, true));
         assert!(book.finish().1.iter().all(|o| !o.is_fallback()));
+    }
+
+    #[test]
+    fn distinct_hellos_stop_at_the_limit_and_are_counted() {
+        let mut book = OfferBook::default();
+        let mut h = hello(0x0303, 0x1a1a, false);
+        let suites = (0u16..).filter(|v| !is_grease(*v));
+        for (i, suite) in suites.take(MAX_SHAPES + 5).enumerate() {
+            h.suites = vec![suite];
+            let got = book.intern(&h);
+            assert_eq!(got.is_some(), i < MAX_SHAPES, "{i}");
+        }
+        assert_eq!(book.over_limit, 5);
     }
 }

@@ -54,6 +54,14 @@ pub fn clients_summary(r: &ClientsReport) -> String {
             if fallbacks == 1 { "" } else { "s" }
         ));
     }
+    if r.offers_over_limit > 0 {
+        s.push_str(&format!(
+            "; {} connection{} in no client hello: past the limit of 10,000 distinct hellos or \
+             100,000 client and hello pairs",
+            r.offers_over_limit,
+            if r.offers_over_limit == 1 { "" } else { "s" }
+        ));
+    }
     if r.own_probes > 0 {
         s.push_str(&format!(
             "; {} connection{} of tlsmatrix's own probes left out",
@@ -136,7 +144,7 @@ fn server(r: &ClientRow) -> String {
 pub fn write_clients(
     r: &ClientsReport,
     format: Format,
-    look: super::Look,
+    color: bool,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
@@ -254,7 +262,7 @@ pub fn write_clients(
             md::line(w, "", &clients_summary(r))
         }
         Format::Table => {
-            let mut t = new_table(look);
+            let mut t = new_table(super::Look::wide(color));
             t.set_header(vec![
                 "CLIENT",
                 "SERVER",
@@ -281,12 +289,12 @@ pub fn write_clients(
                     text(x.negotiated.as_deref().unwrap_or("-")),
                     text(&x.first_seen),
                     text(&x.last_seen),
-                    paint(text(x.verdict.key()), Some(c), look.color),
+                    paint(text(x.verdict.key()), Some(c), color),
                 ]);
             }
             write_lines(&t, w)?;
             if !r.offers.is_empty() {
-                let mut t = new_table(look);
+                let mut t = new_table(super::Look::wide(color));
                 t.set_header(vec![
                     "CLIENT", "JA4", "JA3", "VERSIONS", "SUITES", "GROUPS", "ALPN", "SNI", "CONN",
                     "FALLBACK",
@@ -304,7 +312,7 @@ pub fn write_clients(
                         text(alpn),
                         text(sni),
                         text(o.connections.to_string()),
-                        paint(text(fallback), fb, look.color),
+                        paint(text(fallback), fb, color),
                     ]);
                 }
                 line(w, "")?;
@@ -314,7 +322,37 @@ pub fn write_clients(
                 )?;
                 write_lines(&t, w)?;
             }
-            super::say(w, look, &clients_summary(r))
+            line(w, &clients_summary(r))
         }
     }
+}
+
+/// The distinct hellos of a capture as a compact table (client, JA4, versions, suites, server
+/// names, fallback), laid out by `look`, and the summary line.
+pub fn write_client_hellos(
+    r: &ClientsReport,
+    look: super::Look,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let mut t = new_table(look);
+    t.set_header(vec![
+        "CLIENT", "JA4", "VERSIONS", "SUITES", "SNI", "FALLBACK",
+    ]);
+    for o in offers_in_order(r) {
+        let [_, versions, suites, _, _, sni, fallback] = offer_summary(r, o);
+        t.add_row(vec![
+            text(o.client.to_string()),
+            text(&o.ja4),
+            text(versions),
+            text(suites),
+            text(sni),
+            paint(
+                text(fallback),
+                o.is_fallback().then_some(Color::Yellow),
+                look.color,
+            ),
+        ]);
+    }
+    write_lines(&t, w)?;
+    super::table::say(w, look, &clients_summary(r))
 }

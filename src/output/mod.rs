@@ -23,7 +23,7 @@ use crate::report::{
 };
 
 pub use self::check::write_check;
-pub use self::clients::{clients_summary, write_clients};
+pub use self::clients::{clients_summary, write_client_hellos, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
 pub use self::discovery::{discovery_summary, write_discovery, write_target_list};

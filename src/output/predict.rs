@@ -5,10 +5,10 @@ use std::io::{self, Write};
 
 use comfy_table::Color;
 
-use super::Format;
 use super::csv::CsvOut;
 use super::markdown::{self as md, Md};
-use super::table::{line, new_table, paint, text, write_lines};
+use super::table::{new_table, paint, say, text, write_lines};
+use super::{Format, Look};
 use crate::predict::profiles::Profile;
 use crate::predict::{Cell, Client, Endpoint, Method, Mode, Origin, PredictReport, Prediction};
 use crate::tls::alert_name;
@@ -209,9 +209,10 @@ fn breaking_title(r: &PredictReport) -> String {
 pub fn write_predict(
     r: &PredictReport,
     format: Format,
-    look: super::Look,
+    look: Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    let color = look.color;
     match format {
         Format::Html => super::html::write_predict(r, &super::html::Meta::now(), w),
         Format::Prometheus => Err(super::no_such_format("a prediction", format)),
@@ -331,22 +332,27 @@ pub fn write_predict(
             md::line(w, "", &predict_summary(r))
         }
         Format::Table => {
+            // The compact table leaves the fingerprints to the list below it.
             let mut t = new_table(look);
-            let mut header = vec![text("CLIENT"), text("JA4"), text("OFFERS")];
+            let mut header = vec![text("CLIENT")];
+            if look.wide {
+                header.push(text("JA4"));
+            }
+            header.push(text("OFFERS"));
             header.extend(r.endpoints.iter().map(|e| text(endpoint_label(e))));
             t.set_header(header);
             for (i, c) in r.clients.iter().enumerate() {
-                let mut row = vec![
-                    text(client_label(c)),
-                    text(&c.ja4),
-                    text(c.versions.join(", ")),
-                ];
+                let mut row = vec![text(client_label(c))];
+                if look.wide {
+                    row.push(text(&c.ja4));
+                }
+                row.push(text(c.versions.join(", ")));
                 for (j, _) in r.endpoints.iter().enumerate() {
                     row.push(match r.cell(i, j) {
                         Some(cell) => paint(
                             text(cell_short(cell)),
                             Some(cell_color(&cell.prediction)),
-                            look.color,
+                            color,
                         ),
                         None => text("-"),
                     });
@@ -354,15 +360,15 @@ pub fn write_predict(
                 t.add_row(row);
             }
             write_lines(&t, w)?;
-            line(w, "")?;
-            line(w, &breaking_title(r))?;
+            writeln!(w)?;
+            say(w, look, &breaking_title(r))?;
             for l in break_lines(r) {
-                super::say(w, look, &format!("  - {l}"))?;
+                say(w, look, &format!("  - {l}"))?;
             }
             for n in notes(r) {
-                super::say(w, look, &format!("note: {n}"))?;
+                say(w, look, &format!("note: {n}"))?;
             }
-            super::say(w, look, &predict_summary(r))
+            say(w, look, &predict_summary(r))
         }
     }
 }
@@ -371,9 +377,10 @@ pub fn write_predict(
 pub fn write_profiles(
     profiles: &[Profile],
     format: Format,
-    look: super::Look,
+    look: Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    let color = look.color;
     match format {
         Format::Html => super::html::write_profiles(profiles, &super::html::Meta::now(), w),
         Format::Prometheus => Err(super::no_such_format("the profiles", format)),
@@ -451,7 +458,7 @@ pub fn write_profiles(
                             crate::predict::profiles::Kind::Captured => Color::Green,
                             crate::predict::profiles::Kind::Documented => Color::Yellow,
                         }),
-                        look.color,
+                        color,
                     ),
                     text(&p.title),
                     text(crate::capture::offers::versions(&p.hello).join(", ")),
@@ -459,11 +466,11 @@ pub fn write_profiles(
                 ]);
             }
             write_lines(&t, w)?;
-            line(w, "")?;
+            writeln!(w)?;
             for p in profiles {
-                super::say(w, look, &format!("{}: {}", p.name, p.source))?;
+                say(w, look, &format!("{}: {}", p.name, p.source))?;
             }
-            super::say(
+            say(
                 w,
                 look,
                 "captured: the real client's hello, recorded here with scripts/record-profiles; \

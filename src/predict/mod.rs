@@ -17,6 +17,7 @@
 
 pub mod clients;
 pub mod live;
+pub mod offline;
 pub mod profiles;
 
 use std::net::IpAddr;

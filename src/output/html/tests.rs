@@ -74,6 +74,7 @@ fn clients_fixture(sni: &str, path: &str) -> ClientsReport {
         hellos: vec![],
         offers: vec![],
         own_probes: 0,
+        offers_over_limit: Default::default(),
         rows: vec![
             row("10.0.5.20", "TLS 1.3", "TLS 1.3", ClientVerdict::Ok, 40),
             row("10.0.5.31", "TLS 1.0", "TLS 1.0", ClientVerdict::Breaks, 7),
