@@ -433,7 +433,7 @@ pub struct ExceptionsArgs {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Report format [default: the table, on a terminal or in a pipe; with -o, from the file's
-    /// extension: .json, .csv, .md, .txt]
+    /// extension: .json, .csv, .md, .txt, .html]
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 
@@ -503,6 +503,8 @@ pub enum FormatArg {
     Csv,
     #[value(alias = "markdown")]
     Md,
+    /// One self-contained page (inline style, nothing loaded), for people and for print.
+    Html,
     /// The Prometheus exposition format, for node_exporter's textfile collector (scan, check and
     /// merge; `-o FILE.prom` picks it too).
     #[value(alias = "prom")]

@@ -469,6 +469,7 @@ fn from_arg(f: FormatArg) -> Result<Format, Error> {
         FormatArg::Json => Format::Json,
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
+        FormatArg::Html => Format::Html,
         FormatArg::Prometheus => Format::Prometheus,
     })
 }

@@ -119,7 +119,7 @@ fn assert_markdown_cells(what: &str, text: &str) {
 /// Every format of a command, to standard output and through -o. `shown`: the table shows the
 /// hostile text (escaped), not only keeps it from the terminal.
 async fn outputs_are_inert(dir: &Path, args: &[&str], shown: bool) {
-    for format in ["table", "md", "csv", "json"] {
+    for format in ["table", "md", "csv", "json", "html"] {
         let mut a = args.to_vec();
         a.extend(["--format", format]);
         let out = run_cli(&a, &[], None).await;
@@ -137,6 +137,14 @@ async fn outputs_are_inert(dir: &Path, args: &[&str], shown: bool) {
                 }
             }
             "md" => assert_markdown_cells(&what, &text),
+            "html" => {
+                assert_inert(&what, &text);
+                // The page's own script alone: the hostile text did not open another.
+                assert_eq!(text.matches("<script").count(), 1, "{what}:\n{text}");
+                if shown {
+                    assert!(text.contains("\\u{1b}[2J"), "{what}: shown escaped");
+                }
+            }
             "csv" => assert_csv_safe(&what, &text),
             _ => assert_inert(&what, &text),
         }
@@ -266,7 +274,7 @@ async fn a_hand_edited_report_cannot_inject_formulas_or_break_markdown() {
         vec!["check", "--policy", "tls12-plus", saved],
         vec!["merge", saved, saved],
     ] {
-        for format in ["md", "csv", "table"] {
+        for format in ["md", "csv", "table", "html"] {
             let mut a = args.clone();
             a.extend(["--format", format]);
             let out = run_cli(&a, &[], None).await;
@@ -275,6 +283,11 @@ async fn a_hand_edited_report_cannot_inject_formulas_or_break_markdown() {
             assert!(!text.is_empty(), "{what}: {}", stderr(&out));
             match format {
                 "md" => assert_markdown_cells(&what, &text),
+                "html" => {
+                    assert_inert(&what, &text);
+                    assert_eq!(text.matches("<script").count(), 1, "{what}:\n{text}");
+                    assert!(text.contains("=HYPERLINK(&quot;http://x&quot;"), "{what}");
+                }
                 "csv" => assert_csv_safe(&what, &text),
                 _ => assert_inert(&what, &text),
             }

@@ -13,6 +13,7 @@ mod files;
 mod fuzz;
 mod hellos;
 mod hostile;
+mod html;
 mod interop;
 mod keys;
 mod ldap;

@@ -8,7 +8,7 @@ use crate::app::exit::Exit;
 use crate::config::DemoJob;
 use crate::error::Error;
 use crate::lab::{Behaviour, Identity, LabServer, RdpReply, StartTlsReply, pki};
-use crate::output::{Format, write_diff, write_json, write_table};
+use crate::output::{Format, html, write_diff, write_json, write_table};
 use crate::probe::ldap::ResultCode;
 use crate::report::{Report, TlsVersion};
 use crate::scan::{ScanConfig, Silent, scan};
@@ -178,11 +178,41 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
             path: dir.clone(),
             source,
         })?;
+        let mut files = Vec::new();
         for r in &reports {
-            let path = dir.join(format!("{}.json", r.label.as_deref().unwrap_or("scan")));
+            let name = format!("{}.json", r.label.as_deref().unwrap_or("scan"));
+            let path = dir.join(&name);
             crate::app::save(&path, |w| write_json(r, w))?;
             eprintln!("saved {}", path.display());
+            files.push(name);
         }
+        // The before/after page for people, made of the files beside it.
+        let d = crate::analysis::diff::diff(
+            &reports[0],
+            &reports[1],
+            (Some(&files[0]), Some(&files[1])),
+            &Default::default(),
+        );
+        let path = dir.join("report.html");
+        crate::app::save(&path, |w| {
+            html::write_diff(
+                &html::DiffPage {
+                    diff: &d,
+                    before: Some(html::Source {
+                        report: &reports[0],
+                        file: Some(&files[0]),
+                    }),
+                    after: Some(html::Source {
+                        report: &reports[1],
+                        file: Some(&files[1]),
+                    }),
+                    allow_inconclusive: false,
+                },
+                &html::Meta::now(),
+                w,
+            )
+        })?;
+        eprintln!("saved {}", path.display());
     }
     // Who of the lab's clients will break, from a capture of them.
     if !crate::app::demo_predict::show(look, job.save.as_deref(), cancel).await? {

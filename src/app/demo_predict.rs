@@ -193,7 +193,17 @@ pub(crate) async fn show(
     if let Some(d) = save {
         let path = d.join("predict.json");
         crate::app::save(&path, |w| write_json(&report, w))?;
-        eprintln!("saved {} and {}", pcap.display(), path.display());
+        // The same for people: clients x endpoints as a page.
+        let page = d.join("predict.html");
+        crate::app::save(&page, |w| {
+            crate::output::html::write_predict(&report, &crate::output::html::Meta::now(), w)
+        })?;
+        eprintln!(
+            "saved {}, {} and {}",
+            pcap.display(),
+            path.display(),
+            page.display()
+        );
     }
     before.shutdown().await;
     after.shutdown().await;

@@ -9,7 +9,7 @@ use crate::app::emit::{emit, emit_with, save};
 use crate::app::{Exit, progress};
 use crate::config::{Compare, DomainJob, OutputConfig, ScanJob};
 use crate::error::Error;
-use crate::output::{self, Format};
+use crate::output::{self, Format, html};
 use crate::report::Report;
 use crate::{config, discover, report, scan};
 
@@ -63,15 +63,32 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
             allow_inconclusive,
         } => {
             let shown = comparison_output(&report, &out)?;
-            let after_file = out.file.as_ref().and_then(|p| p.to_str());
+            let after_file = saved_scan(&shown, &out);
+            let after_file = after_file.as_deref();
             let d = diff::diff(
                 &before.report,
                 &report,
                 (Some(&before.path), after_file),
                 &job.exceptions,
             );
-            emit_with(&shown, |w, format, look| {
-                output::write_diff(&d, format, look, *allow_inconclusive, w)
+            emit_with(&shown, |w, format, look| match format {
+                Format::Html => html::write_diff(
+                    &html::DiffPage {
+                        diff: &d,
+                        before: Some(html::Source {
+                            report: &before.report,
+                            file: Some(&before.path),
+                        }),
+                        after: Some(html::Source {
+                            report: &report,
+                            file: after_file,
+                        }),
+                        allow_inconclusive: *allow_inconclusive,
+                    },
+                    &html::Meta::now(),
+                    w,
+                ),
+                _ => output::write_diff(&d, format, look, *allow_inconclusive, w),
             })?;
             diff_exit(&d, *allow_inconclusive)
         }
@@ -93,12 +110,24 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
         }
         Compare::Policy(policy) => {
             let shown = comparison_output(&report, &out)?;
+            let scan_file = saved_scan(&shown, &out);
             let mut c = policy::check(&report, policy, &job.exceptions);
-            if let (Some(side), Some(file)) = (&mut c.scan, &out.file) {
-                side.file = Some(file.display().to_string());
+            if let (Some(side), Some(file)) = (&mut c.scan, &scan_file) {
+                side.file = Some(file.clone());
             }
-            emit_with(&shown, |w, format, look| {
-                output::write_check(&c, format, look, w)
+            emit_with(&shown, |w, format, look| match format {
+                Format::Html => html::write_check(
+                    &html::CheckPage {
+                        check: &c,
+                        scan: Some(html::Source {
+                            report: &report,
+                            file: scan_file.as_deref(),
+                        }),
+                    },
+                    &html::Meta::now(),
+                    w,
+                ),
+                _ => output::write_check(&c, format, look, w),
             })?;
             check_exit(&c)
         }
@@ -136,9 +165,21 @@ async fn add_discovered(job: &mut ScanJob, d: &DomainJob) -> Vec<report::InputEr
     problems
 }
 
+/// Where the scan itself was saved: the file of -o, unless the HTML page took it.
+fn saved_scan(shown: &OutputConfig, out: &OutputConfig) -> Option<String> {
+    match shown.file {
+        None => out.file.as_ref().map(|p| p.display().to_string()),
+        Some(_) => None,
+    }
+}
+
 /// With a baseline or a policy the comparison is the answer: it goes to standard output (a
-/// table on a terminal), and the scan itself to -o if asked.
+/// table on a terminal), and the scan itself to -o if asked. An HTML page asked for with -o is
+/// the comparison itself (it holds the whole scan), written there.
 fn comparison_output(report: &Report, out: &OutputConfig) -> Result<OutputConfig, Error> {
+    if out.file.is_some() && out.format == Format::Html {
+        return Ok(out.clone());
+    }
     if let Some(path) = &out.file {
         save(path, |w| output::write_json(report, w))?;
     }

@@ -16,6 +16,14 @@ pub fn write_check(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Html => super::html::write_check(
+            &super::html::CheckPage {
+                check: c,
+                scan: None,
+            },
+            &super::html::Meta::now(),
+            w,
+        ),
         Format::Prometheus => Err(super::no_such_format("a policy check alone", format)),
         Format::Json => super::write_json(c, w),
         Format::Csv => {

@@ -112,7 +112,7 @@ pub fn fallback_text(r: &ClientsReport, o: &Offer) -> String {
 }
 
 /// JA3, versions, suites, groups, ALPN, SNI and fallback of an offer, for people.
-fn offer_summary(r: &ClientsReport, o: &Offer) -> [String; 7] {
+pub(crate) fn offer_summary(r: &ClientsReport, o: &Offer) -> [String; 7] {
     let dash = |v: &[String], sep: &str| {
         if v.is_empty() {
             "-".to_string()
@@ -148,6 +148,7 @@ pub fn write_clients(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Html => super::html::write_clients(r, &super::html::Meta::now(), w),
         Format::Prometheus => Err(super::no_such_format("the clients report", format)),
         Format::Json => super::write_json(r, w),
         Format::Csv => {

@@ -25,6 +25,16 @@ pub fn write_diff(
         Format::Csv => csv(d, w),
         Format::Markdown => markdown(d, allow_inconclusive, w),
         Format::Table => table(d, look, allow_inconclusive, w),
+        Format::Html => super::html::write_diff(
+            &super::html::DiffPage {
+                diff: d,
+                before: None,
+                after: None,
+                allow_inconclusive,
+            },
+            &super::html::Meta::now(),
+            w,
+        ),
     }
 }
 
@@ -71,7 +81,7 @@ fn endpoint_text(e: &EndpointDiff) -> String {
 
 /// The transitions that need a reader's attention: one line an endpoint and reason, the
 /// versions that share a reason named together.
-fn findings(d: &Diff) -> Vec<String> {
+pub(crate) fn findings(d: &Diff) -> Vec<String> {
     let mut out: Vec<String> = d
         .expired_exceptions
         .iter()
@@ -156,7 +166,7 @@ fn findings(d: &Diff) -> Vec<String> {
     out
 }
 
-fn verdict_line(d: &Diff, allow_inconclusive: bool) -> String {
+pub(crate) fn verdict_line(d: &Diff, allow_inconclusive: bool) -> String {
     if !passes(d, allow_inconclusive) {
         return "FAIL: see the transitions above".to_string();
     }

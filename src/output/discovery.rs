@@ -6,7 +6,7 @@ use super::markdown::{self as md, Md};
 use super::table::{line, new_table, text, write_lines};
 use crate::discover::{Dc, Discovery, Role};
 
-fn roles(dc: &Dc) -> String {
+pub(crate) fn roles(dc: &Dc) -> String {
     dc.roles
         .iter()
         .map(|r| r.key())
@@ -14,7 +14,7 @@ fn roles(dc: &Dc) -> String {
         .join(",")
 }
 
-fn addresses(dc: &Dc) -> String {
+pub(crate) fn addresses(dc: &Dc) -> String {
     dc.addresses
         .iter()
         .map(|a| a.to_string())
@@ -22,7 +22,7 @@ fn addresses(dc: &Dc) -> String {
         .join(" ")
 }
 
-fn services(dc: &Dc, with_rdp: bool) -> String {
+pub(crate) fn services(dc: &Dc, with_rdp: bool) -> String {
     let mut s = Vec::new();
     if dc.ldap_port != 0 {
         s.push(format!("ldap:{}", dc.ldap_port));
@@ -101,6 +101,7 @@ pub fn write_discovery(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Html => super::html::write_discovery(d, with_rdp, &super::html::Meta::now(), w),
         Format::Prometheus => Err(super::no_such_format("a discovery", format)),
         Format::Json => super::write_json(d, w),
         Format::Csv => {

@@ -8,6 +8,7 @@ mod diff;
 mod discovery;
 pub mod escape;
 mod file;
+pub mod html;
 mod json;
 mod markdown;
 mod predict;
@@ -30,7 +31,8 @@ pub use self::file::{Destination, abandon_partial_files, destination, write_atom
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
 pub use self::predict::{
-    break_lines, endpoint_label, predict_summary, write_predict, write_profiles,
+    break_lines, cell_short as predict_cell_short, endpoint_label, predict_summary, write_predict,
+    write_profiles,
 };
 pub use self::prometheus::{Exposition, write_prometheus};
 pub use self::table::{say, write_table};
@@ -77,6 +79,8 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// One self-contained page for people (see [`html`]).
+    Html,
     /// The Prometheus exposition format (for node_exporter's textfile collector).
     Prometheus,
 }
@@ -84,7 +88,16 @@ pub enum Format {
 impl Format {
     /// The format a file name asks for, by its extension.
     /// The file name endings `-o` knows, for messages.
-    pub const EXTENSIONS: [&'static str; 5] = [".json", ".csv", ".md", ".markdown", ".txt"];
+    pub const EXTENSIONS: [&'static str; 8] = [
+        ".json",
+        ".csv",
+        ".md",
+        ".markdown",
+        ".txt",
+        ".html",
+        ".htm",
+        ".prom",
+    ];
 
     /// The format a path given to `-o` asks for: by its extension; `-` (standard output) gets
     /// the table, as standard output does without `-o`.
@@ -97,6 +110,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "md" | "markdown" => Some(Format::Markdown),
             "txt" => Some(Format::Table),
+            "html" | "htm" => Some(Format::Html),
             "prom" => Some(Format::Prometheus),
             _ => None,
         }
@@ -115,6 +129,7 @@ pub fn write_report(
         Format::Json => write_json(report, w),
         Format::Csv => write_csv(report, w),
         Format::Markdown => write_markdown(report, w),
+        Format::Html => html::write_scan(report, &html::Meta::now(), w),
         Format::Prometheus => write_prometheus(
             &Exposition {
                 report,
@@ -356,7 +371,7 @@ mod tests {
     }
 
     /// A fixed report covering every kind of cell and verdict the table shows.
-    fn sample() -> Report {
+    pub(super) fn sample() -> Report {
         use TlsVersion::*;
         let acc = || {
             cell(Outcome::Accepted {

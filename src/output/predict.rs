@@ -28,7 +28,7 @@ fn client_label(c: &Client) -> String {
 }
 
 /// Server names for people: `dc1.corp.test` or `-`.
-fn client_sni(c: &Client) -> String {
+pub(crate) fn client_sni(c: &Client) -> String {
     match &c.origin {
         Origin::Observed { sni, .. } if !sni.is_empty() => sni.join(" "),
         _ => "-".into(),
@@ -162,7 +162,7 @@ pub fn break_lines(r: &PredictReport) -> Vec<String> {
 }
 
 /// Fallbacks and unknown cells, for the notes under the matrix.
-fn notes(r: &PredictReport) -> Vec<String> {
+pub(crate) fn notes(r: &PredictReport) -> Vec<String> {
     let mut out = Vec::new();
     for c in &r.clients {
         if let Origin::Observed {
@@ -222,6 +222,7 @@ pub fn write_predict(
 ) -> io::Result<()> {
     let color = look.color;
     match format {
+        Format::Html => super::html::write_predict(r, &super::html::Meta::now(), w),
         Format::Prometheus => Err(super::no_such_format("a prediction", format)),
         Format::Json => super::write_json(r, w),
         Format::Csv => {
@@ -389,7 +390,8 @@ pub fn write_profiles(
 ) -> io::Result<()> {
     let color = look.color;
     match format {
-        Format::Prometheus => Err(super::no_such_format("the profile list", format)),
+        Format::Html => super::html::write_profiles(profiles, &super::html::Meta::now(), w),
+        Format::Prometheus => Err(super::no_such_format("the profiles", format)),
         Format::Json => {
             #[derive(serde::Serialize)]
             struct Row<'a> {
