@@ -198,6 +198,11 @@ pub struct PredictArgs {
     #[arg(long)]
     pub as_is: bool,
 
+    /// Offline: the endpoints of a saved scan (JSON, made with `scan --suites`), each cell
+    /// computed from what it accepts, without a connection.
+    #[arg(long, value_name = "SCAN", conflicts_with_all = ["targets", "dc", "domain", "files"])]
+    pub scan: Option<String>,
+
     /// Replays in flight at once, over all endpoints.
     #[arg(long, env = "TLSMATRIX_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: u32,

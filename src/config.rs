@@ -515,6 +515,8 @@ pub struct PredictJob {
     /// Server name to send instead of each target's host name.
     pub sni: Option<String>,
     pub live: crate::predict::live::LiveConfig,
+    /// Offline: the saved scan whose endpoints the cells are computed from.
+    pub saved: Option<Loaded>,
     pub output: OutputConfig,
 }
 
@@ -612,6 +614,7 @@ pub fn predict_job(args: crate::cli::PredictArgs) -> Result<PredictJob, Error> {
             resolve: ResolveOverrides::default(),
             sni: None,
             live,
+            saved: None,
             output,
         });
     }
@@ -627,11 +630,17 @@ pub fn predict_job(args: crate::cli::PredictArgs) -> Result<PredictJob, Error> {
                 .into(),
         ));
     }
+    let saved = match &args.scan {
+        Some(path) => Some(Loaded::load(path)?),
+        None => None,
+    };
     let (targets, input_errors) =
         gather_targets(&args.targets, &args.dc, &args.files, args.starttls)?;
-    if targets.is_empty() && input_errors.is_empty() && args.domain.is_none() {
+    if targets.is_empty() && input_errors.is_empty() && args.domain.is_none() && saved.is_none() {
         return Err(Error::Usage(
-            "no endpoints: give TARGET arguments, --dc HOST, --domain DOMAIN or -f FILE".into(),
+            "no endpoints: give TARGET arguments, --dc HOST, --domain DOMAIN, -f FILE or --scan \
+             SCAN"
+                .into(),
         ));
     }
     let mut resolve = ResolveOverrides::default();
@@ -656,6 +665,7 @@ pub fn predict_job(args: crate::cli::PredictArgs) -> Result<PredictJob, Error> {
         resolve,
         sni: args.sni,
         live,
+        saved,
         output,
     })
 }

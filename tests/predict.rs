@@ -1201,3 +1201,71 @@ async fn a_server_name_from_a_capture_cannot_inject_into_a_prediction() {
         }
     }
 }
+
+/// Offline, from a saved scan: what the scan does not hold is unknown, never a guess; a client
+/// without TLS 1.2 breaks whatever the lists would say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_from_a_scan_without_suite_lists_decides_only_what_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = tls_server(
+        tlsmatrix::tls::TlsVersion::Tls12,
+        tlsmatrix::tls::TlsVersion::Tls13,
+    )
+    .await;
+    let scan = dir.path().join("after.json");
+    let target = format!("tls://{}", s.addr());
+    let out = run_cli(
+        &["scan", "-q", &target, "-o", scan.to_str().unwrap()],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    drop(s);
+    let out = run_cli(
+        &[
+            "predict",
+            "-q",
+            "--scan",
+            scan.to_str().unwrap(),
+            "--profiles",
+            "windows-7,openssl-3",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let p: PredictReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(p.scan.is_some());
+    assert!(
+        p.cells
+            .iter()
+            .all(|c| c.method == tlsmatrix::predict::Method::Computed)
+    );
+    match &p.cell(0, 0).unwrap().prediction {
+        Prediction::Breaks { reasons, .. } => assert_eq!(reasons, &[Reason::NoTls12]),
+        other => panic!("{other:?}"),
+    }
+    match &p.cell(1, 0).unwrap().prediction {
+        Prediction::Unknown { detail } => assert!(detail.contains("--suites"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    // Endpoints come from the scan: targets beside it are a usage error.
+    let out = run_cli(
+        &[
+            "predict",
+            "--scan",
+            scan.to_str().unwrap(),
+            "--profiles",
+            "all",
+            &target,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -179,6 +179,7 @@ pub(crate) async fn show(
         cells,
         input_errors: Vec::new(),
         own_probes: seen.own_probes,
+        scan: None,
         complete,
     };
     crate::app::to_stdout(|w| {

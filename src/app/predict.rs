@@ -51,6 +51,25 @@ pub(crate) async fn run(mut job: PredictJob, cancel: CancellationToken) -> Resul
         return Ok(Exit::Input);
     }
 
+    // Offline: the saved scan's endpoints, every cell computed.
+    if let Some(saved) = job.saved.take() {
+        let report = PredictReport {
+            schema_version: predict::SCHEMA_VERSION,
+            mode: job.live.mode,
+            cells: predict::computed(job.live.mode, &replayed, &saved.report),
+            clients: replayed.into_iter().map(|r| r.client).collect(),
+            endpoints: predict::saved_endpoints(&saved.report),
+            input_errors,
+            own_probes,
+            scan: Some(saved.path.clone()),
+            complete: true,
+        };
+        emit_with(&out, |w, format, look| {
+            output::write_predict(&report, format, look, w)
+        })?;
+        return Ok(exit_status(&report));
+    }
+
     // The endpoints.
     if let Some(domain) = job.domain.take() {
         add_discovered(&mut job, &domain).await;
@@ -89,6 +108,7 @@ pub(crate) async fn run(mut job: PredictJob, cancel: CancellationToken) -> Resul
         cells,
         input_errors,
         own_probes,
+        scan: None,
         complete,
     };
     emit_with(&out, |w, format, look| {

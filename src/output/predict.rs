@@ -74,13 +74,21 @@ pub fn predict_summary(r: &PredictReport) -> String {
             if unknown == 1 { "" } else { "s" }
         ));
     }
-    s.push_str(match r.mode {
-        Mode::Tls12Only => {
-            "; each client's own hello replayed with its versions below TLS 1.2 removed"
+    match (&r.scan, r.mode) {
+        (Some(scan), Mode::Tls12Only) => s.push_str(&format!(
+            "; computed from the saved scan {scan}, with the clients' versions below TLS 1.2 \
+             removed (offline: no hello was sent)"
+        )),
+        (Some(scan), Mode::AsIs) => s.push_str(&format!(
+            "; computed from the saved scan {scan}, the hellos as they are (offline: no hello \
+             was sent)"
+        )),
+        (None, Mode::Tls12Only) => {
+            s.push_str("; each client's own hello replayed with its versions below TLS 1.2 removed")
         }
-        Mode::AsIs => "; each client's own hello replayed as it is (--as-is)",
-    });
-    if r.cells.iter().any(|c| c.method == Method::Computed) {
+        (None, Mode::AsIs) => s.push_str("; each client's own hello replayed as it is (--as-is)"),
+    }
+    if r.scan.is_none() && r.cells.iter().any(|c| c.method == Method::Computed) {
         s.push_str(" (clients without TLS 1.2 computed, not sent)");
     }
     if r.own_probes > 0 {

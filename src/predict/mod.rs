@@ -13,7 +13,8 @@
 //!   algorithms (and their pairs): the first change the server accepts names what the client
 //!   lacks and what the server would choose instead;
 //! - **computed**: a client that offers nothing from TLS 1.2 up breaks whatever the endpoint
-//!   does, and is said to without a connection.
+//!   does, and is said to without a connection; offline ([`offline`]), every cell is computed
+//!   from what a saved `scan --suites` says the endpoint accepts.
 
 pub mod clients;
 pub mod live;
@@ -236,6 +237,9 @@ pub struct PredictReport {
     /// Connections in the captures that were tlsmatrix's own probes, left out.
     #[serde(default)]
     pub own_probes: u64,
+    /// Offline: the saved scan the cells were computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<String>,
     /// False when the run was interrupted.
     pub complete: bool,
 }
@@ -305,4 +309,51 @@ pub async fn endpoints(
         }
     }
     out
+}
+
+/// The endpoints of a saved scan, as the prediction names them.
+pub fn saved_endpoints(r: &crate::report::Report) -> Vec<Endpoint> {
+    r.endpoints
+        .iter()
+        .map(|e| Endpoint {
+            target: e.target.clone(),
+            host: e.host.clone(),
+            address: e.address,
+            port: e.port,
+            protocol: e.protocol,
+            sni: e.sni.clone(),
+            unresolved: e.address.is_none().then(|| e.verdict_detail.clone()),
+        })
+        .collect()
+}
+
+/// Every client on every endpoint of a saved scan, computed (see [`offline`]).
+pub fn computed(mode: Mode, clients: &[live::Replayed], scan: &crate::report::Report) -> Vec<Cell> {
+    let accepts: Vec<offline::Accepts> = scan.endpoints.iter().map(offline::accepts).collect();
+    let mut cells = Vec::with_capacity(clients.len() * accepts.len());
+    for (ci, c) in clients.iter().enumerate() {
+        for (ei, (a, e)) in accepts.iter().zip(&scan.endpoints).enumerate() {
+            let prediction = if e.address.is_none() {
+                Prediction::Unknown {
+                    detail: format!("in the saved scan: {}", e.verdict_detail),
+                }
+            } else {
+                offline::compute(
+                    &c.hello,
+                    a,
+                    &offline::Compute {
+                        mode,
+                        enable_tls12: c.client.enable_tls12.as_deref(),
+                    },
+                )
+            };
+            cells.push(Cell {
+                client: ci,
+                endpoint: ei,
+                method: Method::Computed,
+                prediction,
+            });
+        }
+    }
+    cells
 }

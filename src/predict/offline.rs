@@ -113,13 +113,6 @@ fn signs_for(au: TlsCipherAu, scheme: u16) -> bool {
     }
 }
 
-/// Why a TLS 1.2 suite both accept cannot be used.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lacks {
-    Group,
-    Signature,
-}
-
 /// What a computed prediction needs besides the hello.
 pub struct Compute<'a> {
     pub mode: Mode,
@@ -202,31 +195,6 @@ pub fn compute(hello: &ClientHello, a: &Accepts, how: &Compute<'_>) -> Predictio
         .copied()
         .filter(|s| !is_grease(*s))
         .collect();
-    let shared: Vec<u16> = client_suites
-        .iter()
-        .copied()
-        .filter(|s| l.suites.contains(s))
-        .collect();
-    if shared.is_empty() {
-        return Prediction::Breaks {
-            reasons: vec![Reason::NoSharedSuite],
-            alert: None,
-            detail: format!(
-                "computed: none of the client's {} suites is among the {} the endpoint accepts \
-                 with {}",
-                client_suites.len(),
-                l.suites.len(),
-                version_name(v)
-            ),
-            change: match l.suites.first() {
-                Some(s) => format!(
-                    "add suite {} (the endpoint accepts it) on the client",
-                    suite_name(*s)
-                ),
-                None => "add a suite the endpoint accepts on the client".into(),
-            },
-        };
-    }
     let client_groups: Vec<u16> = hello
         .groups()
         .into_iter()
@@ -238,13 +206,196 @@ pub fn compute(hello: &ClientHello, a: &Accepts, how: &Compute<'_>) -> Predictio
         .copied()
         .filter(|g| client_groups.contains(g))
         .collect();
-    let pick = |usable: &[u16]| -> Result<u16, String> {
-        match l.server_order {
-            Some(true) => Ok(*l
+    let ctx = Ctx {
+        v,
+        l,
+        a,
+        hello,
+        client_suites: &client_suites,
+        shared_groups: &shared_groups,
+    };
+    // As the live prediction does: the client's hello as it is, then with suites, groups or
+    // signature algorithms added, one, two, then all three; the first that works names what
+    // the client lacks.
+    for (suites, groups, sigs) in [
+        (false, false, false),
+        (true, false, false),
+        (false, true, false),
+        (false, false, true),
+        (true, true, false),
+        (true, false, true),
+        (false, true, true),
+        (true, true, true),
+    ] {
+        let usable = match ctx.usable(suites, groups, sigs) {
+            Ok(u) => u,
+            Err(why) => return unknown(why),
+        };
+        if usable.is_empty() {
+            continue;
+        }
+        if !(suites || groups || sigs) {
+            return ctx.works(&usable);
+        }
+        return ctx.breaks(&usable, suites, groups, sigs);
+    }
+    Prediction::Breaks {
+        reasons: vec![Reason::Other],
+        alert: None,
+        detail: format!(
+            "computed: nothing the endpoint accepts with {} could be agreed on, even with every \
+             suite, group and signature algorithm added",
+            version_name(v)
+        ),
+        change: "compare the client's offer with the saved scan's suite lists".into(),
+    }
+}
+
+/// What one computed cell looks at.
+struct Ctx<'a> {
+    v: u16,
+    l: &'a Lists,
+    a: &'a Accepts,
+    hello: &'a ClientHello,
+    client_suites: &'a [u16],
+    shared_groups: &'a [u16],
+}
+
+impl Ctx<'_> {
+    /// The suites the endpoint would take with the client's hello, changed as asked: its own
+    /// suites (or every suite the endpoint accepts, when suites are added), each with the group
+    /// and signature it needs (or any, when those are added).
+    fn usable(
+        &self,
+        add_suites: bool,
+        add_groups: bool,
+        add_sigs: bool,
+    ) -> Result<Vec<u16>, String> {
+        let l = self.l;
+        let candidates: Vec<u16> = if add_suites {
+            l.suites.clone()
+        } else {
+            self.client_suites
+                .iter()
+                .copied()
+                .filter(|s| l.suites.contains(s))
+                .collect()
+        };
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.v >= 0x0304 {
+            let group_ok = add_groups || !self.shared_groups.is_empty();
+            let sig_ok = add_sigs || self.tls13_signature_ok()?;
+            return Ok(if group_ok && sig_ok {
+                candidates
+            } else {
+                Vec::new()
+            });
+        }
+        let sigalgs = client_sigalgs(self.hello);
+        let groups_any = !self
+            .hello
+            .has_extension(crate::tls::clienthello::EXT_SUPPORTED_GROUPS);
+        let mut usable = Vec::new();
+        for s in candidates {
+            let Some(c) = TlsCipherSuite::from_id(s) else {
+                usable.push(s);
+                continue;
+            };
+            let anonymous = c.au == TlsCipherAu::Null;
+            let needs_group = c.kx == TlsCipherKx::Ecdhe;
+            let needs_signature =
+                matches!(c.kx, TlsCipherKx::Ecdhe | TlsCipherKx::Dhe) && !anonymous;
+            if needs_group && l.groups.is_empty() {
+                return Err(format!(
+                    "the saved scan lists no group for the ECDHE suites of {}",
+                    version_name(self.v)
+                ));
+            }
+            if needs_signature && self.v >= 0x0303 && l.signature_algorithms.is_empty() {
+                return Err("the saved scan lists no TLS 1.2 signature algorithm".into());
+            }
+            // A client that offers ECDHE suites sends the groups they need: added suites count
+            // as bringing any group when the hello lists none.
+            let group_ok =
+                !needs_group || add_groups || groups_any || !self.shared_groups.is_empty();
+            // Before TLS 1.2 the signature is fixed by the key (MD5+SHA-1 or SHA-1).
+            let signature_ok = !needs_signature
+                || add_sigs
+                || self.v < 0x0303
+                || l.signature_algorithms
+                    .iter()
+                    .any(|x| sigalgs.contains(x) && signs_for(c.au, *x));
+            if group_ok && signature_ok {
+                usable.push(s);
+            }
+        }
+        Ok(usable)
+    }
+
+    /// Whether the client allows a TLS 1.3 signature for the endpoint's keys: those its TLS 1.2
+    /// signatures show (the walk offered every scheme), else the one certificate the scan holds.
+    fn tls13_signature_ok(&self) -> Result<bool, String> {
+        let sigs = self.hello.signature_algorithms();
+        let shown: Vec<u16> = self
+            .a
+            .lists
+            .get(&0x0303)
+            .filter(|l| l.complete)
+            .map(|l| l.signature_algorithms.clone())
+            .unwrap_or_default();
+        if !shown.is_empty() {
+            return Ok(self.tls13_schemes(&shown).iter().any(|s| sigs.contains(s)));
+        }
+        let Some(key) = self.a.key else {
+            return Err(
+                "the saved scan shows neither TLS 1.2 signatures nor a certificate to check the \
+                 client's TLS 1.3 signature algorithms against"
+                    .into(),
+            );
+        };
+        if key.schemes().iter().any(|s| sigs.contains(s)) {
+            Ok(true)
+        } else {
+            Err(format!(
+                "the client offers no TLS 1.3 signature algorithm for the {} certificate the \
+                 saved scan holds; whether the endpoint has another certificate it does not \
+                 show (predict live to know)",
+                key.name()
+            ))
+        }
+    }
+
+    /// The TLS 1.3 schemes the keys behind these TLS 1.2 signatures can make.
+    fn tls13_schemes(&self, shown: &[u16]) -> Vec<u16> {
+        shown
+            .iter()
+            .flat_map(|x| match *x {
+                0x0804..=0x0806 => vec![0x0804, 0x0805, 0x0806],
+                x if x & 0xff == 0x01 => vec![0x0804, 0x0805, 0x0806],
+                0x0809..=0x080b => vec![0x0809, 0x080a, 0x080b],
+                x if x & 0xff == 0x03 => match self.a.key {
+                    Some(k @ CertKey::Ec(_)) => k.schemes().to_vec(),
+                    _ => vec![0x0403, 0x0503, 0x0603],
+                },
+                x @ (0x0807 | 0x0808) => vec![x],
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The suite the server picks among `usable`: its order when it enforces one, else the
+    /// client's first; both named when the scan does not say whose order decides.
+    fn pick(&self, usable: &[u16]) -> Result<u16, String> {
+        match self.l.server_order {
+            Some(true) => Ok(self
+                .l
                 .suites
                 .iter()
+                .copied()
                 .find(|s| usable.contains(s))
-                .expect("a usable suite the server accepts")),
+                .unwrap_or(usable[0])),
             Some(false) => Ok(usable[0]),
             None if usable.len() == 1 => Ok(usable[0]),
             None => Err(usable
@@ -253,18 +404,29 @@ pub fn compute(hello: &ClientHello, a: &Accepts, how: &Compute<'_>) -> Predictio
                 .collect::<Vec<_>>()
                 .join(" or ")),
         }
-    };
-    let works = |suite: Result<u16, String>, note: Option<String>| {
-        let (suite, order) = match suite {
+    }
+
+    fn works(&self, usable: &[u16]) -> Prediction {
+        let (suite, order) = match self.pick(usable) {
             Ok(s) => (suite_name(s), None),
             Err(choices) => (
                 choices,
                 Some("whose order decides is not in the saved scan".to_string()),
             ),
         };
-        let notes: Vec<String> = note.into_iter().chain(order).collect();
+        let retry = (self.v >= 0x0304)
+            .then(|| self.shared_groups.first().copied())
+            .flatten()
+            .filter(|g| !self.hello.key_share_groups().contains(g))
+            .map(|g| {
+                format!(
+                    "after a HelloRetryRequest for {} (the client's second hello carries it)",
+                    group_name(g)
+                )
+            });
+        let notes: Vec<String> = retry.into_iter().chain(order).collect();
         Prediction::Works {
-            version: version_name(v),
+            version: version_name(self.v),
             suite,
             note: Some(if notes.is_empty() {
                 "computed from the saved scan".into()
@@ -272,174 +434,106 @@ pub fn compute(hello: &ClientHello, a: &Accepts, how: &Compute<'_>) -> Predictio
                 format!("computed from the saved scan; {}", notes.join("; "))
             }),
         }
-    };
-
-    if v >= 0x0304 {
-        if shared_groups.is_empty() {
-            return Prediction::Breaks {
-                reasons: vec![Reason::NoSharedGroup],
-                alert: None,
-                detail: format!(
-                    "computed: the client offers {} and the endpoint accepts {} with TLS 1.3",
-                    names(&client_groups, group_name),
-                    names(&l.groups, group_name)
-                ),
-                change: match l.groups.first() {
-                    Some(g) => format!(
-                        "add group {} (the endpoint accepts it) on the client",
-                        group_name(*g)
-                    ),
-                    None => "add a group the endpoint accepts on the client".into(),
-                },
-            };
-        }
-        let sigs = hello.signature_algorithms();
-        // The keys the endpoint signs with: what its TLS 1.2 signatures show (the walk offered
-        // every scheme), else the one certificate the scan holds.
-        let shown: Vec<u16> = a
-            .lists
-            .get(&0x0303)
-            .filter(|l| l.complete)
-            .map(|l| l.signature_algorithms.clone())
-            .unwrap_or_default();
-        let schemes13 = |x: u16| -> Vec<u16> {
-            match x {
-                0x0804..=0x0806 => vec![0x0804, 0x0805, 0x0806],
-                _ if x & 0xff == 0x01 => vec![0x0804, 0x0805, 0x0806],
-                0x0809..=0x080b => vec![0x0809, 0x080a, 0x080b],
-                _ if x & 0xff == 0x03 => match a.key {
-                    Some(k @ CertKey::Ec(_)) => k.schemes().to_vec(),
-                    _ => vec![0x0403, 0x0503, 0x0603],
-                },
-                0x0807 | 0x0808 => vec![x],
-                _ => Vec::new(),
-            }
-        };
-        if !shown.is_empty() {
-            let usable: Vec<u16> = shown.iter().flat_map(|x| schemes13(*x)).collect();
-            if !usable.iter().any(|s| sigs.contains(s)) {
-                return Prediction::Breaks {
-                    reasons: vec![Reason::NoSharedSignatureAlgorithm],
-                    alert: None,
-                    detail: format!(
-                        "computed: the endpoint signs with {} (its TLS 1.2 signatures), the client \
-                         allows {} with TLS 1.3",
-                        names(&shown, signature_algorithm_name),
-                        names(&sigs, signature_algorithm_name)
-                    ),
-                    change: format!(
-                        "add signature algorithm {} on the client",
-                        signature_algorithm_name(usable[0])
-                    ),
-                };
-            }
-        } else {
-            let Some(key) = a.key else {
-                return unknown(
-                    "the saved scan shows neither TLS 1.2 signatures nor a certificate to check \
-                     the client's TLS 1.3 signature algorithms against"
-                        .into(),
-                );
-            };
-            if !key.schemes().iter().any(|s| sigs.contains(s)) {
-                return unknown(format!(
-                    "the client offers no TLS 1.3 signature algorithm for the {} certificate the \
-                     saved scan holds; whether the endpoint has another certificate it does not \
-                     show (predict live to know)",
-                    key.name()
-                ));
-            }
-        }
-        let group = shared_groups[0];
-        let note = (!hello.key_share_groups().contains(&group)).then(|| {
-            format!(
-                "after a HelloRetryRequest for {} (the client's second hello carries it)",
-                group_name(group)
-            )
-        });
-        return works(pick(&shared), note);
     }
 
-    // TLS 1.2 and older: each shared suite's key exchange needs what it needs.
-    let sigalgs = client_sigalgs(hello);
-    let groups_any = !hello.has_extension(crate::tls::clienthello::EXT_SUPPORTED_GROUPS);
-    let mut usable = Vec::new();
-    let mut lacking: Vec<Lacks> = Vec::new();
-    for s in &shared {
-        let Some(c) = TlsCipherSuite::from_id(*s) else {
-            usable.push(*s);
-            continue;
-        };
-        let anonymous = c.au == TlsCipherAu::Null;
-        let needs_group = c.kx == TlsCipherKx::Ecdhe;
-        let needs_signature = matches!(c.kx, TlsCipherKx::Ecdhe | TlsCipherKx::Dhe) && !anonymous;
-        if needs_group && l.groups.is_empty() {
-            return unknown(format!(
-                "the saved scan lists no group for the ECDHE suites of {}",
-                version_name(v)
-            ));
-        }
-        if needs_signature && v >= 0x0303 && l.signature_algorithms.is_empty() {
-            return unknown("the saved scan lists no TLS 1.2 signature algorithm".into());
-        }
-        let group_ok = !needs_group || groups_any || !shared_groups.is_empty();
-        // Before TLS 1.2 the signature is fixed by the key (MD5+SHA-1 or SHA-1).
-        let signature_ok = !needs_signature
-            || v < 0x0303
-            || l.signature_algorithms
-                .iter()
-                .any(|x| sigalgs.contains(x) && signs_for(c.au, *x));
-        match (group_ok, signature_ok) {
-            (true, true) => usable.push(*s),
-            (g, sig) => {
-                if !g && !lacking.contains(&Lacks::Group) {
-                    lacking.push(Lacks::Group);
-                }
-                if !sig && !lacking.contains(&Lacks::Signature) {
-                    lacking.push(Lacks::Signature);
-                }
-            }
-        }
-    }
-    if usable.is_empty() {
+    fn breaks(&self, usable: &[u16], suites: bool, groups: bool, sigs: bool) -> Prediction {
+        let l = self.l;
         let mut reasons = Vec::new();
         let mut change = Vec::new();
-        if lacking.contains(&Lacks::Group) {
+        if suites {
+            reasons.push(Reason::NoSharedSuite);
+            let s = self.pick(usable).unwrap_or(usable[0]);
+            change.push(format!(
+                "add suite {} (the endpoint accepts it)",
+                suite_name(s)
+            ));
+        }
+        if groups {
             reasons.push(Reason::NoSharedGroup);
             change.push(match l.groups.first() {
                 Some(g) => format!("add group {} (the endpoint accepts it)", group_name(*g)),
                 None => "add a group the endpoint accepts".into(),
             });
         }
-        if lacking.contains(&Lacks::Signature) {
+        if sigs {
             reasons.push(Reason::NoSharedSignatureAlgorithm);
-            change.push(match l.signature_algorithms.first() {
+            let shown = &self
+                .a
+                .lists
+                .get(&0x0303)
+                .map(|l| l.signature_algorithms.clone())
+                .unwrap_or_default();
+            let first = if self.v >= 0x0304 {
+                self.tls13_schemes(shown).first().copied()
+            } else {
+                shown.first().copied()
+            };
+            change.push(match first {
                 Some(s) => format!(
                     "add signature algorithm {} (the endpoint signs with it)",
-                    signature_algorithm_name(*s)
+                    signature_algorithm_name(s)
                 ),
                 None => "add a signature algorithm the endpoint signs with".into(),
             });
         }
-        return Prediction::Breaks {
+        Prediction::Breaks {
             reasons,
             alert: None,
             detail: format!(
-                "computed: the suites both accept with {} ({}) need what the client lacks",
-                version_name(v),
-                names(&shared, suite_name)
+                "computed: with {} the endpoint accepts {} suites; the client's hello lacks \
+                 what they need",
+                version_name(self.v),
+                l.suites.len()
             ),
             change: format!("{} on the client", change.join(" and ")),
-        };
+        }
     }
-    works(pick(&usable), None)
 }
 
-fn names(v: &[u16], f: fn(u16) -> String) -> String {
-    if v.is_empty() {
-        return "none".into();
+/// What a saved scan's endpoint says it accepts. A version accepted by the server counts as
+/// accepted (the server chose it, whatever the rest of its handshake did), a refused one as
+/// refused, anything else as undecided.
+pub fn accepts(e: &crate::report::Endpoint) -> Accepts {
+    use crate::report::Proof;
+    let versions = e
+        .versions
+        .iter()
+        .map(|(v, cell)| {
+            let decided = match cell.proof() {
+                Proof::Accepted { .. } => Some(true),
+                Proof::Refused => Some(false),
+                Proof::Unproven(_) => None,
+            };
+            (v.wire(), decided)
+        })
+        .collect();
+    let key = e
+        .certificate
+        .as_deref()
+        .and_then(|c| c.chain.first())
+        .and_then(|leaf| match leaf.key_type.as_str() {
+            "RSA" => Some(CertKey::Rsa),
+            "RSA-PSS" => Some(CertKey::RsaPss),
+            "Ed25519" => Some(CertKey::Ed25519),
+            "Ed448" => Some(CertKey::Ed448),
+            "EC" => match leaf.curve.as_deref() {
+                Some("prime256v1") => Some(CertKey::Ec(23)),
+                Some("secp384r1") => Some(CertKey::Ec(24)),
+                Some("secp521r1") => Some(CertKey::Ec(25)),
+                _ => None,
+            },
+            _ => None,
+        });
+    Accepts {
+        versions,
+        lists: suite_lists(e),
+        key,
     }
-    v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(", ")
+}
+
+/// The suite lists a saved scan holds for an endpoint: none in a scan without `--suites`.
+fn suite_lists(_e: &crate::report::Endpoint) -> BTreeMap<u16, Lists> {
+    BTreeMap::new()
 }
 
 #[cfg(test)]
@@ -629,5 +723,27 @@ mod tests {
         a.lists.clear();
         let h = hello(0x0303, &[], &[0xc02f], &[23], &[0x0401]);
         assert!(matches!(compute(&h, &a, &HOW), Prediction::Unknown { .. }));
+    }
+
+    #[test]
+    fn the_least_change_is_named_as_live_predictions_name_it() {
+        let a = after();
+        // ECDHE-ECDSA suites and ECDSA signatures only: suites alone would not do (the endpoint
+        // signs with RSA), suites and signatures do.
+        let h = hello(0x0303, &[], &[0xc02b, 0xc02c], &[23], &[0x0403]);
+        assert_eq!(
+            reasons(compute(&h, &a, &HOW)),
+            [Reason::NoSharedSuite, Reason::NoSharedSignatureAlgorithm]
+        );
+        // RSA key exchange suites and no groups: a client adding ECDHE suites adds groups.
+        let mut h = hello(0x0303, &[], &[0x002f], &[23], &[0x0401]);
+        h.extensions.as_mut().unwrap().retain(|e| e.kind != 10);
+        assert_eq!(reasons(compute(&h, &a, &HOW)), [Reason::NoSharedSuite]);
+        // RSA-CBC suites and P-521 only: suites and a group.
+        let h = hello(0x0303, &[], &[0x002f], &[25], &[0x0401]);
+        assert_eq!(
+            reasons(compute(&h, &a, &HOW)),
+            [Reason::NoSharedSuite, Reason::NoSharedGroup]
+        );
     }
 }
