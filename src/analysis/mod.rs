@@ -97,6 +97,8 @@ mod one_rule {
             seen_by: BTreeMap::new(),
             disagreements: Vec::new(),
             rdp_standard_security: None,
+            suites: Default::default(),
+            connections: None,
         }
     }
 

@@ -350,6 +350,8 @@ mod tests {
                     seen_by: BTreeMap::new(),
                     disagreements: vec![],
                     rdp_standard_security: None,
+                    suites: Default::default(),
+                    connections: None,
                     versions,
                 }
             })
@@ -378,6 +380,7 @@ mod tests {
                 engine: crate::report::Engine::Both,
                 cert_warn_days: 30,
                 trust_store: Some("system + --ca-file corp-root.pem".into()),
+                suites: false,
             },
             input_errors: vec![],
             excluded: vec![],

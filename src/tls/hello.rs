@@ -54,15 +54,14 @@ use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use tls_parser::{
-    CIPHERS, TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite,
+    CIPHERS, TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherSuite,
 };
 
 use crate::tls::TlsVersion;
-
-/// TLS_EMPTY_RENEGOTIATION_INFO_SCSV: asks for secure renegotiation without an extension.
-pub const SCSV_RENEGOTIATION: u16 = 0x00ff;
-/// TLS_FALLBACK_SCSV: never offered, or a server rightly refuses a lower version.
-pub const SCSV_FALLBACK: u16 = 0x5600;
+use crate::tls::suites;
+/// TLS_EMPTY_RENEGOTIATION_INFO_SCSV asks for secure renegotiation without an extension;
+/// TLS_FALLBACK_SCSV is never offered, or a server rightly refuses a lower version.
+pub use crate::tls::suites::{SCSV_FALLBACK, SCSV_RENEGOTIATION};
 /// The most cipher suites one hello offers (the SCSV counts).
 pub const MAX_SUITES: usize = 128;
 
@@ -105,28 +104,6 @@ pub const SIGALGS_TLS13: &[u16] = &[
     0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080a, 0x080b, 0x0401,
     0x0501, 0x0601, 0x0203, 0x0201,
 ];
-
-/// Whether a registered suite can be used with `v`.
-fn usable(c: &TlsCipherSuite, v: TlsVersion) -> bool {
-    if [0, SCSV_RENEGOTIATION, SCSV_FALLBACK].contains(&c.id.0) {
-        return false;
-    }
-    let tls13 = c.kx == TlsCipherKx::Tls13;
-    // MD5 and SHA-1 HMACs (or none) are all TLS 1.0/1.1 and SSLv3 know; AEAD and SHA-2 MACs
-    // arrived with TLS 1.2.
-    let old_mac = matches!(
-        c.mac,
-        TlsCipherMac::HmacMd5 | TlsCipherMac::HmacSha1 | TlsCipherMac::Null
-    );
-    match v {
-        TlsVersion::Tls13 => tls13,
-        TlsVersion::Tls12 => !tls13,
-        TlsVersion::Tls10 | TlsVersion::Tls11 => !tls13 && old_mac,
-        TlsVersion::Ssl3 => {
-            old_mac && matches!(c.kx, TlsCipherKx::Rsa | TlsCipherKx::Dh | TlsCipherKx::Dhe)
-        }
-    }
-}
 
 /// Where a suite goes in the offer: common suites first, then rare, then exotic; within a tier
 /// AEAD before CBC before 3DES before RC4, forward secrecy first.
@@ -179,7 +156,10 @@ fn rank(c: &TlsCipherSuite) -> (u8, u8, u8, u16) {
 
 /// Every suite a hello for `v` may offer, common ones first (see the module docs).
 pub fn cipher_suites(v: TlsVersion) -> Vec<u16> {
-    let mut suites: Vec<&TlsCipherSuite> = CIPHERS.values().filter(|c| usable(c, v)).collect();
+    let mut suites: Vec<&TlsCipherSuite> = CIPHERS
+        .values()
+        .filter(|c| suites::usable(c.id.0, v))
+        .collect();
     suites.sort_by_key(|c| rank(c));
     suites.into_iter().map(|c| c.id.0).collect()
 }
