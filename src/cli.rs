@@ -261,6 +261,12 @@ pub struct ScanArgs {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<String>,
 
+    /// Also list the cipher suites each accepted version takes (with their class: insecure,
+    /// weak, ok), the server's preference order, its key-exchange groups and TLS 1.2 signature
+    /// algorithms; what testssl.sh -E, sslyze and nmap ssl-enum-ciphers list.
+    #[arg(long, visible_alias = "ciphers")]
+    pub suites: bool,
+
     /// Versions to probe, comma-separated.
     #[arg(
         long,
@@ -271,9 +277,15 @@ pub struct ScanArgs {
     )]
     pub versions: Vec<TlsVersion>,
 
-    /// Probes in flight at once, over all endpoints.
+    /// Handshakes in flight at once, over all endpoints (a connect still waiting for its
+    /// answer does not count: see --max-open).
     #[arg(long, env = "TLSMATRIX_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: u32,
+
+    /// Connections open at once at most, connects waiting for an answer included [default:
+    /// the open-file limit less 64, at most 4096].
+    #[arg(long, env = "TLSMATRIX_MAX_OPEN", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_open: Option<u32>,
 
     /// Probes in flight at once against one address.
     #[arg(long, env = "TLSMATRIX_PER_HOST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]

@@ -365,6 +365,8 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
             crate::cli::EngineArg::Both => crate::report::Engine::Both,
         },
         certificates: cert_config(&args)?,
+        suites: args.suites,
+        max_open: args.max_open.map(|n| n as usize),
     };
     let policy = policy(&args.policy)?;
     if policy.is_some() && args.baseline.is_some() {

@@ -27,6 +27,9 @@ pub(crate) async fn run(mut job: ScanJob, cancel: CancellationToken) -> Result<E
     if job.targets.is_empty() {
         return Err(Error::NoTargets);
     }
+    // Endpoints that never answer each hold a socket while their connects wait: let the soft
+    // open-file limit rise to what the hard limit allows (the scan stays below it).
+    let _ = rlimit::increase_nofile_limit(scan::MAX_OPEN as u64 + 1024);
     let bar = progress::Bar::new(out.quiet);
     let report = scan::scan(&job.config, job.targets, job.input_errors, cancel, &bar).await;
     bar.finish();

@@ -48,6 +48,7 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         row.push(format!("**{}**", verdict_text(e)));
         writeln!(w, "| {} |", row.join(" | "))?;
     }
+    super::suites::write_markdown(report, esc, w)?;
     writeln!(w)?;
     writeln!(w, "{}", summary_line(report))?;
     let mut notes = notes(report, 200);

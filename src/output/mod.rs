@@ -8,6 +8,7 @@ mod diff;
 mod discovery;
 mod json;
 mod markdown;
+mod suites;
 mod table;
 
 use std::io::{self, Write};

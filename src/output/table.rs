@@ -43,6 +43,7 @@ pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Resul
         t.add_row(row);
     }
     write_lines(&t, w)?;
+    super::suites::write_table(report, color, w)?;
     for e in &report.input_errors {
         writeln!(w, "input error: {e}")?;
     }

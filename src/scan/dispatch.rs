@@ -1,11 +1,17 @@
 //! Dispatch: bounded fan-out of the planned probes, and the collection of their cells.
 //!
-//! Two limits hold at all times: `concurrency` probes in flight overall, and `per_host` probes
-//! in flight against any one address. Each address gets one small task that takes a per-host
-//! permit and then a global one before it starts a probe, so no probe future exists before it
-//! may run and memory does not grow with the number of endpoints waiting. When a probe cannot
-//! even connect, the versions of that endpoint not started yet are given the same answer
+//! Three limits hold at all times: `per_host` probes in flight against any one address;
+//! `concurrency` connections past their TCP connect (handshakes in flight); and open sockets
+//! under the open-file limit. Each address gets one small task that takes a per-host permit
+//! before it starts a probe; a connection takes a file permit before its connect and a handshake
+//! slot only once TCP is up (`probe::Slots`), so endpoints that never answer a SYN wait out their
+//! connect timeouts side by side without holding up the live ones. At most as many addresses
+//! are active as there are file permits, so memory does not grow with the estate. When a probe
+//! cannot even connect, the versions of that endpoint not started yet are given the same answer
 //! instead of being tried again (a dead host costs one connect timeout, not one per version).
+//!
+//! With `--suites`, a version probe that was accepted goes on to enumerate the version's
+//! suites (`probe::suites`), each of its connections taking a per-host permit of its own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,9 +20,12 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::probe::contexts::ClientContexts;
-use crate::probe::{self, ConnectGate, Limits};
-use crate::report::{Cell, Engine, Outcome, RdpStandardSecurity, RootDse, TlsVersion};
+use crate::probe::contexts::{ClientContexts, Offer};
+use crate::probe::suites::SuiteScan;
+use crate::probe::{self, ConnectGate, Limits, Slots};
+use crate::report::{
+    Cell, Engine, Outcome, RdpStandardSecurity, RootDse, TlsVersion, VersionSuites,
+};
 use crate::scan::assemble::Finisher;
 use crate::scan::plan::{HostWork, Job, Task};
 use crate::scan::row::Row;
@@ -28,10 +37,44 @@ type Chain = Option<Vec<Vec<u8>>>;
 /// What a finished job found.
 enum Done {
     /// Row, version, cell, the RootDSE if an LDAP search answered, and the chain the server
-    /// sent if the handshake was accepted.
-    Cell(usize, TlsVersion, Box<(Cell, Option<RootDse>, Chain)>),
-    /// Row, and whether Standard RDP Security is allowed, with why it seems so.
-    RdpStandard(usize, RdpStandardSecurity, String),
+    /// sent if the handshake was accepted; and whether the version's suites follow.
+    Cell(usize, TlsVersion, Box<(Cell, Option<RootDse>, Chain)>, bool),
+    /// Row, version, and its suites.
+    Suites(usize, TlsVersion, Box<VersionSuites>),
+    /// Row, and whether Standard RDP Security is allowed, with why it seems so, and the
+    /// connections the probe made.
+    RdpStandard(usize, RdpStandardSecurity, String, u32),
+}
+
+/// What every probe of a scan shares.
+#[derive(Clone, Copy)]
+struct Settings {
+    limits: Limits,
+    per_host: usize,
+    ldap_check: bool,
+    engine: Engine,
+    suites: bool,
+}
+
+/// File descriptors kept for everything but probe connections (the runtime, output files,
+/// name resolution).
+const RESERVED_FILES: u64 = 64;
+/// Connections open at once at most, whatever the open-file limit: enough for thousands of
+/// endpoints that never answer to wait out one connect timeout together, few enough that the
+/// probes waiting stay small in memory.
+pub const MAX_OPEN: usize = 4096;
+
+/// How many connections may be open at once: `--max-open` if set, else what the open-file limit
+/// leaves, at most [`MAX_OPEN`].
+pub fn open_budget(configured: Option<usize>) -> usize {
+    if let Some(n) = configured {
+        return n.max(1);
+    }
+    let soft = rlimit::Resource::NOFILE
+        .get()
+        .map(|(soft, _)| soft)
+        .unwrap_or(1024);
+    (soft.saturating_sub(RESERVED_FILES) as usize).clamp(16, MAX_OPEN)
 }
 
 /// Run the planned probes and put their cells into the rows. Returns true when cancelled
@@ -45,34 +88,31 @@ pub(super) async fn run(
     observer: &dyn ScanObserver,
     finisher: &Finisher<'_>,
 ) -> bool {
-    let limits = Limits {
-        connect_timeout: config.connect_timeout,
-        timeout: config.timeout,
-        retries: config.retries,
+    let settings = Settings {
+        limits: Limits {
+            connect_timeout: config.connect_timeout,
+            timeout: config.timeout,
+            retries: config.retries,
+        },
+        per_host: config.per_host.max(1),
+        ldap_check: config.ldap_check,
+        engine: config.engine,
+        suites: config.suites,
     };
     let wanted = config.versions.len();
-    let global = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let files = open_budget(config.max_open);
+    let slots = Arc::new(Slots::new(files, config.concurrency));
     let (tx, mut rx) = mpsc::channel::<Done>(256);
-    // At most `concurrency` hosts are active at once (each needs a global slot to do anything),
-    // so the tasks alive do not grow with the size of the estate.
-    let host_slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let per_host = config.per_host.max(1);
-    let settings = (config.ldap_check, config.engine);
+    // At most as many hosts are active at once as connections may be open (each needs one to
+    // do anything), so the tasks alive do not grow with the size of the estate.
+    let host_slots = Arc::new(Semaphore::new(files));
     let dispatcher = tokio::spawn(async move {
         let mut hosts = JoinSet::new();
         for (_, jobs) in work {
             let Ok(slot) = host_slots.clone().acquire_owned().await else {
                 break;
             };
-            let host = run_host(
-                jobs,
-                per_host,
-                global.clone(),
-                contexts.clone(),
-                limits,
-                settings,
-                tx.clone(),
-            );
+            let host = run_host(jobs, slots.clone(), contexts.clone(), settings, tx.clone());
             hosts.spawn(async move {
                 let _slot = slot;
                 host.await
@@ -89,9 +129,13 @@ pub(super) async fn run(
             msg = rx.recv() => match msg {
                 Some(done) => {
                     let row = match done {
-                        Done::Cell(i, v, found) => {
+                        Done::Cell(i, v, found, suites_follow) => {
                             let (cell, dse, chain) = *found;
                             let row = &mut rows[i];
+                            row.connections += cell.attempts;
+                            if suites_follow {
+                                row.suites_pending += 1;
+                            }
                             row.cells.insert(v, cell);
                             if row.root_dse.is_none() {
                                 row.root_dse = dse;
@@ -101,8 +145,16 @@ pub(super) async fn run(
                             }
                             row
                         }
-                        Done::RdpStandard(i, found, why) => {
+                        Done::Suites(i, v, found) => {
                             let row = &mut rows[i];
+                            row.connections += found.connections;
+                            row.suites_pending -= 1;
+                            row.suites.insert(v, *found);
+                            row
+                        }
+                        Done::RdpStandard(i, found, why, connections) => {
+                            let row = &mut rows[i];
+                            row.connections += connections;
                             row.rdp_pending = false;
                             row.rdp_standard = Some((found, why));
                             row
@@ -125,17 +177,15 @@ pub(super) async fn run(
     interrupted
 }
 
-/// Run the jobs of one address, at most `per_host` at once, each also holding a global permit.
+/// Run the jobs of one address, at most `per_host` at once.
 async fn run_host(
     jobs: Vec<Job>,
-    per_host: usize,
-    global: Arc<Semaphore>,
+    slots: Arc<Slots>,
     contexts: Arc<ClientContexts>,
-    limits: Limits,
-    (ldap_check, engine): (bool, Engine),
+    settings: Settings,
     tx: mpsc::Sender<Done>,
 ) {
-    let local = Arc::new(Semaphore::new(per_host));
+    let local = Arc::new(Semaphore::new(settings.per_host));
     // Rows whose first connect failed: later versions get the same answer.
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
@@ -149,12 +199,13 @@ async fn run_host(
             .entry(job.row)
             .or_insert_with(|| Arc::new(tokio::sync::watch::channel(None).0))
             .clone();
-        let global = global.clone();
+        let slots = slots.clone();
         let contexts = contexts.clone();
         let tx = tx.clone();
         let dead = dead.clone();
+        let local = local.clone();
         running.spawn(async move {
-            let _local = local_permit;
+            let mut local_permit = Some(local_permit);
             if !first {
                 // Wait until the endpoint's first probe knows whether TCP gets through.
                 let mut rx = gate.subscribe();
@@ -170,12 +221,13 @@ async fn run_host(
                         let done = match job.task {
                             Task::Version(v) => {
                                 let cell = Cell::unprobed(copied(outcome));
-                                Done::Cell(job.row, v, Box::new((cell, None, None)))
+                                Done::Cell(job.row, v, Box::new((cell, None, None)), false)
                             }
                             Task::RdpStandard => Done::RdpStandard(
                                 job.row,
                                 RdpStandardSecurity::Unknown,
                                 format!("not tried: {}", outcome.detail()),
+                                0,
                             ),
                         };
                         let _ = tx.send(done).await;
@@ -183,29 +235,33 @@ async fn run_host(
                     }
                 }
             }
-            let Ok(_global) = global.acquire_owned().await else {
-                return;
-            };
             let endpoint = probe::Endpoint {
                 addr: job.addr,
                 sni: job.sni.as_deref(),
                 protocol: job.protocol,
-                ldap_check,
+                ldap_check: settings.ldap_check,
                 gate: Some(&gate),
+                slots: Some(&slots),
             };
+            let limits = settings.limits;
             let version = match job.task {
                 Task::Version(v) => v,
                 Task::RdpStandard => {
                     // Never the first job of its row: nobody waits on its gate.
                     let (found, why) = probe::rdp_standard_security(&endpoint, limits).await;
-                    let _ = tx.send(Done::RdpStandard(job.row, found, why)).await;
+                    let tried = u32::from(!why.starts_with("not tried"));
+                    let _ = tx.send(Done::RdpStandard(job.row, found, why, tried)).await;
                     return;
                 }
             };
             // Boxed: a task waiting above holds a few bytes, not a whole probe's state, so
             // thousands of waiting endpoints stay cheap.
             let result = Box::pin(probe::probe_cell(
-                &contexts, version, &endpoint, limits, engine,
+                &contexts,
+                version,
+                &endpoint,
+                limits,
+                settings.engine,
             ))
             .await;
             let cell = result.cell;
@@ -227,13 +283,40 @@ async fn run_host(
                     }
                 });
             }
+            let enumerate = settings.suites && cell.proof().is_accepted();
             let _ = tx
                 .send(Done::Cell(
                     job.row,
                     version,
                     Box::new((cell, result.root_dse, result.peer_chain)),
+                    enumerate,
                 ))
                 .await;
+            if enumerate {
+                // The enumeration's connections take per-host permits of their own.
+                drop(local_permit.take());
+                let openssl = match (settings.engine, contexts.get(version)) {
+                    (Engine::Openssl | Engine::Both, Some(Offer::Ready(ctx))) => {
+                        Some((ctx, contexts.suites(version)))
+                    }
+                    _ => None,
+                };
+                let scan = SuiteScan {
+                    endpoint: probe::Endpoint {
+                        ldap_check: false,
+                        gate: None,
+                        ..endpoint
+                    },
+                    limits,
+                    per_host: local,
+                    streams: settings.per_host,
+                    openssl,
+                };
+                let found = Box::pin(probe::suites::enumerate(version, &scan)).await;
+                let _ = tx
+                    .send(Done::Suites(job.row, version, Box::new(found)))
+                    .await;
+            }
         });
         // Reap finished probes so the set does not grow with the job count.
         while running.try_join_next().is_some() {}

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use dispatch::{MAX_OPEN, open_budget};
+
 use crate::cert::{self, trust::TrustSources};
 use crate::probe::contexts::ClientContexts;
 use crate::report::{Cell, Endpoint, Engine, InputError, Outcome, Report, TlsVersion};
@@ -40,6 +42,11 @@ pub struct ScanConfig {
     pub exclude: Vec<String>,
     /// How certificates are judged.
     pub certificates: CertConfig,
+    /// Enumerate the suites, groups and signature algorithms of each accepted version.
+    pub suites: bool,
+    /// TCP connects in flight at most (each holds a file descriptor until its connection is
+    /// closed); `None`: from the open-file limit.
+    pub max_open: Option<usize>,
 }
 
 /// How certificates are judged: the `expires_soon` threshold, where trusted CAs are, and the
@@ -77,6 +84,8 @@ impl Default for ScanConfig {
             engine: Engine::Both,
             exclude: Vec::new(),
             certificates: CertConfig::default(),
+            suites: false,
+            max_open: None,
         }
     }
 }

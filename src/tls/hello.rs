@@ -235,8 +235,20 @@ fn list16(items: &[u16]) -> Vec<u8> {
     b
 }
 
+/// What a hello offers besides its version and suites, where it differs from the usual lists
+/// (the suite enumeration asks for one group or signature algorithm at a time this way).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Offer<'a> {
+    /// The `supported_groups` list (TLS 1.0 and up); a TLS 1.3 hello sends key shares for the
+    /// groups of these it has keys for (X25519, P-256), or none, which asks for a
+    /// HelloRetryRequest.
+    pub groups: Option<&'a [u16]>,
+    /// The `signature_algorithms` list (TLS 1.2 and 1.3).
+    pub signature_algorithms: Option<&'a [u16]>,
+}
+
 /// The extensions of a hello for `v` (none for SSLv3), before any padding.
-fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
+fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys, offer: Offer<'_>) -> Vec<u8> {
     let mut ext = Vec::with_capacity(256);
     if let Some(name) = sni {
         let mut b = Vec::new();
@@ -247,8 +259,13 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
         extension(&mut ext, EXT_SERVER_NAME, &b);
     }
     if v == TlsVersion::Tls13 {
-        extension(&mut ext, EXT_SUPPORTED_GROUPS, &list16(GROUPS_TLS13));
-        extension(&mut ext, EXT_SIGNATURE_ALGORITHMS, &list16(SIGALGS_TLS13));
+        let groups = offer.groups.unwrap_or(GROUPS_TLS13);
+        extension(&mut ext, EXT_SUPPORTED_GROUPS, &list16(groups));
+        extension(
+            &mut ext,
+            EXT_SIGNATURE_ALGORITHMS,
+            &list16(offer.signature_algorithms.unwrap_or(SIGALGS_TLS13)),
+        );
         extension(&mut ext, EXT_SUPPORTED_VERSIONS, &[2, 0x03, 0x04]);
         // psk_dhe_ke: some servers insist on seeing it.
         extension(&mut ext, EXT_PSK_KEY_EXCHANGE_MODES, &[1, 1]);
@@ -256,6 +273,10 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
         // it negotiates TLS 1.3.
         let mut shares = Vec::new();
         for (group, key) in [(GROUP_X25519, &keys.x25519), (GROUP_P256, &keys.p256)] {
+            // A share for a group not listed breaks RFC 8446 4.2.8.
+            if !groups.contains(&group) {
+                continue;
+            }
             u16be(&mut shares, group);
             u16be(&mut shares, key.len() as u16);
             shares.extend_from_slice(key);
@@ -265,10 +286,18 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
         ks.extend_from_slice(&shares);
         extension(&mut ext, EXT_KEY_SHARE, &ks);
     } else {
-        extension(&mut ext, EXT_SUPPORTED_GROUPS, &list16(GROUPS_BEFORE_TLS13));
+        extension(
+            &mut ext,
+            EXT_SUPPORTED_GROUPS,
+            &list16(offer.groups.unwrap_or(GROUPS_BEFORE_TLS13)),
+        );
         extension(&mut ext, EXT_EC_POINT_FORMATS, &[1, 0]); // uncompressed
         if v == TlsVersion::Tls12 {
-            extension(&mut ext, EXT_SIGNATURE_ALGORITHMS, &list16(SIGALGS_TLS12));
+            extension(
+                &mut ext,
+                EXT_SIGNATURE_ALGORITHMS,
+                &list16(offer.signature_algorithms.unwrap_or(SIGALGS_TLS12)),
+            );
         }
         extension(&mut ext, EXT_EXTENDED_MASTER_SECRET, &[]);
         extension(&mut ext, EXT_RENEGOTIATION_INFO, &[0]); // empty: a first handshake
@@ -279,6 +308,17 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
 /// A complete ClientHello record offering only `v` and the cipher suites `suites` (one of
 /// [`suite_parts`]); `sni` is sent for TLS 1.0 and up.
 pub fn client_hello(v: TlsVersion, suites: &[u16], sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
+    client_hello_with(v, suites, sni, keys, Offer::default())
+}
+
+/// A ClientHello as [`client_hello`] makes it, with other groups or signature algorithms.
+pub fn client_hello_with(
+    v: TlsVersion,
+    suites: &[u16],
+    sni: Option<&str>,
+    keys: &HelloKeys,
+    offer: Offer<'_>,
+) -> Vec<u8> {
     let legacy = match v {
         TlsVersion::Tls13 => 0x0303,
         other => other.wire(),
@@ -301,7 +341,7 @@ pub fn client_hello(v: TlsVersion, suites: &[u16], sni: Option<&str>, keys: &Hel
     body.extend_from_slice(&[1, 0]); // compression: null only
 
     if v != TlsVersion::Ssl3 {
-        let mut ext = extensions(v, sni, keys);
+        let mut ext = extensions(v, sni, keys, offer);
         // The handshake message: 4 bytes of header, the body so far, 2 bytes of extension
         // length, the extensions.
         let len = 4 + body.len() + 2 + ext.len();
