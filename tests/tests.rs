@@ -16,4 +16,5 @@ mod matrix;
 mod offered;
 mod s_server;
 mod slapd;
+mod suites;
 mod wire;
