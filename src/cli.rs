@@ -160,6 +160,12 @@ pub struct PolicyArgs {
     /// Versions that must be refused (a custom policy), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_version)]
     pub forbid: Vec<TlsVersion>,
+    /// Fail an endpoint that accepts a forbidden cipher suite with any version it accepts:
+    /// `insecure` (NULL, anonymous, export, RC4, DES, 3DES), `weak` (weak and insecure: also
+    /// CBC with SHA-1, RSA key exchange, no forward secrecy), or suites by IANA or OpenSSL name
+    /// or code point, comma-separated. Needs a scan made with --suites.
+    #[arg(long, value_name = "insecure|weak|LIST")]
+    pub forbid_suites: Option<String>,
     /// Fail an endpoint whose certificate (or an intermediate sent) has fewer than N days left,
     /// counted from now.
     #[arg(long, value_name = "N")]
@@ -192,6 +198,9 @@ pub enum PolicyArg {
     /// tls12-only, and a certificate with 30 days left at least, trusted, covering its names.
     #[value(name = "tls12-only-certs")]
     Tls12OnlyCerts,
+    /// tls12-only, and no weak or insecure cipher suite accepted (a scan made with --suites).
+    #[value(name = "tls12-only-suites")]
+    Tls12OnlySuites,
 }
 
 impl PolicyArg {
@@ -201,6 +210,7 @@ impl PolicyArg {
             PolicyArg::Tls12Plus => "tls12-plus",
             PolicyArg::Tls13Only => "tls13-only",
             PolicyArg::Tls12OnlyCerts => "tls12-only-certs",
+            PolicyArg::Tls12OnlySuites => "tls12-only-suites",
         }
     }
 }

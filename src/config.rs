@@ -156,7 +156,9 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             exceptions: exceptions(&args.exceptions)?,
             policy: policy(&args.policy)?.ok_or_else(|| {
                 Error::Usage(
-                    "check needs --policy NAME, --require/--forbid LIST or a --cert-* flag".into(),
+                    "check needs --policy NAME, --require/--forbid LIST, --forbid-suites or a --cert-* \
+                     flag"
+                        .into(),
                 )
             })?,
             scan: Loaded::load(&args.scan)?,
@@ -230,6 +232,26 @@ pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
         (Some(p), false) => Policy::named(p.name()),
         (None, true) => Some(Policy::custom(args.require.clone(), args.forbid.clone())),
         (None, false) => None,
+    };
+    let policy = match &args.forbid_suites {
+        None => policy,
+        Some(text) => {
+            let rule = crate::analysis::suites::SuiteRule::parse(text)
+                .map_err(|e| Error::Usage(format!("--forbid-suites: {e}")))?;
+            let mut p = match policy {
+                Some(mut p) => {
+                    p.name = format!("{} and no {}", p.name, rule.describe());
+                    p
+                }
+                None => {
+                    let mut p = Policy::certificates_only();
+                    p.name = format!("no {}", rule.describe());
+                    p
+                }
+            };
+            p.forbid_suites = Some(rule);
+            Some(p)
+        }
     };
     let certs = CertPolicy {
         min_days: args.cert_min_days,

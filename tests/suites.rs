@@ -736,3 +736,152 @@ async fn every_accepted_suite_is_listed_as_the_configuration_and_a_client_say() 
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     drop(lab);
 }
+
+fn lab_tls12(ciphers: &str) -> tlsmatrix::lab::Behaviour {
+    tlsmatrix::lab::Behaviour::Tls {
+        min: Tls12,
+        max: Tls12,
+        ciphers: Some(ciphers.to_string()),
+    }
+}
+
+async fn scan_to(dir: &std::path::Path, name: &str, addr: SocketAddr, suites: bool) -> String {
+    use crate::util::{run_cli, stderr};
+    let file = dir.join(name).to_str().unwrap().to_string();
+    let target = addr.to_string();
+    let mut args = vec!["scan", "-q", "--format", "json", "-o", &file, &target];
+    if suites {
+        args.push("--suites");
+    }
+    let out = run_cli(&args, &[], None).await;
+    assert!(out.status.code().is_some(), "{}", stderr(&out));
+    file
+}
+
+/// `check --forbid-suites` and `--policy tls12-only-suites` on saved scans, and `diff` naming
+/// the suites added and removed per version; the table's suite counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_diff_on_suites() {
+    use crate::util::{run_cli, stdout};
+    let dir = tempfile::tempdir().unwrap();
+    // TLS 1.2 only, with one forward-secret AEAD suite and one RSA key exchange CBC suite.
+    let server = crate::util::server(lab_tls12("ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA")).await;
+    let addr = server.addr();
+    let (before, plain) = tokio::join!(
+        scan_to(dir.path(), "before.json", addr, true),
+        scan_to(dir.path(), "plain.json", addr, false)
+    );
+
+    let check = |file: String, args: Vec<&'static str>| async move {
+        let mut all = vec!["check", file.as_str(), "--format", "json"];
+        all.extend(args);
+        let out = run_cli(&all, &[], None).await;
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out.status.code(), json)
+    };
+    let (code, json) = check(before.clone(), vec!["--forbid-suites", "weak"]).await;
+    assert_eq!(code, Some(1), "{json}");
+    let findings = json["endpoints"][0]["findings"].to_string();
+    assert!(
+        findings.contains("TLS_RSA_WITH_AES_128_CBC_SHA"),
+        "{findings}"
+    );
+    assert!(
+        !findings.contains("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+        "{findings}"
+    );
+    assert_eq!(json["policy"]["forbid_suites"]["class"], "weak");
+    // Nothing insecure there; a list by OpenSSL name or code point.
+    assert_eq!(
+        check(before.clone(), vec!["--forbid-suites", "insecure"])
+            .await
+            .0,
+        Some(0)
+    );
+    assert_eq!(
+        check(before.clone(), vec!["--forbid-suites", "AES128-SHA"])
+            .await
+            .0,
+        Some(1)
+    );
+    assert_eq!(
+        check(before.clone(), vec!["--forbid-suites", "0x0005,RC4-MD5"])
+            .await
+            .0,
+        Some(0)
+    );
+    // The named policy: TLS 1.2 only and nothing weak.
+    let (code, json) = check(before.clone(), vec!["--policy", "tls12-only-suites"]).await;
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["policy"]["name"], "tls12-only-suites");
+    // A scan without --suites proves nothing about suites.
+    let (code, json) = check(plain, vec!["--forbid-suites", "weak"]).await;
+    assert_eq!(code, Some(3), "{json}");
+    assert!(json.to_string().contains("scan with --suites"), "{json}");
+    let out = run_cli(
+        &["check", &before, "--forbid-suites", "NOPE-SUITE"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+
+    // The same address after the change: AES128-SHA gone, AES256-GCM added.
+    drop(server);
+    // The old listener closes a moment after it is dropped.
+    let mut after_server = None;
+    for _ in 0..100 {
+        if let Ok(s) = tlsmatrix::lab::LabServer::start(
+            addr,
+            lab_tls12("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"),
+        )
+        .await
+        {
+            after_server = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after_server = after_server.expect("the same address again");
+    let after = scan_to(dir.path(), "after.json", addr, true).await;
+    let out = run_cli(&["diff", &before, &after, "--format", "json"], &[], None).await;
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let change = &d["endpoints"][0]["suites"]["tls1.2"];
+    assert_eq!(
+        change["added"][0]["name"], "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "{change}"
+    );
+    assert_eq!(change["removed"][0]["name"], "TLS_RSA_WITH_AES_128_CBC_SHA");
+    assert_eq!(change["removed"][0]["class"], "weak");
+    let table = run_cli(&["diff", &before, &after], &[], None).await;
+    assert!(
+        stdout(&table).contains(
+            "TLS 1.2 suites added TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384; removed \
+             TLS_RSA_WITH_AES_128_CBC_SHA (weak)"
+        ),
+        "{}",
+        stdout(&table)
+    );
+    let csv = run_cli(&["diff", &before, &after, "--format", "csv"], &[], None).await;
+    assert!(stdout(&csv).contains("suites_changed"), "{}", stdout(&csv));
+
+    // The table of a scan with --suites: the count and the worst class per version.
+    let out = run_cli(
+        &[
+            "scan",
+            "--suites",
+            "--versions",
+            "tls1.2",
+            &addr.to_string(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("2 suites") && text.contains("CONNECTIONS"),
+        "{text}"
+    );
+    drop(after_server);
+}

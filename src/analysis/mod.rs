@@ -6,6 +6,7 @@ pub mod diff;
 pub mod exceptions;
 pub mod merge;
 pub mod policy;
+pub mod suites;
 pub mod verdict;
 
 /// Every kind of outcome against every consumer: each must follow what the cell proves

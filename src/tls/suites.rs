@@ -79,15 +79,53 @@ pub fn id_of(name: &str) -> Option<u16> {
     }
     openssl_names()
         .iter()
+        .map(|(id, n)| (*id, *n))
+        .chain(LEGACY_OPENSSL_NAMES.iter().copied())
         .find(|(_, n)| n.eq_ignore_ascii_case(s))
-        .map(|(id, _)| *id)
+        .map(|(id, _)| id)
 }
 
 /// OpenSSL's name for a suite (`ECDHE-RSA-AES128-GCM-SHA256`), where the linked OpenSSL knows
-/// the code point; TLS 1.3 suites have their IANA names there too.
+/// the code point, or where older OpenSSL releases named a suite newer ones dropped (3DES, RC4,
+/// DES, export); TLS 1.3 suites have their IANA names there too.
 pub fn openssl_name(id: u16) -> Option<&'static str> {
-    openssl_names().get(&id).copied()
+    openssl_names().get(&id).copied().or_else(|| {
+        LEGACY_OPENSSL_NAMES
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| *n)
+    })
 }
+
+/// OpenSSL 1.0.2's names for suites that OpenSSL 3 builds often lack (`ssl/s3_lib.c` of that
+/// release), so that `--forbid-suites DES-CBC3-SHA` means what it meant there.
+const LEGACY_OPENSSL_NAMES: &[(u16, &str)] = &[
+    (0x0003, "EXP-RC4-MD5"),
+    (0x0004, "RC4-MD5"),
+    (0x0005, "RC4-SHA"),
+    (0x0006, "EXP-RC2-CBC-MD5"),
+    (0x0007, "IDEA-CBC-SHA"),
+    (0x0008, "EXP-DES-CBC-SHA"),
+    (0x0009, "DES-CBC-SHA"),
+    (0x000a, "DES-CBC3-SHA"),
+    (0x0011, "EXP-EDH-DSS-DES-CBC-SHA"),
+    (0x0012, "EDH-DSS-DES-CBC-SHA"),
+    (0x0013, "EDH-DSS-DES-CBC3-SHA"),
+    (0x0014, "EXP-EDH-RSA-DES-CBC-SHA"),
+    (0x0015, "EDH-RSA-DES-CBC-SHA"),
+    (0x0016, "EDH-RSA-DES-CBC3-SHA"),
+    (0x0017, "EXP-ADH-RC4-MD5"),
+    (0x0018, "ADH-RC4-MD5"),
+    (0x0019, "EXP-ADH-DES-CBC-SHA"),
+    (0x001a, "ADH-DES-CBC-SHA"),
+    (0x001b, "ADH-DES-CBC3-SHA"),
+    (0xc007, "ECDHE-ECDSA-RC4-SHA"),
+    (0xc008, "ECDHE-ECDSA-DES-CBC3-SHA"),
+    (0xc011, "ECDHE-RSA-RC4-SHA"),
+    (0xc012, "ECDHE-RSA-DES-CBC3-SHA"),
+    (0xc016, "AECDH-RC4-SHA"),
+    (0xc017, "AECDH-DES-CBC3-SHA"),
+];
 
 /// OpenSSL's names, asked once of the linked library: every registered code point is decoded
 /// with `SSL_bytes_to_cipher_list`, which knows every suite the library was built with.
