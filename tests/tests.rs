@@ -3,6 +3,7 @@
 mod util;
 
 mod before_after;
+mod bounds;
 mod certs;
 mod cli;
 mod clients;
