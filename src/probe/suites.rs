@@ -1,7 +1,10 @@
 //! Suite enumeration (`scan --suites`): for one accepted version of an endpoint, every cipher
 //! suite the server accepts, whose order decides, its key-exchange groups and (TLS 1.2) the
-//! signature algorithms it signs with. The wire engine does the work; where the OpenSSL engine
-//! can offer a suite it confirms it with a full handshake, and any difference is kept.
+//! signature algorithms it signs with. The wire engine does the work. The OpenSSL engine checks
+//! the list with full handshakes where it can offer the suites: with `--engine openssl` one
+//! handshake per suite found, with both engines one handshake offering them all (the suite it
+//! gets is confirmed); and in both cases one handshake offering every suite it has that was not
+//! found, which must fail. Any difference is kept as a disagreement.
 //!
 //! # How
 //!
@@ -24,7 +27,8 @@
 //!
 //! Then the groups (TLS 1.3: `supported_groups` without the groups found so far, the server's
 //! key share or HelloRetryRequest naming the next; TLS 1.0-1.2: the curve of the
-//! ServerKeyExchange of an ECDHE suite), the server's own DH group for DHE suites, and for TLS
+//! ServerKeyExchange of an ECDHE suite; the groups asked about are X25519, P-256, P-384, P-521
+//! and in TLS 1.3 FFDHE), the server's own DH group for DHE suites, and for TLS
 //! 1.2 the signature algorithm of the ServerKeyExchange, each the same way. Every connection
 //! takes a per-host permit, so `--per-host` bounds the enumeration as it bounds the probes, and
 //! the connections are counted.
@@ -46,8 +50,7 @@ use crate::report::{
     AcceptedSuite, DhGroup, EngineAnswer, Named, Status, SuiteOrder, TlsVersion, VersionSuites,
 };
 use crate::tls::hello::{
-    GROUPS_BEFORE_TLS13, GROUPS_TLS13, HelloKeys, Offer, SIGALGS_TLS12, cipher_suites,
-    client_hello_with, suite_parts,
+    HelloKeys, Offer, SIGALGS_TLS12, cipher_suites, client_hello_with, suite_parts,
 };
 use crate::tls::record::{
     KeyExchangeSeen, ServerAnswer, only_warnings, server_flight, server_key_exchange,
@@ -57,11 +60,12 @@ use crate::tls::suites::{self, Flaw, KeyExchange};
 /// What is read of a server's answer at most: its ServerHello, certificates and key exchange.
 const MAX_ANSWER: usize = 96 * 1024;
 
-/// Curves a TLS 1.0-1.2 server may take beyond the usual ones: the binary curves and the small
-/// prime ones, for old servers.
-const OLD_CURVES: &[u16] = &[
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
-];
+/// The groups asked about: the ones clients use (X25519, P-256, P-384, P-521) and, in TLS 1.3,
+/// the FFDHE groups of RFC 7919. Each one a server takes costs a connection, and servers that
+/// take a dozen old curves (secp256k1, brainpool, P-192, P-224) would double the count of an
+/// enumeration for groups no client of a directory offers.
+const CURVES: &[u16] = &[29, 23, 24, 25];
+const GROUPS_13: &[u16] = &[29, 23, 24, 25, 256, 257, 258, 259, 260];
 
 /// Where and how to enumerate.
 pub struct SuiteScan<'a> {
@@ -72,8 +76,19 @@ pub struct SuiteScan<'a> {
     pub per_host: Arc<Semaphore>,
     /// How many lists may be enumerated side by side (`--per-host`).
     pub streams: usize,
-    /// The OpenSSL context for the version and the suites it offers, to confirm with.
-    pub openssl: Option<(&'a SslContext, &'a [u16])>,
+    /// The OpenSSL engine's check of the list, if it runs.
+    pub openssl: Option<OpenSslCheck<'a>>,
+}
+
+/// How the OpenSSL engine checks a version's list: a full handshake offering the suites found
+/// that it can offer (each alone with `each`, else all together: one handshake, whose suite is
+/// then confirmed), and one offering every suite it has that was not found, which must fail.
+#[derive(Clone, Copy)]
+pub struct OpenSslCheck<'a> {
+    pub ctx: &'a SslContext,
+    /// The suites this OpenSSL offers for the version.
+    pub offerable: &'a [u16],
+    pub each: bool,
 }
 
 /// One hello's answer.
@@ -210,7 +225,7 @@ impl Run<'_, '_> {
             }
         }
         let mut got: Vec<u8> = Vec::with_capacity(4096);
-        let mut chunk = [0u8; 8192];
+        let mut chunk = vec![0u8; 8192];
         loop {
             let flight = server_flight(&got);
             match &flight.answer {
@@ -567,7 +582,7 @@ impl Run<'_, '_> {
             if found.is_empty() {
                 return (Vec::new(), None);
             }
-            let w = self.walk(GROUPS_TLS13.to_vec(), Ask::Group13(found)).await;
+            let w = self.walk(GROUPS_13.to_vec(), Ask::Group13(found)).await;
             return (w.found, w.problem);
         }
         let ecdhe: Vec<u16> = found
@@ -578,20 +593,8 @@ impl Run<'_, '_> {
         if ecdhe.is_empty() {
             return (Vec::new(), None);
         }
-        // The old curves on their own: a server that rejects a list naming a curve it does not
-        // know must not hide the usual ones.
-        let old: Vec<u16> = OLD_CURVES
-            .iter()
-            .copied()
-            .filter(|c| !GROUPS_BEFORE_TLS13.contains(c))
-            .collect();
-        let (usual, old) = tokio::join!(
-            self.walk(GROUPS_BEFORE_TLS13.to_vec(), Ask::Curve(&ecdhe)),
-            self.walk(old, Ask::Curve(&ecdhe))
-        );
-        let mut found = usual.found;
-        found.extend(old.found);
-        (found, usual.problem.or(old.problem))
+        let w = self.walk(CURVES.to_vec(), Ask::Curve(&ecdhe)).await;
+        (w.found, w.problem)
     }
 
     /// The server's own finite-field group, for DHE suites before TLS 1.3.
@@ -658,7 +661,12 @@ impl Run<'_, '_> {
     /// handshake offering every suite it has that the wire engine did not find: what they say
     /// against the wire engine's list.
     async fn confirm(&self, found: &[u16]) -> (Vec<(u16, EngineAnswer)>, Vec<String>) {
-        let Some((ctx, offerable)) = self.scan.openssl else {
+        let Some(OpenSslCheck {
+            ctx,
+            offerable,
+            each,
+        }) = self.scan.openssl
+        else {
             return (Vec::new(), Vec::new());
         };
         let mine: Vec<u16> = found
@@ -672,8 +680,15 @@ impl Run<'_, '_> {
             .copied()
             .filter(|s| !found_set.contains(s))
             .collect();
-        let (each, others) = tokio::join!(
-            join_all(mine.iter().map(|s| self.openssl_offering(ctx, vec![*s]))),
+        let offers: Vec<Vec<u16>> = if each {
+            mine.iter().map(|s| vec![*s]).collect()
+        } else if mine.is_empty() {
+            Vec::new()
+        } else {
+            vec![mine.clone()]
+        };
+        let (each_answer, others) = tokio::join!(
+            join_all(offers.iter().map(|o| self.openssl_offering(ctx, o.clone()))),
             async {
                 if rest.is_empty() {
                     None
@@ -684,18 +699,42 @@ impl Run<'_, '_> {
         );
         let mut answers = Vec::new();
         let mut disagreements = Vec::new();
-        for (id, outcome) in mine.iter().zip(each) {
+        for (offered, outcome) in offers.iter().zip(each_answer) {
             let Some(outcome) = outcome else { continue };
             let answer = EngineAnswer::of(&outcome);
+            let names = || {
+                offered
+                    .iter()
+                    .map(|id| suites::name(*id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             if answer.status == Status::Refused {
                 disagreements.push(format!(
-                    "{}: the server chose it in the wire engine's hello, but refused OpenSSL's \
-                     handshake offering it alone ({})",
-                    suites::name(*id),
+                    "the server chose {} in the wire engine's hellos, but refused OpenSSL's \
+                     handshake offering {} ({})",
+                    if offered.len() == 1 { "it" } else { "each" },
+                    names(),
                     answer.detail
                 ));
             }
-            answers.push((*id, answer));
+            // The suite the handshake got is the one it confirms.
+            let got = match &outcome {
+                crate::report::Outcome::Accepted {
+                    cipher: Some(name), ..
+                } => suites::id_of(name),
+                _ => None,
+            };
+            match (offered.as_slice(), got) {
+                ([one], _) => answers.push((*one, answer)),
+                (_, Some(id)) if offered.contains(&id) => answers.push((id, answer)),
+                (_, Some(id)) => disagreements.push(format!(
+                    "OpenSSL's handshake offering {} was accepted with {}, which it did not offer",
+                    names(),
+                    suites::name(id)
+                )),
+                _ => {}
+            }
         }
         if let Some(crate::report::Outcome::Accepted {
             cipher: Some(name), ..

@@ -159,7 +159,8 @@ async fn exchange(
         Ok(Ok(())) => {}
     }
     let mut got: Vec<u8> = Vec::with_capacity(2048);
-    let mut chunk = [0u8; 4096];
+    // On the heap: a probe waiting for its connect stays small.
+    let mut chunk = vec![0u8; 4096];
     loop {
         // Decide as soon as the bytes so far allow it; a ServerHello may come a byte at a time,
         // after warning alerts.

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::probe::contexts::{ClientContexts, Offer};
-use crate::probe::suites::SuiteScan;
+use crate::probe::suites::{OpenSslCheck, SuiteScan};
 use crate::probe::{self, ConnectGate, Limits, Slots};
 use crate::report::{
     Cell, Engine, Outcome, RdpStandardSecurity, RootDse, TlsVersion, VersionSuites,
@@ -190,15 +190,54 @@ async fn run_host(
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
     let mut running = JoinSet::new();
-    for job in jobs {
-        let Ok(local_permit) = local.clone().acquire_owned().await else {
-            return;
-        };
-        let first = !gates.contains_key(&job.row);
+    // The first job of every row first: each learns whether its endpoint answers TCP. The others
+    // wait for that here, not in tasks of their own, so an address with a hundred silent
+    // endpoints holds a hundred small probes, not five hundred.
+    let mut rows_seen = std::collections::HashSet::new();
+    let (firsts, rest): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|j| rows_seen.insert(j.row));
+    let ordered = firsts
+        .into_iter()
+        .map(|j| (j, true))
+        .chain(rest.into_iter().map(|j| (j, false)));
+    for (job, first) in ordered {
         let gate = gates
             .entry(job.row)
             .or_insert_with(|| Arc::new(tokio::sync::watch::channel(None).0))
             .clone();
+        if !first {
+            // Wait until the endpoint's first probe knows whether TCP gets through.
+            let mut rx = gate.subscribe();
+            let up = rx
+                .wait_for(|v| v.is_some())
+                .await
+                .map(|v| *v)
+                .ok()
+                .flatten();
+            let known = match up {
+                Some(false) => dead.lock().expect("lock").get(&job.row).cloned(),
+                _ => None,
+            };
+            if let Some(outcome) = known {
+                let done = match job.task {
+                    Task::Version(v) => {
+                        let cell = Cell::unprobed(copied(outcome));
+                        Done::Cell(job.row, v, Box::new((cell, None, None)), false)
+                    }
+                    Task::RdpStandard => Done::RdpStandard(
+                        job.row,
+                        RdpStandardSecurity::Unknown,
+                        format!("not tried: {}", outcome.detail()),
+                        0,
+                    ),
+                };
+                let _ = tx.send(done).await;
+                continue;
+            }
+        }
+        let Ok(local_permit) = local.clone().acquire_owned().await else {
+            return;
+        };
         let slots = slots.clone();
         let contexts = contexts.clone();
         let tx = tx.clone();
@@ -206,35 +245,6 @@ async fn run_host(
         let local = local.clone();
         running.spawn(async move {
             let mut local_permit = Some(local_permit);
-            if !first {
-                // Wait until the endpoint's first probe knows whether TCP gets through.
-                let mut rx = gate.subscribe();
-                let up = rx
-                    .wait_for(|v| v.is_some())
-                    .await
-                    .map(|v| *v)
-                    .ok()
-                    .flatten();
-                if up == Some(false) {
-                    let known = dead.lock().expect("lock").get(&job.row).cloned();
-                    if let Some(outcome) = known {
-                        let done = match job.task {
-                            Task::Version(v) => {
-                                let cell = Cell::unprobed(copied(outcome));
-                                Done::Cell(job.row, v, Box::new((cell, None, None)), false)
-                            }
-                            Task::RdpStandard => Done::RdpStandard(
-                                job.row,
-                                RdpStandardSecurity::Unknown,
-                                format!("not tried: {}", outcome.detail()),
-                                0,
-                            ),
-                        };
-                        let _ = tx.send(done).await;
-                        return;
-                    }
-                }
-            }
             let endpoint = probe::Endpoint {
                 addr: job.addr,
                 sni: job.sni.as_deref(),
@@ -295,9 +305,15 @@ async fn run_host(
             if enumerate {
                 // The enumeration's connections take per-host permits of their own.
                 drop(local_permit.take());
+                // With OpenSSL alone, its word on every suite; with both engines, one handshake
+                // on the list.
                 let openssl = match (settings.engine, contexts.get(version)) {
                     (Engine::Openssl | Engine::Both, Some(Offer::Ready(ctx))) => {
-                        Some((ctx, contexts.suites(version)))
+                        Some(OpenSslCheck {
+                            ctx,
+                            offerable: contexts.suites(version),
+                            each: settings.engine == Engine::Openssl,
+                        })
                     }
                     _ => None,
                 };
