@@ -63,6 +63,10 @@ const RESERVED_FILES: u64 = 64;
 /// endpoints that never answer to wait out one connect timeout together, few enough that the
 /// probes waiting stay small in memory.
 pub const MAX_OPEN: usize = 4096;
+/// Addresses being probed at once at most: each holds a few KiB while it waits for its connect,
+/// so 10,000 endpoints stay under 64 MiB; a host with both engines opens two connections, so
+/// this many silent hosts fill [`MAX_OPEN`].
+const MAX_ACTIVE_HOSTS: usize = MAX_OPEN / 2;
 
 /// How many connections may be open at once: `--max-open` if set, else what the open-file limit
 /// leaves, at most [`MAX_OPEN`].
@@ -103,9 +107,10 @@ pub(super) async fn run(
     let files = open_budget(config.max_open);
     let slots = Arc::new(Slots::new(files, config.concurrency));
     let (tx, mut rx) = mpsc::channel::<Done>(256);
-    // At most as many hosts are active at once as connections may be open (each needs one to
-    // do anything), so the tasks alive do not grow with the size of the estate.
-    let host_slots = Arc::new(Semaphore::new(files));
+    // No more hosts are active at once than connections may be open (each needs one to do
+    // anything), and never more than MAX_ACTIVE_HOSTS: the tasks alive do not grow with the
+    // size of the estate.
+    let host_slots = Arc::new(Semaphore::new(files.min(MAX_ACTIVE_HOSTS)));
     let dispatcher = tokio::spawn(async move {
         let mut hosts = JoinSet::new();
         for (_, jobs) in work {
