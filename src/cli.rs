@@ -39,6 +39,12 @@ pub enum Command {
     Merge(MergeArgs),
     /// Which clients use which TLS versions, read from packet captures (pcap, pcapng, gzip).
     Clients(ClientsArgs),
+    /// Who will break: replay each client's own ClientHello (from captures or built-in
+    /// profiles) to each endpoint as it will be once it accepts only TLS 1.2 and newer.
+    Predict(Box<PredictArgs>),
+    /// Run as a Prometheus exporter: /probe?target=TARGET&module=NAME scans a target and
+    /// answers with the matrix as metrics; /metrics has the exporter's own.
+    Serve(ServeArgs),
     /// Start a local lab of TLS servers that behave like domain controllers before and after
     /// "TLS 1.2 only", scan it, and print both matrices.
     #[cfg(feature = "lab")]
@@ -71,7 +77,7 @@ pub struct DnsArgs {
     /// DNS server to ask, ADDR or ADDR:PORT (usually a DC) [default: the system's].
     #[arg(long, env = "TLSMATRIX_DNS_SERVER", value_name = "ADDR[:PORT]", value_parser = parse_dns_server)]
     pub dns_server: Option<std::net::SocketAddr>,
-    /// Limit of each DNS query.
+    /// Limit of each DNS query (at most 1h).
     #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
     pub dns_timeout: Duration,
     /// Also scan RDP (3389) on each DC found.
@@ -133,6 +139,94 @@ pub struct ClientsArgs {
     /// Only connections to these server ports (e.g. 636,3269,389,3268) [default: every port].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_port)]
     pub ports: Vec<u16>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Who will break once the endpoints accept only TLS 1.2 and newer, and why. \
+Each client's own ClientHello (every distinct hello seen in a capture, or a built-in profile) \
+is sent to each endpoint, through its StartTLS or RDP prelude, with the versions below TLS 1.2 \
+removed; the server's answer says whether it works (version and suite) or breaks (no TLS 1.2, \
+no shared suite, group or signature algorithm, or another refusal, and what to change on the \
+client). After the switch, --as-is replays the hellos unchanged to verify the clients. Exit \
+status: 0 no client breaks, 1 some break, 2 bad input, 3 some cells unknown."
+)]
+pub struct PredictArgs {
+    /// Endpoints, as for scan: HOST, HOST:PORT, or URLs ldap://HOST, ldaps://HOST, gc://HOST,
+    /// gcs://HOST, rdp://HOST, https://HOST, tls://HOST:PORT.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// The five services of a domain controller: ldap, ldaps, gc, gcs and rdp.
+    #[arg(long, value_name = "HOST")]
+    pub dc: Vec<String>,
+
+    /// The domain controllers of DOMAIN, found through DNS.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+
+    /// Read endpoints from FILE, one a line; '-' reads standard input.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// What to speak before TLS on targets written without a scheme [default: by port].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub starttls: Option<StartTlsArg>,
+
+    /// Clients: a capture (pcap or pcapng, gzip-compressed or not) or a saved clients report
+    /// (JSON from `tlsmatrix clients`); every distinct ClientHello of each client is one
+    /// client. Repeatable.
+    #[arg(long = "clients", value_name = "FILE")]
+    pub clients: Vec<String>,
+
+    /// With --clients: only connections to these server ports in the captures.
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_port)]
+    pub ports: Vec<u16>,
+
+    /// Built-in client profiles, comma-separated, or `all`; `--profiles list` lists them with
+    /// their sources.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub profiles: Vec<String>,
+
+    /// Replay the hellos as they are (no versions removed): after the switch, verify the
+    /// clients against the endpoints as they are.
+    #[arg(long)]
+    pub as_is: bool,
+
+    /// Offline: the endpoints of a saved scan (JSON, made with `scan --suites`), each cell
+    /// computed from what it accepts, without a connection.
+    #[arg(long, value_name = "SCAN", conflicts_with_all = ["targets", "dc", "domain", "files"])]
+    pub scan: Option<String>,
+
+    /// Replays in flight at once, over all endpoints.
+    #[arg(long, env = "TLSMATRIX_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Replays in flight at once against one address.
+    #[arg(long, env = "TLSMATRIX_PER_HOST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub per_host: u32,
+
+    /// Limit of each TCP connect attempt [default: 5s, or --timeout if that is shorter].
+    #[arg(long, env = "TLSMATRIX_CONNECT_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Option<Duration>,
+
+    /// Limit of one replay: connect, prelude and the server's answer.
+    #[arg(long, env = "TLSMATRIX_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Server name to send instead of each target's host name.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Use these addresses for HOST:PORT instead of DNS (PORT may be '*'), as curl does.
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR...]")]
+    pub resolve: Vec<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -287,8 +381,9 @@ pub struct ScanArgs {
     )]
     pub versions: Vec<TlsVersion>,
 
-    /// Handshakes in flight at once, over all endpoints (a connect still waiting for its
-    /// answer does not count: see --max-open).
+    /// Connections in flight at once, over all endpoints (a probe with both engines holds two);
+    /// a connect whose SYN gets no answer within 100 ms gives its place back while it waits
+    /// (see --max-open).
     #[arg(long, env = "TLSMATRIX_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: u32,
 
@@ -301,12 +396,12 @@ pub struct ScanArgs {
     #[arg(long, env = "TLSMATRIX_PER_HOST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub per_host: u32,
 
-    /// Limit of each TCP connect attempt (e.g. 5s, 500ms) [default: 5s, or --timeout if that
-    /// is shorter].
+    /// Limit of each TCP connect attempt (e.g. 5s, 500ms; at most 1h) [default: 5s, or
+    /// --timeout if that is shorter].
     #[arg(long, env = "TLSMATRIX_CONNECT_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
     pub connect_timeout: Option<Duration>,
 
-    /// Limit of a whole probe: connect attempts and handshake.
+    /// Limit of a whole probe: connect attempts and handshake (at most 1h).
     #[arg(long, env = "TLSMATRIX_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
@@ -361,13 +456,18 @@ pub struct ExceptionsArgs {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Report format [default: the table, on a terminal or in a pipe; with -o, from the file's
-    /// extension: .json, .csv, .md, .txt]
+    /// extension: .json, .csv, .md, .txt, .html]
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 
     /// Write the report to FILE (atomically: a temporary file renamed into place).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// The wide table: every cell's detail (`no: alert 70`), one line a row, however wide
+    /// (the default table fits the terminal, a word a cell, reasons in the notes).
+    #[arg(long, env = "TLSMATRIX_WIDE")]
+    pub wide: bool,
 
     /// No progress bar and no notes on standard error.
     #[arg(short, long)]
@@ -379,6 +479,30 @@ pub struct OutputArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (YAML): limits, and the modules a scrape names with module=NAME
+    /// [default: one module, `default`, that scans as `tlsmatrix scan` does]. Read again on
+    /// SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port to listen on (the loopback by default: open it to Prometheus on
+    /// purpose, with --web-config for TLS and passwords).
+    #[arg(long, default_value = "127.0.0.1:9636", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+
+    /// TLS and basic authentication for the exporter, in the format of Prometheus'
+    /// exporter-toolkit web configuration (tls_server_config, basic_auth_users). Read again on
+    /// SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub web_config: Option<PathBuf>,
+
+    /// Check the configuration files, say what they define, and exit (2 on a mistake).
+    #[arg(long)]
+    pub check_config: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Also save the two reports as before.json and after.json in this folder.
     #[arg(long, value_name = "DIR")]
@@ -387,15 +511,27 @@ pub struct DemoArgs {
     /// When to colour the tables.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+
+    /// The wide tables: every cell's detail, however wide.
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     Table,
+    /// `discover` only: a targets file for `scan -f`.
+    Targets,
     Json,
     Csv,
     #[value(alias = "markdown")]
     Md,
+    /// One self-contained page (inline style, nothing loaded), for people and for print.
+    Html,
+    /// The Prometheus exposition format, for node_exporter's textfile collector (scan, check and
+    /// merge; `-o FILE.prom` picks it too).
+    #[value(alias = "prom")]
+    Prometheus,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -445,16 +581,29 @@ fn parse_version(s: &str) -> Result<TlsVersion, String> {
     s.parse()
 }
 
-/// `5s`, `500ms`, `1m`, or a bare number of seconds.
+/// The longest duration any option takes: one hour. Longer limits make no sense for a probe or
+/// a DNS query, and deadlines computed from them must not overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// `5s`, `500ms`, `1m`, or a bare number of seconds; at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let too_long = || format!("duration '{s}' is longer than the maximum of 1h");
     let d = match s.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+            if secs > MAX_DURATION.as_secs_f64() {
+                return Err(too_long());
+            }
+            Duration::from_secs_f64(secs)
+        }
         Ok(_) => return Err(format!("invalid duration '{s}'")),
         Err(_) => humantime::parse_duration(s.trim())
             .map_err(|e| format!("invalid duration '{s}': {e}"))?,
     };
     if d.is_zero() {
         return Err(format!("duration '{s}' must be more than zero"));
+    }
+    if d > MAX_DURATION {
+        return Err(too_long());
     }
     Ok(d)
 }
@@ -476,5 +625,15 @@ mod tests {
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("1h").unwrap(), MAX_DURATION);
+        assert_eq!(parse_duration("3600").unwrap(), MAX_DURATION);
+    }
+
+    #[test]
+    fn huge_durations_are_rejected_not_a_panic() {
+        for s in ["1e20", "1e19", "3601", "1h1s", "100000000000years", "1e300"] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.contains("maximum of 1h"), "{s}: {e}");
+        }
     }
 }

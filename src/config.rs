@@ -1,6 +1,6 @@
 //! From parsed arguments to validated settings. No clap type goes past this module.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::analysis::certs::CertPolicy;
@@ -13,12 +13,10 @@ use crate::cli::{
 };
 use crate::discover::DnsSettings;
 use crate::error::Error;
-use crate::output::Format;
+use crate::output::{Format, Look};
 use crate::report::{InputError, Report};
 use crate::scan::{CertConfig, ScanConfig};
-use crate::target::{
-    DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target, parse_target_list,
-};
+use crate::target::{DC_SCHEMES, ResolveOverrides, StartTls, Target, parse_target};
 
 /// Where and how the report goes.
 #[derive(Clone, Debug)]
@@ -27,7 +25,8 @@ pub struct OutputConfig {
     pub file: Option<PathBuf>,
     /// Also show the table on the terminal while the report goes to a file.
     pub echo_table: bool,
-    pub color: bool,
+    /// Colour, width, and whether the table is the wide one.
+    pub look: Look,
     pub quiet: bool,
 }
 
@@ -38,11 +37,13 @@ pub enum Job {
     Check(CheckJob),
     Merge(MergeJob),
     Clients(ClientsJob),
+    Predict(Box<PredictJob>),
     Discover(DiscoverJob),
     #[cfg(feature = "lab")]
     Demo(DemoJob),
     /// Describe the command line itself: completions or the manual page.
     Describe(Describe),
+    Serve(Box<ServeJob>),
 }
 
 /// What `completions` and `man` print.
@@ -132,13 +133,15 @@ pub struct ClientsJob {
 pub struct DiscoverJob {
     pub domain: DomainJob,
     pub output: OutputConfig,
+    /// Write a targets file for `scan -f` instead of the document.
+    pub as_targets: bool,
 }
 
 #[cfg(feature = "lab")]
 pub struct DemoJob {
     /// Also save before.json and after.json here.
     pub save: Option<PathBuf>,
-    pub color: bool,
+    pub look: Look,
 }
 
 /// Validate a command line into the job it asks for.
@@ -173,21 +176,37 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             label: args.label.clone(),
             output: output_config(&args.output)?,
         }),
+        Command::Predict(args) => Job::Predict(Box::new(predict_job(*args)?)),
         Command::Clients(args) => Job::Clients(ClientsJob {
             output: output_config(&args.output)?,
             captures: args.captures,
             ports: args.ports,
         }),
-        Command::Discover(args) => Job::Discover(DiscoverJob {
-            domain: domain_job(args.domain, &args.dns),
-            output: output_config(&args.output)?,
-        }),
+        Command::Discover(mut args) => {
+            let as_targets = args.output.format == Some(FormatArg::Targets);
+            if as_targets {
+                args.output.format = Some(FormatArg::Table);
+            }
+            Job::Discover(DiscoverJob {
+                domain: domain_job(args.domain, &args.dns),
+                output: output_config(&args.output)?,
+                as_targets,
+            })
+        }
         Command::Completions { shell } => Job::Describe(Describe::Completions(shell)),
         Command::Man => Job::Describe(Describe::Man),
+        Command::Serve(args) => Job::Serve(Box::new(serve_job(&args)?)),
         #[cfg(feature = "lab")]
         Command::Demo(args) => Job::Demo(DemoJob {
             save: args.save,
-            color: color_enabled(args.color, std::io::stdout().is_terminal()),
+            look: {
+                let tty = std::io::stdout().is_terminal();
+                Look {
+                    color: color_enabled(args.color, tty),
+                    wide: args.wide,
+                    width: terminal_width(tty),
+                }
+            },
         }),
     })
 }
@@ -197,7 +216,11 @@ fn exceptions(args: &crate::cli::ExceptionsArgs) -> Result<Exceptions, Error> {
     let Some(path) = &args.exceptions else {
         return Ok(Exceptions::default());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let bytes =
+        crate::input::read_limited(path, crate::input::MAX_TARGETS_FILE, "an exceptions file")
+            .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Usage(format!("{path}: not UTF-8 text")))?;
     Exceptions::parse(&text, path, Date::today()).map_err(Error::Usage)
 }
 
@@ -303,27 +326,13 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
     }
     let mut stdin_used = false;
     for f in &args.files {
-        let (text, name) = if f == "-" {
+        if f == "-" {
             if stdin_used {
                 return Err(Error::Usage("'-f -' given twice".into()));
             }
             stdin_used = true;
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|source| Error::ReadTargets {
-                    path: "standard input".into(),
-                    source,
-                })?;
-            (s, "<stdin>".to_string())
-        } else {
-            let s = std::fs::read_to_string(f).map_err(|source| Error::ReadTargets {
-                path: f.clone(),
-                source,
-            })?;
-            (s, f.clone())
-        };
-        let (t, e) = parse_target_list(&text, &name);
+        }
+        let (t, e) = crate::target::read_target_file(f)?;
         targets.extend(t);
         input_errors.extend(e);
     }
@@ -452,7 +461,7 @@ pub fn dedupe(targets: &mut Vec<Target>) {
 pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
     let stdout_tty = std::io::stdout().is_terminal();
     let format = match (args.format, &args.output) {
-        (Some(f), _) => from_arg(f),
+        (Some(f), _) => from_arg(f)?,
         (None, Some(path)) => Format::from_path(path).ok_or_else(|| {
             Error::Usage(format!(
                 "-o {}: cannot tell the format from the file name; use one of {} or give --format",
@@ -466,18 +475,38 @@ pub fn output_config(args: &OutputArgs) -> Result<OutputConfig, Error> {
         format,
         file: args.output.clone(),
         echo_table: args.output.is_some() && stdout_tty && !args.quiet,
-        color: color_enabled(args.color, stdout_tty),
+        look: Look {
+            color: color_enabled(args.color, stdout_tty),
+            wide: args.wide,
+            width: terminal_width(stdout_tty),
+        },
         quiet: args.quiet,
     })
 }
 
-fn from_arg(f: FormatArg) -> Format {
-    match f {
+fn from_arg(f: FormatArg) -> Result<Format, Error> {
+    Ok(match f {
         FormatArg::Table => Format::Table,
+        FormatArg::Targets => {
+            return Err(Error::Usage("--format targets is for discover only".into()));
+        }
         FormatArg::Json => Format::Json,
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
-    }
+        FormatArg::Html => Format::Html,
+        FormatArg::Prometheus => Format::Prometheus,
+    })
+}
+
+/// The width compact tables fit: `COLUMNS` where it is set, else the terminal's, else 80.
+pub fn terminal_width(stdout_tty: bool) -> u16 {
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok());
+    let from_tty = stdout_tty
+        .then(|| terminal_size::terminal_size().map(|(w, _)| w.0))
+        .flatten();
+    from_env.or(from_tty).unwrap_or(80).clamp(40, 1000)
 }
 
 /// Colour follows the terminal check, `NO_COLOR` and `TERM=dumb`, unless forced.
@@ -491,4 +520,259 @@ pub fn color_enabled(choice: ColorArg, stdout_tty: bool) -> bool {
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
     }
+}
+
+/// `predict`, ready to run.
+pub struct PredictJob {
+    /// `--profiles list`: print the built-in profiles and stop.
+    pub list_profiles: bool,
+    /// Capture files or saved clients reports.
+    pub clients: Vec<String>,
+    /// Server ports read in the captures; empty for every port.
+    pub ports: Vec<u16>,
+    pub profiles: Vec<crate::predict::profiles::Profile>,
+    pub targets: Vec<Target>,
+    pub input_errors: Vec<InputError>,
+    /// Discover the DCs of this domain and add their services.
+    pub domain: Option<DomainJob>,
+    pub resolve: ResolveOverrides,
+    /// Server name to send instead of each target's host name.
+    pub sni: Option<String>,
+    pub live: crate::predict::live::LiveConfig,
+    /// Offline: the saved scan whose endpoints the cells are computed from.
+    pub saved: Option<Loaded>,
+    pub output: OutputConfig,
+}
+
+/// Targets as `scan` takes them: TARGET arguments, `--dc HOST`, `-f FILE`, `--starttls`.
+fn gather_targets(
+    args: &[String],
+    dcs: &[String],
+    files: &[String],
+    starttls: Option<StartTlsArg>,
+) -> Result<(Vec<Target>, Vec<InputError>), Error> {
+    let mut targets = Vec::new();
+    let mut input_errors = Vec::new();
+    for host in dcs {
+        for scheme in DC_SCHEMES {
+            match parse_target(&format!("{scheme}://{host}")) {
+                Ok(t) => targets.push(t),
+                Err(message) => {
+                    input_errors.push(InputError {
+                        source: format!("--dc '{host}'"),
+                        message,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    for (i, t) in args.iter().enumerate() {
+        match parse_target(t) {
+            Ok(t) => targets.push(t),
+            Err(message) => input_errors.push(InputError {
+                source: format!("argument {} ('{t}')", i + 1),
+                message,
+            }),
+        }
+    }
+    if files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err(Error::Usage("'-f -' given twice".into()));
+    }
+    for f in files {
+        let (t, e) = crate::target::read_target_file(f)?;
+        targets.extend(t);
+        input_errors.extend(e);
+    }
+    let starttls = starttls.map(|m| match m {
+        StartTlsArg::None => StartTls::None,
+        StartTlsArg::Ldap => StartTls::Ldap,
+        StartTlsArg::Rdp => StartTls::Rdp,
+    });
+    let mut targets: Vec<Target> = targets
+        .into_iter()
+        .map(|t| t.with_starttls(starttls))
+        .collect();
+    dedupe(&mut targets);
+    Ok((targets, input_errors))
+}
+
+pub fn predict_job(args: crate::cli::PredictArgs) -> Result<PredictJob, Error> {
+    let list_profiles = args.profiles.iter().any(|p| p == "list");
+    let output = output_config(&args.output)?;
+    let mode = if args.as_is {
+        crate::predict::Mode::AsIs
+    } else {
+        crate::predict::Mode::Tls12Only
+    };
+    let limits = crate::probe::Limits {
+        connect_timeout: match args.connect_timeout {
+            Some(c) if c > args.timeout => {
+                return Err(Error::Usage(format!(
+                    "--connect-timeout ({}) is longer than --timeout ({}), which bounds each replay",
+                    crate::probe::show_duration(c),
+                    crate::probe::show_duration(args.timeout)
+                )));
+            }
+            Some(c) => c,
+            None => DEFAULT_CONNECT_TIMEOUT.min(args.timeout),
+        },
+        timeout: args.timeout,
+        retries: 0,
+    };
+    let live = crate::predict::live::LiveConfig {
+        mode,
+        limits,
+        concurrency: args.concurrency as usize,
+        per_host: args.per_host as usize,
+    };
+    if list_profiles {
+        return Ok(PredictJob {
+            list_profiles,
+            clients: Vec::new(),
+            ports: Vec::new(),
+            profiles: crate::predict::profiles::all().map_err(Error::Usage)?,
+            targets: Vec::new(),
+            input_errors: Vec::new(),
+            domain: None,
+            resolve: ResolveOverrides::default(),
+            sni: None,
+            live,
+            saved: None,
+            output,
+        });
+    }
+    let profiles = if args.profiles.is_empty() {
+        Vec::new()
+    } else {
+        crate::predict::profiles::select(&args.profiles).map_err(Error::Usage)?
+    };
+    if profiles.is_empty() && args.clients.is_empty() {
+        return Err(Error::Usage(
+            "no clients: give --clients FILE (a capture or a clients report) or --profiles \
+             LIST|all (--profiles list shows them)"
+                .into(),
+        ));
+    }
+    let saved = match &args.scan {
+        Some(path) => Some(Loaded::load(path)?),
+        None => None,
+    };
+    let (targets, input_errors) =
+        gather_targets(&args.targets, &args.dc, &args.files, args.starttls)?;
+    if targets.is_empty() && input_errors.is_empty() && args.domain.is_none() && saved.is_none() {
+        return Err(Error::Usage(
+            "no endpoints: give TARGET arguments, --dc HOST, --domain DOMAIN, -f FILE or --scan \
+             SCAN"
+                .into(),
+        ));
+    }
+    let mut resolve = ResolveOverrides::default();
+    for r in &args.resolve {
+        resolve.parse_entry(r).map_err(Error::Usage)?;
+    }
+    if let Some(name) = &args.sni
+        && (name.is_empty() || name.parse::<std::net::IpAddr>().is_ok())
+    {
+        return Err(Error::Usage(format!(
+            "--sni '{name}' must be a host name (TLS sends no address as server name)"
+        )));
+    }
+    Ok(PredictJob {
+        list_profiles,
+        clients: args.clients,
+        ports: args.ports,
+        profiles,
+        targets,
+        input_errors,
+        domain: args.domain.clone().map(|d| domain_job(d, &args.dns)),
+        resolve,
+        sni: args.sni,
+        live,
+        saved,
+        output,
+    })
+}
+
+/// The exporter, ready to run.
+pub struct ServeJob {
+    pub listen: std::net::SocketAddr,
+    pub files: ServeFiles,
+    pub settings: crate::serve::settings::ExporterSettings,
+    pub web: crate::serve::web::WebSettings,
+    /// Only check the files.
+    pub check_only: bool,
+}
+
+/// The files the exporter reads at start and again on SIGHUP.
+#[derive(Clone, Debug)]
+pub struct ServeFiles {
+    pub config: Option<PathBuf>,
+    pub web_config: Option<PathBuf>,
+}
+
+impl ServeFiles {
+    /// Read and validate both files; every mistake of a file is in its error.
+    pub fn load(
+        &self,
+    ) -> Result<
+        (
+            crate::serve::settings::ExporterSettings,
+            crate::serve::web::WebSettings,
+        ),
+        Error,
+    > {
+        let read = |path: &PathBuf| {
+            std::fs::read_to_string(path).map_err(|e| Error::Config {
+                path: path.clone(),
+                errors: vec![crate::serve::yaml::ConfigError {
+                    line: 0,
+                    column: 0,
+                    path: String::new(),
+                    message: format!("cannot read the file: {e}"),
+                }],
+            })
+        };
+        let settings = match &self.config {
+            None => crate::serve::settings::ExporterSettings::default(),
+            Some(path) => {
+                let base = path.parent().unwrap_or(std::path::Path::new("."));
+                crate::serve::settings::parse(&read(path)?, base).map_err(|errors| {
+                    Error::Config {
+                        path: path.clone(),
+                        errors,
+                    }
+                })?
+            }
+        };
+        let web = match &self.web_config {
+            None => crate::serve::web::WebSettings {
+                tls: None,
+                users: Default::default(),
+            },
+            Some(path) => {
+                let base = path.parent().unwrap_or(std::path::Path::new("."));
+                crate::serve::web::parse(&read(path)?, base).map_err(|errors| Error::Config {
+                    path: path.clone(),
+                    errors,
+                })?
+            }
+        };
+        Ok((settings, web))
+    }
+}
+
+pub fn serve_job(args: &crate::cli::ServeArgs) -> Result<ServeJob, Error> {
+    let files = ServeFiles {
+        config: args.config.clone(),
+        web_config: args.web_config.clone(),
+    };
+    let (settings, web) = files.load()?;
+    Ok(ServeJob {
+        listen: args.listen,
+        files,
+        settings,
+        web,
+        check_only: args.check_config,
+    })
 }

@@ -56,7 +56,8 @@ pub struct Dc {
     pub name: String,
     pub addresses: Vec<IpAddr>,
     pub roles: BTreeSet<Role>,
-    /// LDAP port from its SRV record (389 when none).
+    /// LDAP port from its SRV record (389 when none; 0 when the record said 0, which is
+    /// reported as a problem and not scanned).
     pub ldap_port: u16,
     /// Global Catalog port from its SRV record, when it is a GC.
     pub gc_port: Option<u16>,
@@ -178,6 +179,19 @@ pub async fn discover(domain: &str, site: Option<&str>, settings: &DnsSettings) 
                         if name.is_empty() {
                             continue; // "." means the service is not offered
                         }
+                        if parse_target(&format!("ldaps://{name}")).is_err() {
+                            out.problems.push(format!(
+                                "{query}: target '{name}' is not a host name that can be scanned"
+                            ));
+                            continue;
+                        }
+                        if srv.port == 0 && matches!(role, Role::Dc | Role::Site | Role::Gc) {
+                            // Port 0 is no port: say so rather than drop the service unseen.
+                            out.problems.push(format!(
+                                "{query}: {name} has port 0 in its SRV record: its {} service is not scanned",
+                                if *role == Role::Gc { "gc" } else { "ldap" }
+                            ));
+                        }
                         let dc = entry(&mut out.dcs, &name);
                         dc.roles.insert(*role);
                         match role {
@@ -274,26 +288,39 @@ pub fn targets(d: &Discovery, with_rdp: bool) -> (Vec<Target>, ResolveOverrides)
     let mut targets = Vec::new();
     let mut resolve = ResolveOverrides::default();
     for dc in &d.dcs {
-        let host = match dc.name.parse::<IpAddr>() {
-            Ok(IpAddr::V6(a)) => format!("[{a}]"),
-            Ok(a) => a.to_string(),
-            Err(_) => {
-                resolve.add(&dc.name, None, dc.addresses.clone());
-                dc.name.clone()
-            }
-        };
-        let mut urls = vec![
-            format!("ldap://{host}:{}", dc.ldap_port),
-            format!("ldaps://{host}"),
-        ];
-        if dc.roles.contains(&Role::Gc) {
-            urls.push(format!("gc://{host}:{}", dc.gc_port.unwrap_or(3268)));
-            urls.push(format!("gcs://{host}"));
+        if dc.name.parse::<IpAddr>().is_err() {
+            resolve.add(&dc.name, None, dc.addresses.clone());
         }
-        if with_rdp {
-            urls.push(format!("rdp://{host}"));
-        }
-        targets.extend(urls.iter().filter_map(|u| parse_target(u).ok()));
+        targets.extend(
+            service_urls(dc, with_rdp)
+                .iter()
+                .filter_map(|u| parse_target(u).ok()),
+        );
     }
     (targets, resolve)
+}
+
+/// The scan targets of one DC's services, as `scan` and a targets file write them.
+pub fn service_urls(dc: &Dc, with_rdp: bool) -> Vec<String> {
+    let host = match dc.name.parse::<IpAddr>() {
+        Ok(IpAddr::V6(a)) => format!("[{a}]"),
+        Ok(a) => a.to_string(),
+        Err(_) => dc.name.clone(),
+    };
+    // A port of 0 from an SRV record was reported as a problem by `discover`: no service there.
+    let mut urls = Vec::new();
+    if dc.ldap_port != 0 {
+        urls.push(format!("ldap://{host}:{}", dc.ldap_port));
+    }
+    urls.push(format!("ldaps://{host}"));
+    if dc.roles.contains(&Role::Gc) {
+        if dc.gc_port != Some(0) {
+            urls.push(format!("gc://{host}:{}", dc.gc_port.unwrap_or(3268)));
+        }
+        urls.push(format!("gcs://{host}"));
+    }
+    if with_rdp {
+        urls.push(format!("rdp://{host}"));
+    }
+    urls
 }

@@ -25,4 +25,36 @@ pub enum Error {
     BadReport { path: String, message: String },
     #[error("cannot start the demo lab: {0}")]
     Lab(io::Error),
+    /// A configuration file with mistakes: every one of them, each with its line (the command
+    /// prints them one a line; see [`Error::lines`]).
+    #[error("{}", config_summary(path, errors))]
+    Config {
+        path: PathBuf,
+        errors: Vec<crate::serve::yaml::ConfigError>,
+    },
+}
+
+impl Error {
+    /// The error as the lines to print: one per mistake of a configuration file, else one.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Error::Config { path, errors } => errors
+                .iter()
+                .map(|e| format!("{}:{e}", path.display()))
+                .collect(),
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// `FILE:LINE:COL: message`, and how many more mistakes there are.
+fn config_summary(path: &std::path::Path, errors: &[crate::serve::yaml::ConfigError]) -> String {
+    let first = errors
+        .first()
+        .map(|e| format!("{}:{e}", path.display()))
+        .unwrap_or_else(|| path.display().to_string());
+    match errors.len() {
+        0 | 1 => first,
+        n => format!("{first} (and {} more)", n - 1),
+    }
 }

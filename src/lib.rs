@@ -26,12 +26,15 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod error;
+pub mod input;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod output;
+pub mod predict;
 pub mod probe;
 pub mod report;
 pub mod scan;
+pub mod serve;
 pub mod target;
 pub mod tls;
 

@@ -23,7 +23,11 @@ fn main() -> ExitCode {
     let exit = match result {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("tlsmatrix: error: {e}");
+            // Errors may quote a file's contents or a target line: never raw on the terminal.
+            for line in e.lines() {
+                let message = tlsmatrix::output::escape::term(&line).into_owned();
+                eprintln!("tlsmatrix: error: {message}");
+            }
             Exit::Input
         }
     };

@@ -211,9 +211,28 @@ fn parse_host(h: &str) -> Result<Host, String> {
 /// Parse a list of targets, one a line; `#` starts a comment. Bad lines are returned as errors
 /// naming `source` and the line number; the good ones are kept.
 pub fn parse_target_list(text: &str, source: &str) -> (Vec<Target>, Vec<InputError>) {
+    parse_target_bytes(text.as_bytes(), source)
+}
+
+/// [`parse_target_list`] on bytes as read from a file: a UTF-8 byte order mark is skipped, and a
+/// line that is not UTF-8 is an error for that line alone.
+pub fn parse_target_bytes(bytes: &[u8], source: &str) -> (Vec<Target>, Vec<InputError>) {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut targets = Vec::new();
     let mut errors = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    for (i, raw) in lines.into_iter().enumerate() {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let Ok(line) = std::str::from_utf8(raw) else {
+            errors.push(InputError {
+                source: format!("{source}:{}", i + 1),
+                message: "not UTF-8 text".into(),
+            });
+            continue;
+        };
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
@@ -227,6 +246,22 @@ pub fn parse_target_list(text: &str, source: &str) -> (Vec<Target>, Vec<InputErr
         }
     }
     (targets, errors)
+}
+
+/// Read and parse a targets file (`-` for standard input), at most
+/// [`crate::input::MAX_TARGETS_FILE`] bytes of it.
+pub fn read_target_file(path: &str) -> Result<(Vec<Target>, Vec<InputError>), crate::error::Error> {
+    let (name, shown) = if path == "-" {
+        ("<stdin>", "standard input")
+    } else {
+        (path, path)
+    };
+    let bytes = crate::input::read_limited(path, crate::input::MAX_TARGETS_FILE, "a targets file")
+        .map_err(|source| crate::error::Error::ReadTargets {
+            path: shown.to_string(),
+            source,
+        })?;
+    Ok(parse_target_bytes(&bytes, name))
 }
 
 /// Fixed answers for names, in curl's `--resolve HOST:PORT:ADDR[,ADDR...]` form (`*` for any
@@ -309,11 +344,23 @@ pub async fn resolve(
     if let Some(list) = overrides.lookup(name, target.port) {
         return Ok(list.clone());
     }
-    let lookup = tokio::net::lookup_host((name.as_str(), target.port));
-    let addrs: Vec<SocketAddr> = match tokio::time::timeout(limit, lookup).await {
-        Err(_) => return Err(format!("DNS: no answer for {name} within {limit:?}")),
-        Ok(Err(e)) => return Err(format!("DNS: {name}: {e}")),
-        Ok(Ok(it)) => it.collect(),
+    let deadline = tokio::time::Instant::now() + limit;
+    let addrs: Vec<SocketAddr> = loop {
+        let lookup = tokio::net::lookup_host((name.as_str(), target.port));
+        match tokio::time::timeout_at(deadline, lookup).await {
+            Err(_) => return Err(format!("DNS: no answer for {name} within {limit:?}")),
+            // Out of file descriptors here: wait for one, it says nothing about the name.
+            Ok(Err(e)) if crate::scan::out_of_descriptors(&e) => {
+                if tokio::time::Instant::now() + Duration::from_millis(20) >= deadline {
+                    return Err(format!(
+                        "DNS: {name} not looked up: no free file descriptor on this machine ({e})"
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(Err(e)) => return Err(format!("DNS: {name}: {e}")),
+            Ok(Ok(it)) => break it.collect(),
+        }
     };
     let mut out: Vec<IpAddr> = Vec::new();
     for a in addrs {
@@ -389,6 +436,23 @@ mod tests {
             errors[0].to_string(),
             "dcs.txt:4: invalid port '0' (expected 1 to 65535)"
         );
+    }
+
+    #[test]
+    fn a_non_utf8_line_is_named_and_the_rest_is_read() {
+        let text = b"dc1:636\n\xffdc2\xfe:636\r\ndc3:636\r\n";
+        let (targets, errors) = parse_target_bytes(text, "dcs.txt");
+        let hosts: Vec<String> = targets.iter().map(|t| t.host.to_string()).collect();
+        assert_eq!(hosts, ["dc1", "dc3"]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].to_string(), "dcs.txt:2: not UTF-8 text");
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_break_line_1() {
+        let (targets, errors) = parse_target_bytes(b"\xef\xbb\xbfdc1.corp.test:636\n", "bom.txt");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(targets[0].host.to_string(), "dc1.corp.test");
     }
 
     #[test]

@@ -573,3 +573,44 @@ async fn the_after_proof_can_close_with_exceptions_and_says_what_it_did_not_veri
     assert_eq!(r.excluded.len(), 1);
     assert_eq!(r.excluded[0].pattern, dead);
 }
+
+/// A Markdown comparison or check opens with the evidence a change ticket needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markdown_documents_start_with_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = tls_server(Tls12, Tls13).await;
+    let (before, after) = (path(&dir, "before.json"), path(&dir, "after.json"));
+    scan_to(&before, "before", &[s.addr().to_string()]).await;
+    scan_to(&after, "after", &[s.addr().to_string()]).await;
+    let d = run_cli(&["diff", &before, &after, "--format", "md"], &[], None).await;
+    let text = stdout(&d);
+    let head: Vec<&str> = text.lines().take(10).collect();
+    let head = head.join("\n");
+    for needle in [
+        "| **file** | ",
+        &before,
+        &after,
+        "| **label** | before | after |",
+        "| **started** |",
+        "| **finished** |",
+        concat!("tlsmatrix ", env!("CARGO_PKG_VERSION")),
+        "OpenSSL",
+    ] {
+        assert!(head.contains(needle), "{needle}: {head}");
+    }
+    let c = run_cli(
+        &["check", &after, "--require", "tls1.2", "--format", "md"],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&c);
+    assert!(
+        text.contains("| **file** | ") && text.contains(&after),
+        "{text}"
+    );
+    assert!(
+        text.contains("Checked ") && text.contains(" by tlsmatrix "),
+        "{text}"
+    );
+}

@@ -1082,8 +1082,14 @@ async fn diff_calls_a_certificate_that_became_invalid_a_regression() {
         "never hidden by --allow-inconclusive"
     );
     let mut out = Vec::new();
-    tlsmatrix::output::write_diff(&d, tlsmatrix::output::Format::Table, false, false, &mut out)
-        .unwrap();
+    tlsmatrix::output::write_diff(
+        &d,
+        tlsmatrix::output::Format::Table,
+        tlsmatrix::output::Look::wide(false),
+        false,
+        &mut out,
+    )
+    .unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("certificate regression: "), "{text}");
     assert!(text.contains("FAIL"), "{text}");

@@ -196,15 +196,21 @@ async fn csv_markdown_and_table_outputs() {
     )
     .await;
     let text = stdout(&csv);
-    let mut lines = text.lines();
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
     assert_eq!(
-        lines.next().unwrap(),
+        reader
+            .headers()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>()
+            .join(","),
         "target,host,address,port,protocol,sni,version,status,how,detail,cipher,elapsed_ms,verdict,\
          cert,cert_subject,cert_issuer,cert_sha256,cert_not_after,cert_days_left,cert_findings,\
          suites,suite_order,suites_worst,groups,signature_algorithms,connections"
     );
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
         .collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0][6], "tls1.0");
@@ -234,16 +240,21 @@ async fn csv_markdown_and_table_outputs() {
         ),
         "{text}"
     );
-    assert!(
-        text.contains("**still accepts TLS 1.0, TLS 1.1**"),
-        "{text}"
-    );
+    assert!(text.contains("**legacy: TLS 1.0, TLS 1.1**"), "{text}");
 
     let table = run_cli(&["scan", "--format", "table", &addr], &[], None).await;
     let text = stdout(&table);
     assert!(
-        text.contains("TLS 1.0") && text.contains("still accepts"),
+        text.contains("ENDPOINT")
+            && text.contains("legacy")
+            && text.contains("legend: yes = accepted"),
         "{text}"
+    );
+    let wide = run_cli(&["scan", "--wide", &addr], &[], None).await;
+    assert!(
+        stdout(&wide).contains("legacy: TLS 1.0, TLS 1.1") && stdout(&wide).contains("no: alert"),
+        "{}",
+        stdout(&wide)
     );
     assert!(
         !text.contains('\u{1b}'),
@@ -389,7 +400,7 @@ async fn demo_prints_both_matrices() {
     let text = stdout(&out);
     assert!(text.contains("== Before enforcement =="), "{text}");
     assert!(
-        text.contains("[before] 7 endpoints: 1 ready, 4 legacy, 2 no TLS"),
+        text.contains("[before] 7 endpoints: 1 ready, 4 legacy, 2 no_tls"),
         "{text}"
     );
     assert!(text.contains("[after] 7 endpoints: 7 ready"), "{text}");
@@ -537,4 +548,22 @@ async fn conventions_a_user_expects() {
     assert!(stdout(&out).contains("_tlsmatrix()"), "{}", stdout(&out));
     let out = run_cli(&["man"], &[], None).await;
     assert!(stdout(&out).contains(".TH tlsmatrix 1"), "{}", stdout(&out));
+}
+
+/// The demo's tables fit an 80-column terminal and use a 120-column one, wrapping inside a
+/// column rather than past the edge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_tables_fit_80_and_120_columns() {
+    for width in [80usize, 120] {
+        let cols = width.to_string();
+        let out = run_cli(&["demo"], &[("COLUMNS", cols.as_str())], None).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(
+            widest <= width,
+            "{width}: a line of {widest} columns:\n{text}"
+        );
+        assert!(text.contains("ENDPOINT"), "{text}");
+    }
 }

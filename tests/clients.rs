@@ -236,13 +236,14 @@ async fn ldap_starttls_sessions_against_slapd() {
     );
     let port = slapd.ldap.port();
     let cap = Capture::start(dir.path(), port).await;
+    // Two clients (OpenSSL's, over StartTLS), and tlsmatrix's own scan, which is left out.
+    s_client(slapd.ldap, &["-starttls", "ldap", "-tls1"]).await;
+    s_client(slapd.ldap, &["-starttls", "ldap", "-tls1_2"]).await;
     let target = format!("ldap://{}", slapd.ldap);
     let out = run_cli(
         &[
             "scan",
             "-q",
-            "--engine",
-            "openssl",
             "--versions",
             "tls1.0,tls1.2",
             "--format",
@@ -263,6 +264,8 @@ async fn ldap_starttls_sessions_against_slapd() {
             (n(Tls12), Some(n(Tls12)), None, ClientVerdict::Ok, true),
         ]
     );
+    // Both engines' probes (the OpenSSL engine's and the wire engine's, each version).
+    assert!(r.own_probes >= 4, "{}", r.own_probes);
     drop(slapd);
 }
 
@@ -341,7 +344,7 @@ fn connection(
 ) {
     let c = (client, cport);
     let s = ([10, 0, 0, 10], 636);
-    let hello = tlsmatrix::tls::hello::first_hello(offer, Some("split.corp.test")).unwrap();
+    let hello = tlsmatrix::lab::client_hello_unmarked(offer, Some("split.corp.test"));
     let (a, b) = hello.split_at(hello.len() / 2);
     pcap_record(out, ts, &frame(c, s, 999, true, false, &[]));
     pcap_record(out, ts, &frame(s, c, 4999, true, false, &[]));
@@ -562,4 +565,133 @@ fn a_large_capture_is_read_in_bounded_memory_and_its_speed_printed() {
     let total: u64 = r.rows.iter().map(|x| x.connections).sum();
     assert_eq!(total, connections as u64);
     assert_eq!(r.breaking_clients(), (connections / 10) as usize);
+}
+
+// --- bounded memory on any capture -------------------------------------------------------------
+
+fn seg<'a>(client: u32, seq: u32, syn: bool, payload: &'a [u8]) -> tlsmatrix::capture::Segment<'a> {
+    let c = std::net::Ipv4Addr::from(0x0a00_0000 | (client >> 16));
+    tlsmatrix::capture::Segment {
+        ts: 1_700_000_000.0 + client as f64 / 1000.0,
+        src: SocketAddr::new(IpAddr::V4(c), (client & 0xffff) as u16),
+        dst: "10.255.0.1:636".parse().unwrap(),
+        seq,
+        syn,
+        ack: false,
+        end: false,
+        payload,
+    }
+}
+
+#[test]
+fn a_syn_flood_is_dropped_oldest_first_in_constant_time() {
+    use tlsmatrix::capture::{Analyzer, MAX_CONNECTIONS};
+    let mut a = Analyzer::new(vec![636]);
+    let start = std::time::Instant::now();
+    let n = 300_000u32;
+    for i in 0..n {
+        a.segment(seg(i + 1, 1000, true, &[]));
+        assert!(a.in_memory().0 <= MAX_CONNECTIONS);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    // Past 200,000 open connections each new one used to scan them all (quadratic: 162 s for
+    // 300,000 in a release build); dropping the oldest is O(1).
+    assert!(secs < 20.0, "{n} SYNs took {secs:.1} s");
+    let r = a.finish(vec![]);
+    assert_eq!(r.dropped.connections, (n as usize - MAX_CONNECTIONS) as u64);
+    assert_eq!(r.dropped.unread, r.dropped.connections);
+    assert!(r.rows.is_empty());
+}
+
+#[test]
+fn held_bytes_stay_within_the_limit_and_the_report_says_what_was_dropped() {
+    use tlsmatrix::capture::{Analyzer, MAX_BUFFERED};
+    let mut a = Analyzer::new(vec![636]);
+    // Each connection: a record header announcing a ClientHello that never ends, then 64 KiB
+    // of segments past a gap, which wait for the gap to be filled.
+    let header = [22, 3, 1, 0x40, 0x00, 1, 0, 0x3f, 0xfc];
+    let bulk = [0x42u8; 1400];
+    let connections = 2_000u32;
+    let mut peak = 0;
+    for c in 1..=connections {
+        a.segment(seg(c, 999, true, &[]));
+        a.segment(seg(c, 1000, false, &header));
+        for k in 0..47u32 {
+            a.segment(seg(c, 1000 + 5_000 + k * 1400, false, &bulk));
+        }
+        peak = peak.max(a.in_memory().1);
+        assert!(a.in_memory().1 <= MAX_BUFFERED, "{:?}", a.in_memory());
+    }
+    // 2,000 connections of 64 KiB each would be 128 MiB: about half had to go.
+    assert!(peak > MAX_BUFFERED / 2, "{peak}");
+    let r = a.finish(vec![]);
+    assert!(r.dropped.connections > 500, "{:?}", r.dropped);
+    assert_eq!(r.dropped.unread, r.dropped.connections);
+    assert!(r.dropped.bytes > 32 << 20, "{:?}", r.dropped);
+    let summary = tlsmatrix::output::clients_summary(&r);
+    assert!(
+        summary.contains(&format!(
+            "{} connections dropped unfinished to stay within 100000 connections and 64 MiB at once",
+            r.dropped.connections
+        )),
+        "{summary}"
+    );
+}
+
+#[test]
+fn distinct_rows_stop_at_the_row_limit_and_are_counted() {
+    use tlsmatrix::capture::{Analyzer, Limits};
+    let mut a = Analyzer::with_limits(
+        vec![636],
+        Limits {
+            rows: 10,
+            ..Limits::default()
+        },
+    );
+    for c in 1..=25u32 {
+        // A different server name each time: a row each.
+        let name = format!("app{c}.corp.test");
+        let hello = tlsmatrix::lab::client_hello_unmarked(Tls12, Some(&name));
+        a.segment(seg(c, 999, true, &[]));
+        let mut s = seg(c, 1000, false, &hello);
+        s.end = true;
+        a.segment(s);
+    }
+    let r = a.finish(vec![]);
+    assert_eq!(r.rows.len(), 10);
+    assert_eq!(r.dropped.over_row_limit, 15);
+    assert!(
+        tlsmatrix::output::clients_summary(&r)
+            .contains("15 connections not listed: the report holds at most 10 rows")
+    );
+}
+
+#[test]
+fn an_sni_from_a_capture_cannot_inject_a_formula_or_a_control_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cap = pcap_header(1);
+    let c = ([10, 0, 0, 7], 50007);
+    let s = ([10, 0, 0, 10], 636);
+    let hello =
+        tlsmatrix::lab::client_hello_unmarked(Tls12, Some("=HYPERLINK(\"http://x\")\x1b[2J|`x`"));
+    pcap_record(&mut cap, 1, &frame(c, s, 999, true, false, &[]));
+    pcap_record(&mut cap, 1, &frame(c, s, 1000, false, false, &hello));
+    let path = write(dir.path(), "sni.pcap", &cap);
+    for format in ["csv", "md", "table"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
+            .args(["clients", &path, "--format", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("HYPERLINK"), "{format}: {text}");
+        assert!(!text.contains('\x1b'), "{format}: {text}");
+        if format == "csv" {
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let row = r.records().next().unwrap().unwrap();
+            assert!(row[2].starts_with("'="), "{:?}", &row[2]);
+        }
+        if format == "md" {
+            assert!(text.contains("\\|\\`x\\`"), "{text}");
+        }
+    }
 }

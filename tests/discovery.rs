@@ -42,6 +42,11 @@ async fn dns() -> Dns {
         format!("--host-record=dc3.{D},127.0.0.4,::1"),
         format!("--host-record={D},127.0.0.2"),
         format!("--host-record={D},127.0.0.3"),
+        // zero.test: SRV records with port 0.
+        "--local=/zero.test/".into(),
+        "--host-record=dc9.zero.test,127.0.0.5".into(),
+        srv("_ldap._tcp.dc._msdcs.zero.test", "dc9.zero.test", 0),
+        srv("_gc._tcp.zero.test", "dc9.zero.test", 0),
     ];
     for dc in ["dc1", "dc2", "dc3", "ghost"] {
         args.push(srv(
@@ -271,12 +276,44 @@ async fn scan_domain_end_to_end() {
     .await;
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "the SRV target that does not resolve is an input error: {}",
+        Some(0),
+        "the scan completed; the SRV target that does not resolve is listed, not an input error: {}",
         stderr(&out)
     );
     assert!(stderr(&out).contains("ghost.corp.test"), "{}", stderr(&out));
     let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.message.contains("ghost.corp.test")),
+        "{:?}",
+        r.warnings
+    );
+
+    // The same estate as an editable targets file that `scan -f` reads.
+    let list = run_cli(
+        &[
+            "discover",
+            D,
+            "--dns-server",
+            &dns.addr.to_string(),
+            "--format",
+            "targets",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&list);
+    assert!(text.contains("# dc1.corp.test: dc,gc,kdc"), "{text}");
+    let (listed, bad) = tlsmatrix::target::parse_target_list(&text, "list");
+    assert!(bad.is_empty(), "{bad:?}");
+    let mut listed: Vec<String> = listed.into_iter().map(|t| t.input).collect();
+    let mut scanned: Vec<String> = r.endpoints.iter().map(|e| e.target.clone()).collect();
+    scanned.dedup();
+    listed.sort();
+    scanned.sort();
+    assert_eq!(listed, scanned);
     let rows: Vec<(String, String, Verdict)> = r
         .endpoints
         .iter()
@@ -303,6 +340,55 @@ async fn scan_domain_end_to_end() {
             .iter()
             .all(|e| e.sni.as_deref() == Some(e.host.as_str()))
     );
-    assert_eq!(r.input_errors[0].source, "DNS corp.test");
+    assert!(r.input_errors.is_empty());
+    assert_eq!(r.warnings[0].source, "DNS corp.test");
     drop(servers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_srv_record_with_port_0_is_reported_not_dropped_silently() {
+    if !dnsmasq_available() {
+        return;
+    }
+    let dns = dns().await;
+    let found = discover("zero.test", None, &settings(&dns)).await;
+    assert_eq!(found.dcs.len(), 1, "{found:?}");
+    let dc9 = &found.dcs[0];
+    assert_eq!(dc9.name, "dc9.zero.test");
+    assert_eq!((dc9.ldap_port, dc9.gc_port), (0, Some(0)));
+    assert!(
+        found.problems.contains(
+            &"_ldap._tcp.dc._msdcs.zero.test: dc9.zero.test has port 0 in its SRV record: its ldap service is not scanned".to_string()
+        ),
+        "{:?}",
+        found.problems
+    );
+    assert!(
+        found.problems.contains(
+            &"_gc._tcp.zero.test: dc9.zero.test has port 0 in its SRV record: its gc service is not scanned".to_string()
+        ),
+        "{:?}",
+        found.problems
+    );
+    // What can be scanned still is: LDAPS and the Global Catalog over TLS on their own ports.
+    let (targets, _) = tlsmatrix::discover::targets(&found, false);
+    let urls: Vec<&str> = targets.iter().map(|t| t.input.as_str()).collect();
+    assert_eq!(urls, ["ldaps://dc9.zero.test", "gcs://dc9.zero.test"]);
+    let out = run_cli(
+        &[
+            "discover",
+            "zero.test",
+            "--dns-server",
+            &dns.addr.to_string(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "a problem: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains("dc9.zero.test has port 0 in its SRV record"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -236,3 +236,43 @@ async fn a_dead_endpoint_is_not_tried_again_for_every_version() {
     assert!(e.versions[&Tls13].outcome.detail().contains("not tried"));
     assert_eq!(e.verdict, Verdict::Unreachable);
 }
+
+/// Counts probes in flight at once.
+#[derive(Default)]
+struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl tlsmatrix::scan::ScanObserver for InFlight {
+    fn probe_started(&self, _id: tlsmatrix::scan::ProbeId, _what: &str) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(n, SeqCst);
+    }
+    fn probe_finished(&self, _id: tlsmatrix::scan::ProbeId) {
+        self.now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A server that never answers costs one timeout, then its other versions wait together, not
+/// one timeout each in series (even with --per-host 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_timeout_the_other_versions_of_the_address_run_together() {
+    let s = server(Behaviour::Silent).await;
+    let mut config = quick();
+    config.per_host = 1;
+    config.timeout = Duration::from_millis(800);
+    config.connect_timeout = Duration::from_millis(800);
+    let seen = InFlight::default();
+    let targets = vec![tlsmatrix::target::parse_target(&s.addr().to_string()).unwrap()];
+    let report = tlsmatrix::scan::scan(&config, targets, vec![], Default::default(), &seen).await;
+    assert!(
+        report.endpoints[0]
+            .versions
+            .values()
+            .all(|c| c.status() == Status::Timeout)
+    );
+    let most = seen.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(most, config.versions.len() - 1, "probes in flight at once");
+}

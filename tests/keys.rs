@@ -98,4 +98,6 @@ fn every_key_table_matches_its_serde_name() {
         &[SuiteOrder::Server, SuiteOrder::Client, SuiteOrder::Unknown],
         |v| v.key().into(),
     );
+    use tlsmatrix::cert::Severity as V;
+    same(&[V::Error, V::Warning, V::Info], |v| v.key().into());
 }

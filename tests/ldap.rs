@@ -327,6 +327,7 @@ fn scan_report_of(e: tlsmatrix::report::Endpoint) -> tlsmatrix::report::Report {
         },
         input_errors: vec![],
         excluded: vec![],
+        warnings: vec![],
         certificate_consistency: vec![],
         summary: Default::default(),
         vantage_points: vec![],

@@ -8,14 +8,14 @@ use tokio::process::{Child, Command};
 
 use crate::util::*;
 
-struct SServer {
+pub(crate) struct SServer {
     _child: Child,
     _dir: tempfile::TempDir,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 /// Start `openssl s_server` on a free loopback port with extra arguments.
-async fn s_server(host: &str, args: &[&str]) -> SServer {
+pub(crate) async fn s_server(host: &str, args: &[&str]) -> SServer {
     let dir = tempfile::tempdir().unwrap();
     let (key, cert) = tlsmatrix::lab::identity();
     let key_path = dir.path().join("key.pem");

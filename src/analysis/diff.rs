@@ -234,13 +234,34 @@ impl EndpointDiff {
     }
 }
 
-/// Which scan a side of the diff is.
+/// Which scan a side of a comparison (or a check) is: the evidence a change ticket quotes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Side {
     pub label: Option<String>,
     pub scanner: Option<String>,
     pub started: String,
+    #[serde(default)]
+    pub finished: String,
     pub file: Option<String>,
+    /// `tlsmatrix 0.1.0`, the tool that made the scan.
+    #[serde(default)]
+    pub tool: String,
+    #[serde(default)]
+    pub tls_library: String,
+}
+
+impl Side {
+    pub fn of(r: &Report, file: Option<&str>) -> Side {
+        Side {
+            label: r.label.clone(),
+            scanner: r.scanner.clone(),
+            started: r.started.clone(),
+            finished: r.finished.clone(),
+            file: file.map(str::to_string),
+            tool: format!("{} {}", r.tool.name, r.tool.version),
+            tls_library: r.tls_library.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,15 +280,6 @@ type Key = (String, Option<IpAddr>, u16, Protocol);
 
 fn key(e: &Endpoint) -> Key {
     (e.target.clone(), e.address, e.port, e.protocol)
-}
-
-fn side(r: &Report, file: Option<&str>) -> Side {
-    Side {
-        label: r.label.clone(),
-        scanner: r.scanner.clone(),
-        started: r.started.clone(),
-        file: file.map(str::to_string),
-    }
 }
 
 /// Compare two reports, with the exceptions in force. Endpoints keep the order of the after
@@ -298,8 +310,8 @@ pub fn diff(
     }
     Diff {
         schema_version: SCHEMA_VERSION,
-        before: side(before, files.0),
-        after: side(after, files.1),
+        before: Side::of(before, files.0),
+        after: Side::of(after, files.1),
         summary,
         endpoints,
         expired_exceptions: exceptions.expired(),

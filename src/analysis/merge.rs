@@ -92,6 +92,10 @@ pub fn merge(reports: &[(String, Report)], label: Option<String>) -> Report {
             .iter()
             .flat_map(|(_, r)| r.input_errors.iter().cloned())
             .collect(),
+        warnings: reports
+            .iter()
+            .flat_map(|(_, r)| r.warnings.iter().cloned())
+            .collect(),
         excluded: reports
             .iter()
             .flat_map(|(_, r)| r.excluded.iter().cloned())

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::certs::{self, CertPolicy};
 use super::suites::{self as suite_check, SuiteRule};
+use crate::analysis::diff::Side;
 use crate::analysis::exceptions::{Excepted, Exceptions, Subject};
 use crate::analysis::verdict::declines_tls;
 use crate::cert::FindingKey;
@@ -130,6 +131,14 @@ pub struct CheckReport {
     pub schema_version: u32,
     pub policy: Policy,
     pub label: Option<String>,
+    /// The scan checked: file, label, scanner, times, tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<Side>,
+    /// When the check ran, and the tool that ran it.
+    #[serde(default)]
+    pub checked_at: String,
+    #[serde(default)]
+    pub checked_by: String,
     pub result: Compliance,
     pub endpoints: Vec<EndpointCheck>,
     /// Exceptions past their date: the check fails until each is renewed or removed.
@@ -173,6 +182,9 @@ pub fn check(report: &Report, policy: &Policy, exceptions: &Exceptions) -> Check
         schema_version: SCHEMA_VERSION,
         policy: policy.clone(),
         label: report.label.clone(),
+        scan: Some(Side::of(report, None)),
+        checked_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        checked_by: format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
         result,
         endpoints,
         expired_exceptions,

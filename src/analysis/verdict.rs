@@ -188,6 +188,19 @@ mod tests {
         assert!(d.contains("nothing older"), "{d}");
     }
 
+    /// The defect (`--engine openssl`): a not-testable TLS 1.1 that could change the verdict was
+    /// left out, and an endpoint that may accept TLS 1.1 came out `ready`.
+    #[test]
+    fn engine_openssl_untestable_tls11_is_not_ready() {
+        let (v, _) = judge(&row(&[
+            (Tls10, refused()),
+            (Tls11, nt()),
+            (Tls12, acc()),
+            (Tls13, acc()),
+        ]));
+        assert_eq!(v, Verdict::Incomplete);
+    }
+
     #[test]
     fn an_untestable_old_version_blocks_ready() {
         // The server may accept SSLv3 with what the engines could not offer.

@@ -8,7 +8,7 @@ use crate::app::exit::Exit;
 use crate::config::DemoJob;
 use crate::error::Error;
 use crate::lab::{Behaviour, Identity, LabServer, RdpReply, StartTlsReply, pki};
-use crate::output::{Format, write_diff, write_json, write_table};
+use crate::output::{Format, html, write_diff, write_json, write_table};
 use crate::probe::ldap::ResultCode;
 use crate::report::{Report, TlsVersion};
 use crate::scan::{ScanConfig, Silent, scan};
@@ -131,7 +131,7 @@ fn services(certs: &LabCerts) -> Vec<Service> {
 }
 
 pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error> {
-    let color = job.color;
+    let look = job.look;
     let certs = lab_certs().map_err(|e| Error::Lab(std::io::Error::other(e)))?;
     // The lab's CA is trusted as an enterprise CA would be, through a --ca-file.
     let trust_dir = tempfile::tempdir().map_err(Error::Lab)?;
@@ -158,7 +158,7 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
         };
         crate::app::to_stdout(|w| {
             writeln!(w, "== {title} ==")?;
-            write_table(&report, color, w)?;
+            write_table(&report, look, w)?;
             writeln!(w)
         })?;
         if !report.complete {
@@ -170,7 +170,7 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
         crate::analysis::diff::diff(&reports[0], &reports[1], (None, None), &Default::default());
     crate::app::to_stdout(|w| {
         writeln!(w, "== What changed ==")?;
-        write_diff(&d, Format::Table, color, false, w)?;
+        write_diff(&d, Format::Table, look, false, w)?;
         writeln!(w)
     })?;
     if let Some(dir) = &job.save {
@@ -178,17 +178,52 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
             path: dir.clone(),
             source,
         })?;
+        let mut files = Vec::new();
         for r in &reports {
-            let path = dir.join(format!("{}.json", r.label.as_deref().unwrap_or("scan")));
+            let name = format!("{}.json", r.label.as_deref().unwrap_or("scan"));
+            let path = dir.join(&name);
             crate::app::save(&path, |w| write_json(r, w))?;
             eprintln!("saved {}", path.display());
+            files.push(name);
         }
+        // The before/after page for people, made of the files beside it.
+        let d = crate::analysis::diff::diff(
+            &reports[0],
+            &reports[1],
+            (Some(&files[0]), Some(&files[1])),
+            &Default::default(),
+        );
+        let path = dir.join("report.html");
+        crate::app::save(&path, |w| {
+            html::write_diff(
+                &html::DiffPage {
+                    diff: &d,
+                    before: Some(html::Source {
+                        report: &reports[0],
+                        file: Some(&files[0]),
+                    }),
+                    after: Some(html::Source {
+                        report: &reports[1],
+                        file: Some(&files[1]),
+                    }),
+                    allow_inconclusive: false,
+                },
+                &html::Meta::now(),
+                w,
+            )
+        })?;
+        eprintln!("saved {}", path.display());
+    }
+    // Who of the lab's clients will break, from a capture of them.
+    if !crate::app::demo_predict::show(look, job.save.as_deref(), cancel).await? {
+        return Ok(Exit::Interrupted);
     }
     crate::app::to_stdout(|w| {
-        writeln!(
+        crate::output::say(
             w,
+            look,
             "The lab servers ran on 127.0.0.1; their names are pinned as --resolve would pin them. \
-             Certificates were verified against the lab's own CA, as --ca-file would have it."
+             Certificates were verified against the lab's own CA, as --ca-file would have it.",
         )
     })?;
     Ok(Exit::Ok)

@@ -2,12 +2,13 @@
 
 use crate::analysis::diff;
 use crate::app::Exit;
-use crate::app::emit::emit_with;
+use crate::app::emit::{emit_with, no_metrics};
 use crate::config::DiffJob;
 use crate::error::Error;
-use crate::output;
+use crate::output::{self, Format, html};
 
 pub(crate) fn run(job: DiffJob) -> Result<Exit, Error> {
+    no_metrics(&job.output, "diff")?;
     let (before, after) = (&job.before, &job.after);
     let d = diff::diff(
         &before.report,
@@ -24,8 +25,24 @@ pub(crate) fn run(job: DiffJob) -> Result<Exit, Error> {
             before.path, after.path
         )));
     }
-    emit_with(&job.output, |w, format, color| {
-        output::write_diff(&d, format, color, job.allow_inconclusive, w)
+    emit_with(&job.output, |w, format, look| match format {
+        Format::Html => html::write_diff(
+            &html::DiffPage {
+                diff: &d,
+                before: Some(html::Source {
+                    report: &before.report,
+                    file: Some(&before.path),
+                }),
+                after: Some(html::Source {
+                    report: &after.report,
+                    file: Some(&after.path),
+                }),
+                allow_inconclusive: job.allow_inconclusive,
+            },
+            &html::Meta::now(),
+            w,
+        ),
+        _ => output::write_diff(&d, format, look, job.allow_inconclusive, w),
     })?;
     Ok(diff_exit(&d, job.allow_inconclusive))
 }

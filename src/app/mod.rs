@@ -5,14 +5,18 @@ mod check;
 mod clients;
 #[cfg(feature = "lab")]
 pub mod demo;
+#[cfg(feature = "lab")]
+mod demo_predict;
 mod describe;
 mod diff;
 mod discover;
 mod emit;
 pub mod exit;
 mod merge;
+mod predict;
 pub mod progress;
 mod scan;
+mod serve;
 
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +28,8 @@ pub use exit::Exit;
 
 /// Run one command line. Returns the exit status; `Err` is an error that ended the run.
 pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
+    // Every probe holds sockets: take all the descriptors the system lets this process have.
+    crate::scan::raise_open_file_limit();
     match config::job(cli)? {
         Job::Scan(job) => scan::run(*job, cancel).await,
         #[cfg(feature = "lab")]
@@ -31,9 +37,11 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> Result<Exit, Error> {
         Job::Discover(job) => discover::run(job).await,
         Job::Diff(job) => diff::run(job),
         Job::Clients(job) => clients::run(job),
+        Job::Predict(job) => predict::run(*job, cancel).await,
         Job::Check(job) => check::run(job),
         Job::Merge(job) => merge::run(job),
         Job::Describe(what) => describe::run(what),
+        Job::Serve(job) => serve::run(*job, cancel).await,
     }
 }
 
@@ -60,7 +68,11 @@ where
                 })
             }
             _ => {
-                eprintln!("tlsmatrix: error: {}", usage_message(&e));
+                let message = usage_message(&e);
+                eprintln!(
+                    "tlsmatrix: error: {}",
+                    crate::output::escape::term(&message)
+                );
                 Err(Exit::Input)
             }
         },
@@ -91,6 +103,8 @@ pub fn cancel_on_ctrl_c(token: CancellationToken) {
         eprintln!("tlsmatrix: interrupted; writing what is done (Ctrl-C again to quit at once)");
         token.cancel();
         if tokio::signal::ctrl_c().await.is_ok() {
+            // No half-written temporary file is left behind, and none is renamed into place.
+            let _writes_stopped = crate::output::abandon_partial_files();
             std::process::exit(Exit::Interrupted.code());
         }
     });

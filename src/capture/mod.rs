@@ -5,30 +5,51 @@
 //! and IPv6 and TCP are sliced with `etherparse`. Each TCP direction is put back in order (enough
 //! to read a ClientHello or ServerHello split over segments, retransmitted or out of order),
 //! LDAP messages before TLS (StartTLS) are skipped by their BER lengths, and the handshake is
-//! read with `tls-parser`. A connection's state is dropped as soon as both hellos are read, so
-//! memory does not grow with the size of the capture.
+//! read with `tls-parser`. A connection's state is dropped as soon as both hellos are read.
+//!
+//! Memory does not grow with the size of the capture, whatever it holds: at most
+//! [`MAX_CONNECTIONS`] connections are followed at once and at most [`MAX_BUFFERED`] bytes are
+//! kept for them overall; past either limit the connection idle the longest is dropped (in O(1):
+//! connections are kept in order of their last packet), and the report counts what was dropped.
+//! At most [`MAX_ROWS`] rows are kept; connections that would need more are counted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
+pub mod offers;
+
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use hashlink::LinkedHashMap;
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError};
 use serde::{Deserialize, Serialize};
 
 use crate::tls::TlsVersion;
+use crate::tls::clienthello::ClientHello;
 use crate::tls::record::{HelloRead, ServerAnswer, read_client_hello, server_answer, version_name};
 
 /// What is kept of one direction of a connection before its hello is read.
 const MAX_STREAM: usize = 64 * 1024;
-/// Connections followed at once; beyond this the oldest idle ones are dropped.
-const MAX_FLOWS: usize = 200_000;
+/// Connections followed at once; past this the one idle the longest is dropped.
+pub const MAX_CONNECTIONS: usize = 100_000;
+/// Bytes kept for all the connections followed (streams waiting for a whole hello, segments
+/// ahead of a gap); past this the connections idle the longest are dropped until it fits.
+pub const MAX_BUFFERED: usize = 64 << 20;
+/// Rows of the report (distinct client, server, SNI, versions); connections that would need a
+/// new row past this are counted, not listed.
+pub const MAX_ROWS: usize = 100_000;
+/// A server name longer than a DNS name can be is cut here.
+const MAX_SNI: usize = 255;
+/// What one pending segment costs besides its bytes (a map node and a vector).
+const SEGMENT_OVERHEAD: usize = 64;
+
+/// Version of the clients document's layout. 2: every distinct ClientHello per client
+/// (`offers`), the connections left out as tlsmatrix's own (`own_probes`), a row's JA4.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What a client's connections mean for a move to TLS 1.2-only.
-/// Version of the clients document's layout.
-pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +82,9 @@ pub struct ClientRow {
     pub offered: String,
     /// The version the server chose in its ServerHello, when one was seen.
     pub negotiated: Option<String>,
+    /// The JA4 fingerprint of the hello (see `offers` for the hello itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<String>,
     /// TLS began after an LDAP StartTLS exchange.
     pub starttls: bool,
     pub connections: u64,
@@ -79,6 +103,44 @@ pub struct FileSummary {
     pub error: Option<String>,
 }
 
+/// What was given up to keep memory bounded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dropped {
+    /// Connections whose state was dropped before both hellos were read, because more than
+    /// `MAX_CONNECTIONS` were open at once or their buffers passed `MAX_BUFFERED`.
+    pub connections: u64,
+    /// Of those, connections whose ClientHello had not been read: they are in no row.
+    pub unread: u64,
+    /// Bytes that were buffered for the dropped connections.
+    pub bytes: u64,
+    /// Connections not counted in any row because the report had `MAX_ROWS` rows already.
+    pub over_row_limit: u64,
+}
+
+impl Dropped {
+    pub fn any(&self) -> bool {
+        self.connections > 0 || self.over_row_limit > 0
+    }
+}
+
+/// The limits the reading kept to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub connections: usize,
+    pub buffered_bytes: usize,
+    pub rows: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections: MAX_CONNECTIONS,
+            buffered_bytes: MAX_BUFFERED,
+            rows: MAX_ROWS,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientsReport {
     pub schema_version: u32,
@@ -86,6 +148,23 @@ pub struct ClientsReport {
     /// Server ports looked at; empty for every port.
     pub ports: Vec<u16>,
     pub rows: Vec<ClientRow>,
+    /// What was dropped to stay within `limits`.
+    #[serde(default)]
+    pub dropped: Dropped,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Every distinct ClientHello seen, with its fingerprints (see `offers`).
+    #[serde(default)]
+    pub hellos: Vec<offers::Hello>,
+    /// Each client's distinct hellos: one entry per client and hello.
+    #[serde(default)]
+    pub offers: Vec<offers::Offer>,
+    /// Connections whose ClientHello was tlsmatrix's own probe, left out of rows and offers.
+    #[serde(default)]
+    pub own_probes: u64,
+    /// Connections in no offer: past 10,000 distinct hellos or 100,000 (client, hello) pairs.
+    #[serde(default)]
+    pub offers_over_limit: u64,
 }
 
 impl ClientsReport {
@@ -120,6 +199,11 @@ struct Direction {
 }
 
 impl Direction {
+    /// Bytes this direction holds in memory.
+    fn held(&self) -> usize {
+        self.data.capacity() + self.pending_bytes + self.pending.len() * SEGMENT_OVERHEAD
+    }
+
     fn add(&mut self, seq: u32, payload: &[u8]) {
         let next = *self.next.get_or_insert(seq);
         let offset = seq.wrapping_sub(next) as i32;
@@ -153,7 +237,17 @@ impl Direction {
 
     fn push(&mut self, bytes: &[u8]) {
         let room = MAX_STREAM.saturating_sub(self.data.len());
-        self.data.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let take = bytes.len().min(room);
+        if take > 0 {
+            if self.data.capacity() - self.data.len() < take {
+                // Grow by doubling, but never past what one direction may hold.
+                let want = (self.data.capacity() * 2)
+                    .max(self.data.len() + take)
+                    .min(MAX_STREAM);
+                self.data.reserve_exact(want - self.data.len());
+            }
+            self.data.extend_from_slice(&bytes[..take]);
+        }
         self.next = Some(self.next.unwrap_or(0).wrapping_add(bytes.len() as u32));
     }
 }
@@ -215,11 +309,13 @@ fn tls_start(b: &[u8]) -> Start {
 struct Hello {
     offered: u16,
     sni: Option<String>,
+    /// The hello's place in the offer book, if it has one.
+    shape: Option<usize>,
 }
 
 struct Flow {
-    /// Directions by sender.
-    dirs: HashMap<SocketAddr, Direction>,
+    /// The two directions, by sender.
+    dirs: [Option<(SocketAddr, Direction)>; 2],
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
     hello: Option<Hello>,
@@ -231,6 +327,52 @@ struct Flow {
     last: f64,
 }
 
+impl Flow {
+    fn new(ts: f64) -> Flow {
+        Flow {
+            dirs: [None, None],
+            client: None,
+            server: None,
+            hello: None,
+            negotiated: None,
+            starttls: false,
+            ignore: false,
+            first: ts,
+            last: ts,
+        }
+    }
+
+    fn dir_mut(&mut self, sender: SocketAddr) -> &mut Direction {
+        let i = match self
+            .dirs
+            .iter()
+            .position(|d| matches!(d, Some((a, _)) if *a == sender))
+        {
+            Some(i) => i,
+            None => {
+                // The key is the pair of addresses: a third sender cannot come.
+                let i = self.dirs.iter().position(Option::is_none).unwrap_or(1);
+                self.dirs[i] = Some((sender, Direction::default()));
+                i
+            }
+        };
+        &mut self.dirs[i].as_mut().expect("just set").1
+    }
+
+    /// The other end of the connection, seen from `a`.
+    fn peer(&self, a: SocketAddr) -> Option<SocketAddr> {
+        peer(&self.dirs, a)
+    }
+
+    fn held(&self) -> usize {
+        self.dirs.iter().flatten().map(|(_, d)| d.held()).sum()
+    }
+}
+
+fn peer(dirs: &[Option<(SocketAddr, Direction)>; 2], a: SocketAddr) -> Option<SocketAddr> {
+    dirs.iter().flatten().map(|(s, _)| *s).find(|s| *s != a)
+}
+
 #[derive(Default)]
 struct Agg {
     connections: u64,
@@ -238,13 +380,30 @@ struct Agg {
     last: f64,
 }
 
-type RowKey = (IpAddr, SocketAddr, Option<String>, u16, Option<u16>, bool);
+type RowKey = (
+    IpAddr,
+    SocketAddr,
+    Option<String>,
+    u16,
+    Option<u16>,
+    bool,
+    Option<usize>,
+);
+
+type FlowKey = (SocketAddr, SocketAddr);
 
 /// Reads captures and gathers the rows.
 pub struct Analyzer {
     ports: Vec<u16>,
-    flows: HashMap<(SocketAddr, SocketAddr), Flow>,
+    /// Connections followed, the one idle the longest first.
+    flows: LinkedHashMap<FlowKey, Flow>,
+    /// Bytes held by `flows`.
+    buffered: usize,
     rows: BTreeMap<RowKey, Agg>,
+    /// Every distinct hello of every client.
+    book: offers::OfferBook,
+    dropped: Dropped,
+    limits: Limits,
 }
 
 /// A TCP segment, as the analyzer needs it.
@@ -261,11 +420,25 @@ pub struct Segment<'a> {
 
 impl Analyzer {
     pub fn new(ports: Vec<u16>) -> Self {
+        Self::with_limits(ports, Limits::default())
+    }
+
+    /// An analyzer keeping to other limits (smaller ones, for tests).
+    pub fn with_limits(ports: Vec<u16>, limits: Limits) -> Self {
         Analyzer {
             ports,
-            flows: HashMap::new(),
+            flows: LinkedHashMap::new(),
+            buffered: 0,
             rows: BTreeMap::new(),
+            book: offers::OfferBook::default(),
+            dropped: Dropped::default(),
+            limits,
         }
+    }
+
+    /// Connections followed right now, and the bytes held for them.
+    pub fn in_memory(&self) -> (usize, usize) {
+        (self.flows.len(), self.buffered)
     }
 
     /// Feed one TCP segment.
@@ -281,35 +454,23 @@ impl Analyzer {
         } else {
             (s.dst, s.src)
         };
-        if !self.flows.contains_key(&key) {
+        // The connection moves to the back: the front is always the one idle the longest.
+        if self.flows.to_back(&key).is_none() {
             if s.payload.is_empty() && !s.syn {
                 return;
             }
-            if self.flows.len() >= MAX_FLOWS {
-                self.evict(s.ts);
+            while self.flows.len() >= self.limits.connections.max(1) {
+                self.drop_oldest();
             }
-            self.flows.insert(
-                key,
-                Flow {
-                    dirs: HashMap::new(),
-                    client: None,
-                    server: None,
-                    hello: None,
-                    negotiated: None,
-                    starttls: false,
-                    ignore: false,
-                    first: s.ts,
-                    last: s.ts,
-                },
-            );
+            self.flows.insert(key, Flow::new(s.ts));
         }
-        let ports = self.ports.clone();
         let flow = self.flows.get_mut(&key).expect("flow");
+        let before = flow.held();
         flow.last = s.ts;
         // Who is the client: the port filter, else the SYN without ACK.
         if flow.client.is_none() {
-            if !ports.is_empty() {
-                let (c, sv) = if ports.contains(&s.dst.port()) {
+            if !self.ports.is_empty() {
+                let (c, sv) = if self.ports.contains(&s.dst.port()) {
                     (s.src, s.dst)
                 } else {
                     (s.dst, s.src)
@@ -321,23 +482,49 @@ impl Analyzer {
                 flow.server = Some(s.dst);
             }
         }
-        let dir = flow.dirs.entry(s.src).or_default();
+        let ignore = flow.ignore;
+        let dir = flow.dir_mut(s.src);
         if s.syn {
             dir.next = Some(s.seq.wrapping_add(1));
-        } else if !s.payload.is_empty() && !flow.ignore {
+        } else if !s.payload.is_empty() && !ignore {
             dir.add(s.seq, s.payload);
-            Self::read(flow, s.src);
+            Self::read(flow, s.src, &mut self.book);
         }
+        let after = flow.held();
+        self.buffered = (self.buffered + after).saturating_sub(before);
         let finished = flow.ignore || (flow.hello.is_some() && flow.negotiated.is_some());
-        if (s.end || finished)
-            && let Some(flow) = self.flows.remove(&key)
-        {
+        if s.end || finished {
+            self.close(&key);
+        }
+        while self.buffered > self.limits.buffered_bytes && !self.flows.is_empty() {
+            self.drop_oldest();
+        }
+    }
+
+    /// Stop following a connection that ended (or whose hellos are read), and count it.
+    fn close(&mut self, key: &FlowKey) {
+        if let Some(flow) = self.flows.remove(key) {
+            self.buffered = self.buffered.saturating_sub(flow.held());
             self.record(flow);
         }
     }
 
-    fn read(flow: &mut Flow, sender: SocketAddr) {
-        let Some(dir) = flow.dirs.get(&sender) else {
+    /// Stop following the connection idle the longest, to stay within the limits.
+    fn drop_oldest(&mut self) {
+        if let Some((_, flow)) = self.flows.pop_front() {
+            let held = flow.held();
+            self.buffered = self.buffered.saturating_sub(held);
+            self.dropped.connections += 1;
+            self.dropped.bytes += held as u64;
+            if flow.hello.is_none() {
+                self.dropped.unread += 1;
+            }
+            self.record(flow);
+        }
+    }
+
+    fn read(flow: &mut Flow, sender: SocketAddr, book: &mut offers::OfferBook) {
+        let Some((_, dir)) = flow.dirs.iter().flatten().find(|(a, _)| *a == sender) else {
             return;
         };
         let start = match tls_start(&dir.data) {
@@ -356,13 +543,33 @@ impl Analyzer {
         if flow.hello.is_none() && is_client != Some(false) {
             match read_client_hello(tls) {
                 HelloRead::Hello(offer) => {
+                    let shape = match ClientHello::from_records(tls) {
+                        // tlsmatrix's own probe: left out, only counted.
+                        Ok(h) if h.is_tlsmatrix_probe() => {
+                            book.own_probes += 1;
+                            flow.ignore = true;
+                            return;
+                        }
+                        Ok(h) => book.intern(&h),
+                        Err(_) => None,
+                    };
                     flow.hello = Some(Hello {
+                        shape,
                         offered: offer.highest(),
-                        sni: offer.sni,
+                        sni: offer.sni.map(|mut n| {
+                            if n.len() > MAX_SNI {
+                                let mut cut = MAX_SNI;
+                                while !n.is_char_boundary(cut) {
+                                    cut -= 1;
+                                }
+                                n.truncate(cut);
+                            }
+                            n
+                        }),
                     });
                     if flow.client.is_none() {
                         flow.client = Some(sender);
-                        flow.server = flow.dirs.keys().copied().find(|a| *a != sender);
+                        flow.server = peer(&flow.dirs, sender);
                     }
                     return;
                 }
@@ -383,15 +590,23 @@ impl Analyzer {
     }
 
     fn record(&mut self, flow: Flow) {
-        let (Some(hello), Some(client)) = (flow.hello, flow.client) else {
+        let (Some(hello), Some(client)) = (flow.hello.clone(), flow.client) else {
             return;
         };
-        let server = flow
-            .server
-            .or_else(|| flow.dirs.keys().copied().find(|a| *a != client));
-        let Some(server) = server else {
+        let Some(server) = flow.server.or_else(|| flow.peer(client)) else {
             return;
         };
+        if let Some(shape) = hello.shape {
+            self.book.connection(offers::Connection {
+                client: client.ip(),
+                server,
+                shape,
+                sni: hello.sni.clone(),
+                first: flow.first,
+                last: flow.last,
+                negotiated: flow.negotiated,
+            });
+        }
         let key = (
             client.ip(),
             server,
@@ -399,7 +614,12 @@ impl Analyzer {
             hello.offered,
             flow.negotiated,
             flow.starttls,
+            hello.shape,
         );
+        if !self.rows.contains_key(&key) && self.rows.len() >= self.limits.rows {
+            self.dropped.over_row_limit += 1;
+            return;
+        }
         let agg = self.rows.entry(key).or_insert(Agg {
             connections: 0,
             first: flow.first,
@@ -410,32 +630,17 @@ impl Analyzer {
         agg.last = agg.last.max(flow.last);
     }
 
-    /// Drop connections idle for two minutes of capture time.
-    fn evict(&mut self, now: f64) {
-        let stale: Vec<(SocketAddr, SocketAddr)> = self
-            .flows
-            .iter()
-            .filter(|(_, f)| now - f.last > 120.0)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in stale {
-            if let Some(f) = self.flows.remove(&k) {
-                self.record(f);
-            }
-        }
-    }
-
     /// Everything read so far, the connections still open included.
     pub fn finish(mut self, files: Vec<FileSummary>) -> ClientsReport {
-        let open: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
-        for f in open {
+        while let Some((_, f)) = self.flows.pop_front() {
             self.record(f);
         }
-        let rows = self
+        let book = &self.book;
+        let rows: Vec<ClientRow> = self
             .rows
             .into_iter()
             .map(
-                |((client, server, sni, offered, negotiated, starttls), a)| {
+                |((client, server, sni, offered, negotiated, starttls, shape), a)| {
                     let verdict = if offered < TlsVersion::Tls12.wire() {
                         ClientVerdict::Breaks
                     } else if negotiated.is_some_and(|n| n < TlsVersion::Tls12.wire()) {
@@ -449,6 +654,7 @@ impl Analyzer {
                         sni,
                         offered: version_name(offered),
                         negotiated: negotiated.map(version_name),
+                        ja4: shape.map(|s| book.ja4(s)),
                         starttls,
                         connections: a.connections,
                         first_seen: rfc3339(a.first),
@@ -458,11 +664,20 @@ impl Analyzer {
                 },
             )
             .collect();
+        let own_probes = self.book.own_probes;
+        let offers_over_limit = self.book.over_limit;
+        let (hellos, offers) = self.book.finish();
         ClientsReport {
             schema_version: SCHEMA_VERSION,
             files,
             ports: self.ports,
             rows,
+            dropped: self.dropped,
+            limits: self.limits,
+            own_probes,
+            offers_over_limit,
+            hellos,
+            offers,
         }
     }
 
@@ -481,9 +696,32 @@ impl Analyzer {
         summary
     }
 
+    /// Read a capture from any reader (a pipe, a buffer) into the analyzer; `name` is how the
+    /// summary names it.
+    pub fn read_stream(&mut self, name: &str, input: impl Read + Send + 'static) -> FileSummary {
+        let mut summary = FileSummary {
+            path: name.to_string(),
+            packets: 0,
+            bytes: 0,
+            error: None,
+        };
+        if let Err(e) = self.read_input(input, &mut summary) {
+            summary.error = Some(e);
+        }
+        summary
+    }
+
     fn read_file_inner(&mut self, path: &str, summary: &mut FileSummary) -> Result<(), String> {
         let file = File::open(path).map_err(|e| e.to_string())?;
-        let mut input = BufReader::new(file);
+        self.read_input(file, summary)
+    }
+
+    fn read_input(
+        &mut self,
+        input: impl Read + Send + 'static,
+        summary: &mut FileSummary,
+    ) -> Result<(), String> {
+        let mut input = BufReader::new(input);
         let mut magic = [0u8; 2];
         let gz = {
             use std::io::BufRead;
@@ -498,7 +736,7 @@ impl Analyzer {
         } else {
             Box::new(input)
         };
-        let mut pcap = match pcap_parser::create_reader(1 << 20, reader) {
+        let mut pcap = match pcap_parser::create_reader(BLOCK_BUFFER, reader) {
             Ok(r) => r,
             Err(PcapError::Eof) => return Err("empty file, not a capture".into()),
             Err(_) => return Err("not a pcap or pcapng capture".into()),
@@ -557,8 +795,13 @@ impl Analyzer {
                     if pcap.reader_exhausted() {
                         return Err(truncated(summary));
                     }
+                    let held = pcap.data().len();
                     pcap.refill().map_err(|e| format!("{e:?}"))?;
+                    if pcap.data().len() == held && !pcap.reader_exhausted() {
+                        return Err(too_large(summary));
+                    }
                 }
+                Err(PcapError::BufferTooSmall) => return Err(too_large(summary)),
                 Err(PcapError::UnexpectedEof) => return Err(truncated(summary)),
                 Err(e) => {
                     return Err(format!(
@@ -625,6 +868,18 @@ impl Analyzer {
     }
 }
 
+/// The reader's buffer: a block (a packet) larger than this is refused, so a hostile length
+/// field cannot make the buffer grow.
+const BLOCK_BUFFER: usize = 1 << 20;
+
+fn too_large(summary: &FileSummary) -> String {
+    format!(
+        "a block of more than {} MiB after {} packets: not a capture tlsmatrix reads",
+        BLOCK_BUFFER >> 20,
+        summary.packets
+    )
+}
+
 fn truncated(summary: &FileSummary) -> String {
     format!(
         "truncated capture: the last packet is cut off (the {} packets before it were read)",
@@ -662,6 +917,64 @@ mod tests {
         );
         assert_eq!(tls_start(&starttls[..10]), Start::NeedMore);
         assert_eq!(tls_start(b"GET / HTTP/1.1"), Start::NotTls);
+    }
+
+    proptest::proptest! {
+        #![proptest_config({
+            let mut c = proptest::prelude::ProptestConfig::default();
+            if std::env::var_os("PROPTEST_CASES").is_none() {
+                c.cases = 64;
+            }
+            c.failure_persistence = None;
+            c
+        })]
+
+        /// Whatever order and overlap the segments come in, the stream is put back whole
+        /// (what fits in a direction's buffer), starting at any sequence number, wrap included.
+        #[test]
+        fn reassembly_of_shuffled_repeated_segments(
+            stream in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..3000),
+            cuts in proptest::collection::vec(1usize..400, 1..20),
+            swaps in proptest::collection::vec((0usize..64, 0usize..64), 0..20),
+            repeats in proptest::collection::vec(0usize..64, 0..8),
+            start in proptest::prelude::any::<u32>(),
+        ) {
+            let mut segs = Vec::new();
+            let mut at = 0;
+            for c in cuts.iter().cycle() {
+                if at >= stream.len() {
+                    break;
+                }
+                let end = (at + c).min(stream.len());
+                segs.push((at, end));
+                at = end;
+            }
+            for r in repeats {
+                let s = segs[r % segs.len()];
+                segs.push(s);
+            }
+            // The first segment stays first: it sets where the stream starts.
+            for (a, b) in swaps {
+                let n = segs.len();
+                if n > 1 {
+                    segs.swap(1 + a % (n - 1), 1 + b % (n - 1));
+                }
+            }
+            let mut d = Direction::default();
+            for (a, b) in &segs {
+                d.add(start.wrapping_add(*a as u32), &stream[*a..*b]);
+            }
+            proptest::prop_assert_eq!(&d.data[..], &stream[..stream.len().min(MAX_STREAM)]);
+            proptest::prop_assert!(d.held() <= 2 * MAX_STREAM + d.pending.len() * SEGMENT_OVERHEAD);
+        }
+
+        #[test]
+        fn tls_start_reads_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            match tls_start(&bytes) {
+                Start::Tls { at, .. } => proptest::prop_assert!(at < bytes.len()),
+                Start::NeedMore | Start::NotTls => {}
+            }
+        }
     }
 
     #[test]

@@ -217,6 +217,17 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// The name used in the JSON report and in metric labels.
+    pub fn key(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
 /// One thing wrong (or worth knowing) about a certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertFinding {

@@ -23,6 +23,7 @@ use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 
 pub mod pki;
+pub mod recorder;
 
 use crate::probe::contexts::ssl_version;
 use crate::probe::ldap::{self, ResultCode, encode_for_lab as lab_ldap};
@@ -993,4 +994,14 @@ fn make_identity() -> Result<(PKey<Private>, X509), openssl::error::ErrorStack> 
     b.append_extension(san)?;
     b.sign(&key, MessageDigest::sha256())?;
     Ok((key, b.build()))
+}
+
+/// A ClientHello offering only `v` (the wire engine's first hello for it) without tlsmatrix's
+/// mark in its random: what a client with the same offer sends. Tests and capture generators
+/// use it to stand for a client; with the mark, `clients` would leave it out as a probe.
+pub fn client_hello_unmarked(v: TlsVersion, sni: Option<&str>) -> Vec<u8> {
+    let mut keys = crate::tls::hello::HelloKeys::generate().expect("key pairs");
+    openssl::rand::rand_bytes(&mut keys.random).expect("random bytes");
+    let parts = crate::tls::hello::suite_parts(v);
+    crate::tls::hello::client_hello(v, &parts[0], sni, &keys)
 }

@@ -12,16 +12,7 @@ use crate::report::{Endpoint, Report, TlsVersion};
 /// Server text made safe to show: control characters (terminal escapes, newlines, DEL, C1) and
 /// bidirectional overrides become `\u{..}` escapes.
 pub fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    super::escape::term(s).into_owned()
 }
 
 /// A CSV field from server text: cleaned, and never read as a formula by a spreadsheet.

@@ -1,75 +1,103 @@
 use std::io::{self, Write};
 
-use comfy_table::{Cell as TCell, Color};
+use comfy_table::Color;
 
-use super::table::{new_table, paint, write_lines};
-use super::{Format, certs};
+use super::Format;
+use super::csv::CsvOut;
+use super::markdown::{self as md, Md};
+use super::table::{line, new_table, paint, text, write_lines};
 use crate::analysis::policy::{CheckReport, Compliance, Finding};
 
 /// Write a policy check in a format.
 pub fn write_check(
     c: &CheckReport,
     format: Format,
-    color: bool,
+    look: super::Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Html => super::html::write_check(
+            &super::html::CheckPage {
+                check: c,
+                scan: None,
+            },
+            &super::html::Meta::now(),
+            w,
+        ),
+        Format::Prometheus => Err(super::no_such_format("a policy check alone", format)),
         Format::Json => super::write_json(c, w),
         Format::Csv => {
-            let mut out = ::csv::Writer::from_writer(w);
-            out.write_record(["target", "address", "port", "result", "version", "finding"])?;
+            let mut out = CsvOut::new(w);
+            out.row(["target", "address", "port", "result", "version", "finding"])?;
             for e in &c.endpoints {
                 let address = e.address.map(|a| a.to_string()).unwrap_or_default();
                 let port = e.port.to_string();
                 if e.findings.is_empty() {
-                    out.write_record([e.target.as_str(), &address, &port, "pass", "", ""])?;
+                    out.row([e.target.as_str(), &address, &port, "pass", "", ""])?;
                 }
                 for f in &e.findings {
                     let result = f.kind.to_string();
-                    out.write_record([
+                    out.row([
                         e.target.as_str(),
                         &address,
                         &port,
                         &result,
                         f.version.map(|v| v.key()).unwrap_or(""),
-                        &certs::csv_field(&finding_text(f)),
+                        &finding_text(f),
                     ])?;
                 }
             }
-            out.flush()
+            out.finish()
         }
         Format::Markdown => {
-            writeln!(w, "### Policy `{}`\n", c.policy.name)?;
-            writeln!(
+            writeln!(w, "### Policy {}\n", md::code(&c.policy.name))?;
+            if let Some(scan) = &c.scan {
+                md::evidence(w, &[("scan checked", scan)])?;
+            }
+            md::line(
                 w,
-                "| Target | Address | Port | Result | Findings |\n|---|---|---|---|---|"
+                "",
+                &format!("Checked {} by {}.", c.checked_at, c.checked_by),
             )?;
+            writeln!(w)?;
+            md::header(w, &["Target", "Address", "Port", "Result", "Findings"])?;
             for e in &c.endpoints {
                 let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
-                writeln!(
+                md::row(
                     w,
-                    "| {} | {} | {} | **{}** | {} |",
-                    e.target.replace('|', "\\|"),
-                    e.address
-                        .map(|a| a.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    e.port,
-                    e.result,
-                    certs::clean(&findings.join("; ").replace('|', "\\|"))
+                    [
+                        Md::text(e.target.as_str()),
+                        Md::text(
+                            e.address
+                                .map(|a| a.to_string())
+                                .unwrap_or_else(|| "-".into()),
+                        ),
+                        Md::text(e.port.to_string()),
+                        Md::bold(e.result.to_string()),
+                        Md::text(findings.join("; ")),
+                    ],
                 )?;
             }
             for x in &c.expired_exceptions {
-                writeln!(w, "\n- expired: {}", x.replace('|', "\\|"))?;
+                writeln!(w)?;
+                md::line(w, "- expired: ", x)?;
             }
             if let Some(h) = hint(c) {
-                writeln!(w, "\n{h}")?;
+                writeln!(w)?;
+                md::line(w, "", &h)?;
             }
-            writeln!(w, "\n{}", summary_line(c))
+            writeln!(w)?;
+            md::line(w, "", &summary_line(c))
         }
         Format::Table => {
-            writeln!(w, "policy {}", c.policy.name)?;
-            let mut t = new_table(color);
-            t.set_header(vec!["TARGET", "ADDRESS", "PORT", "RESULT", "FINDINGS"]);
+            line(w, &format!("policy {}", c.policy.name))?;
+            let mut t = new_table(look);
+            if look.wide {
+                t.set_header(vec!["TARGET", "ADDRESS", "PORT", "RESULT", "FINDINGS"]);
+            } else {
+                t.set_header(vec!["ENDPOINT", "RESULT", "FINDINGS"]);
+            }
+            super::table::tighten(&mut t, look);
             for e in &c.endpoints {
                 let findings: Vec<String> = e.findings.iter().map(finding_text).collect();
                 let rc = match e.result {
@@ -77,26 +105,30 @@ pub fn write_check(
                     Compliance::Fail => Color::Red,
                     Compliance::Inconclusive => Color::Yellow,
                 };
-                t.add_row(vec![
-                    TCell::new(&e.target),
-                    TCell::new(
-                        e.address
-                            .map(|a| a.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                    ),
-                    TCell::new(e.port),
-                    paint(TCell::new(e.result), Some(rc), color),
-                    TCell::new(certs::clean(&findings.join("; "))),
-                ]);
+                let address = e
+                    .address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into());
+                let mut row = if look.wide {
+                    vec![text(&e.target), text(&address), text(e.port.to_string())]
+                } else if e.target.contains(&address) {
+                    vec![text(&e.target)]
+                } else {
+                    vec![text(format!("{} [{address}]", e.target))]
+                };
+                row.push(paint(text(e.result.to_string()), Some(rc), look.color));
+                row.push(text(findings.join("; ")));
+                t.add_row(row);
             }
+            super::table::keep_first_column(&mut t, look);
             write_lines(&t, w)?;
             for x in &c.expired_exceptions {
-                writeln!(w, "expired: {x}")?;
+                line(w, &format!("expired: {x}"))?;
             }
             if let Some(h) = hint(c) {
-                writeln!(w, "{h}")?;
+                line(w, &h)?;
             }
-            writeln!(w, "{}", summary_line(c))
+            line(w, &summary_line(c))
         }
     }
 }

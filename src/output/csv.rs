@@ -1,12 +1,43 @@
 use std::io::{self, Write};
 
+use super::escape;
 use super::{certs, suites};
 use crate::report::{Outcome, Refusal, Report};
 
+/// Every CSV the tool writes goes through here: each field is quoted, its control characters
+/// escaped, and a field a spreadsheet would read as a formula neutralised (OWASP's guidance on
+/// CSV injection), whoever wrote the text.
+pub struct CsvOut<'a> {
+    out: ::csv::Writer<&'a mut dyn Write>,
+}
+
+impl<'a> CsvOut<'a> {
+    pub fn new(w: &'a mut dyn Write) -> Self {
+        CsvOut {
+            out: ::csv::WriterBuilder::new()
+                .quote_style(::csv::QuoteStyle::Always)
+                .from_writer(w),
+        }
+    }
+
+    pub fn row<S: AsRef<str>>(&mut self, fields: impl IntoIterator<Item = S>) -> io::Result<()> {
+        let fields: Vec<String> = fields
+            .into_iter()
+            .map(|f| escape::csv(f.as_ref()).into_owned())
+            .collect();
+        self.out.write_record(&fields)?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// One row per endpoint and version.
 pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
-    let mut out = ::csv::Writer::from_writer(w);
-    out.write_record([
+    let mut out = CsvOut::new(w);
+    out.row([
         "target",
         "host",
         "address",
@@ -55,7 +86,7 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
             };
             let [c0, c1, c2, c3, c4, c5, c6] = certs::csv_fields(e, *v);
             let [s0, s1, s2, s3, s4, s5] = suites::csv_fields(e, *v);
-            out.write_record([
+            out.row([
                 e.target.as_str(),
                 e.host.as_str(),
                 address.as_str(),
@@ -85,5 +116,5 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
             ])?;
         }
     }
-    out.flush()
+    out.finish()
 }

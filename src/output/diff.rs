@@ -1,8 +1,10 @@
 use std::io::{self, Write};
 
-use comfy_table::{Cell as TCell, Color};
+use comfy_table::Color;
 
-use super::table::{endpoint_cells, matrix_header, new_table, paint, write_lines};
+use super::csv::CsvOut;
+use super::markdown::{self as md, Md};
+use super::table::{endpoint_cells, line, matrix_header, new_table, paint, text, write_lines};
 use super::{Format, certs};
 use crate::analysis::diff::{
     Change, Diff, EndpointDiff, EndpointResult, Transition, not_verified, passes, summary_line,
@@ -13,15 +15,26 @@ use crate::report::{Status, TlsVersion};
 pub fn write_diff(
     d: &Diff,
     format: Format,
-    color: bool,
+    look: super::Look,
     allow_inconclusive: bool,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Prometheus => Err(super::no_such_format("a comparison", format)),
         Format::Json => super::write_json(d, w),
         Format::Csv => csv(d, w),
         Format::Markdown => markdown(d, allow_inconclusive, w),
-        Format::Table => table(d, color, allow_inconclusive, w),
+        Format::Table => table(d, look, allow_inconclusive, w),
+        Format::Html => super::html::write_diff(
+            &super::html::DiffPage {
+                diff: d,
+                before: None,
+                after: None,
+                allow_inconclusive,
+            },
+            &super::html::Meta::now(),
+            w,
+        ),
     }
 }
 
@@ -68,7 +81,7 @@ fn endpoint_text(e: &EndpointDiff) -> String {
 
 /// The transitions that need a reader's attention: one line an endpoint and reason, the
 /// versions that share a reason named together.
-fn findings(d: &Diff) -> Vec<String> {
+pub(crate) fn findings(d: &Diff) -> Vec<String> {
     let mut out: Vec<String> = d
         .expired_exceptions
         .iter()
@@ -156,7 +169,7 @@ fn findings(d: &Diff) -> Vec<String> {
     out
 }
 
-fn verdict_line(d: &Diff, allow_inconclusive: bool) -> String {
+pub(crate) fn verdict_line(d: &Diff, allow_inconclusive: bool) -> String {
     if !passes(d, allow_inconclusive) {
         return "FAIL: see the transitions above".to_string();
     }
@@ -198,26 +211,72 @@ fn transition_color(t: Transition, legacy: bool) -> Option<Color> {
     }
 }
 
-fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(
+/// A cell's word in the compact matrix, as the scan's matrix writes it.
+fn compact(word: &str) -> &str {
+    match word {
+        "yes, no LDAP" => "yes*",
+        "declined" | "-" => "—",
+        "unreachable" => "unreach",
+        other => other,
+    }
+}
+
+fn table(
+    d: &Diff,
+    look: super::Look,
+    allow_inconclusive: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let color = look.color;
+    line(
         w,
-        "{} → {}",
-        side_name(&d.before, "before"),
-        side_name(&d.after, "after")
+        &format!(
+            "{} → {}",
+            side_name(&d.before, "before"),
+            side_name(&d.after, "after")
+        ),
     )?;
     let vs = versions(d);
-    let mut t = new_table(color);
-    t.set_header(matrix_header(&vs, "RESULT"));
+    let mut t = new_table(look);
+    if look.wide {
+        t.set_header(matrix_header(&vs, "RESULT"));
+    } else {
+        t.set_header(super::table::compact_header(&vs, "RESULT"));
+    }
+    super::table::tighten(&mut t, look);
     for e in &d.endpoints {
-        let mut row = endpoint_cells(&e.target, e.address, e.port);
+        let mut row = if look.wide {
+            endpoint_cells(&e.target, e.address, e.port)
+        } else {
+            let rows_of_target = d.endpoints.iter().filter(|o| o.target == e.target).count();
+            match e.address {
+                Some(a) if rows_of_target > 1 => vec![text(format!("{} [{a}]", e.target))],
+                None => vec![text(format!("{} (no address)", e.target))],
+                Some(_) => vec![text(&e.target)],
+            }
+        };
         for v in &vs {
             row.push(match e.versions.get(v) {
-                Some(c) => paint(
-                    TCell::new(cell_text(c)),
-                    transition_color(c.transition, v.is_legacy()),
-                    color,
-                ),
-                None => TCell::new(""),
+                Some(c) => {
+                    let shown = if look.wide {
+                        cell_text(c)
+                    } else {
+                        let full = cell_text(c);
+                        let (b, a) = full.split_once(" → ").unwrap_or((&full, ""));
+                        let (b, a) = (compact(b), compact(a));
+                        if b == a {
+                            b.to_string()
+                        } else {
+                            format!("{b}→{a}")
+                        }
+                    };
+                    paint(
+                        text(shown),
+                        transition_color(c.transition, v.is_legacy()),
+                        color,
+                    )
+                }
+                None => text(""),
             });
         }
         let rc = match e.result {
@@ -227,68 +286,76 @@ fn table(d: &Diff, color: bool, allow_inconclusive: bool, w: &mut dyn Write) -> 
             EndpointResult::Enforced | EndpointResult::Improved => Some(Color::Green),
             _ => None,
         };
-        row.push(paint(
-            TCell::new(e.result.key().replace('_', " ")),
-            rc,
-            color,
-        ));
+        row.push(paint(text(e.result.key()), rc, color));
         t.add_row(row);
     }
+    super::table::keep_first_column(&mut t, look);
     write_lines(&t, w)?;
-    for f in findings(d) {
-        writeln!(w, "{f}")?;
+    if !look.wide {
+        super::table::say(
+            w,
+            look,
+            "legend: a cell is before→after, or one word where nothing changed",
+        )?;
     }
-    writeln!(w, "{}", summary_line(d))?;
-    writeln!(w, "{}", verdict_line(d, allow_inconclusive))
+    for f in findings(d) {
+        super::table::say(w, look, &f)?;
+    }
+    super::table::say(w, look, &summary_line(d))?;
+    super::table::say(w, look, &verdict_line(d, allow_inconclusive))
 }
 
 fn markdown(d: &Diff, allow_inconclusive: bool, w: &mut dyn Write) -> io::Result<()> {
     writeln!(
         w,
-        "### TLS before/after: `{}` → `{}`\n",
-        side_name(&d.before, "before"),
-        side_name(&d.after, "after")
+        "### TLS before/after: {} → {}\n",
+        md::code(&side_name(&d.before, "before")),
+        md::code(&side_name(&d.after, "after"))
     )?;
+    md::evidence(w, &[("before", &d.before), ("after", &d.after)])?;
     let vs = versions(d);
-    let mut header = vec!["Target".to_string(), "Address".into(), "Port".into()];
-    header.extend(vs.iter().map(|v| v.name().to_string()));
-    header.push("Result".into());
-    writeln!(w, "| {} |", header.join(" | "))?;
-    writeln!(w, "|{}", "---|".repeat(header.len()))?;
+    let mut names = vec!["Target", "Address", "Port"];
+    names.extend(vs.iter().map(|v| v.name()));
+    names.push("Result");
+    md::header(w, &names)?;
     for e in &d.endpoints {
-        let mut row = vec![
-            e.target.replace('|', "\\|"),
-            e.address
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "-".into()),
-            e.port.to_string(),
+        let mut cells = vec![
+            Md::text(e.target.as_str()),
+            Md::text(
+                e.address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Md::text(e.port.to_string()),
         ];
         for v in &vs {
-            row.push(
+            cells.push(Md::text(
                 e.versions
                     .get(v)
                     .map(|c| format!("{} ({})", cell_text(c), c.transition.key()))
                     .unwrap_or_default(),
-            );
+            ));
         }
-        row.push(format!("**{}**", e.result.key().replace('_', " ")));
-        writeln!(w, "| {} |", row.join(" | "))?;
+        cells.push(Md::bold(e.result.key().replace('_', " ")));
+        md::row(w, cells)?;
     }
     writeln!(w)?;
     for f in findings(d) {
-        writeln!(w, "- {}", f.replace('|', "\\|"))?;
+        md::line(w, "- ", &f)?;
     }
+    writeln!(w)?;
+    md::line(w, "", &summary_line(d))?;
+    writeln!(w)?;
     writeln!(
         w,
-        "\n{}\n\n**{}**",
-        summary_line(d),
-        verdict_line(d, allow_inconclusive)
+        "**{}**",
+        super::escape::markdown(&verdict_line(d, allow_inconclusive))
     )
 }
 
 fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
-    let mut out = ::csv::Writer::from_writer(w);
-    out.write_record([
+    let mut out = CsvOut::new(w);
+    out.row([
         "target",
         "address",
         "port",
@@ -305,7 +372,7 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
         let address = e.address.map(|a| a.to_string()).unwrap_or_default();
         let port = e.port.to_string();
         if e.versions.is_empty() {
-            out.write_record([
+            out.row([
                 e.target.as_str(),
                 &address,
                 &port,
@@ -323,7 +390,7 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
             let fp = |s: &Option<crate::analysis::certs::CertSide>| {
                 s.as_ref().map(|s| s.sha256.clone()).unwrap_or_default()
             };
-            out.write_record([
+            out.row([
                 e.target.as_str(),
                 &address,
                 &port,
@@ -348,7 +415,7 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
                     .collect::<Vec<_>>()
                     .join(" ")
             };
-            out.write_record([
+            out.row([
                 e.target.as_str(),
                 &address,
                 &port,
@@ -363,7 +430,7 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
             ])?;
         }
         for (v, c) in &e.versions {
-            out.write_record([
+            out.row([
                 e.target.as_str(),
                 &address,
                 &port,
@@ -378,5 +445,5 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
             ])?;
         }
     }
-    out.flush()
+    out.finish()
 }

@@ -1,12 +1,12 @@
 use std::io::{self, Write};
 
-use comfy_table::Cell as TCell;
-
 use super::Format;
-use super::table::{new_table, write_lines};
+use super::csv::CsvOut;
+use super::markdown::{self as md, Md};
+use super::table::{line, new_table, text, write_lines};
 use crate::discover::{Dc, Discovery, Role};
 
-fn roles(dc: &Dc) -> String {
+pub(crate) fn roles(dc: &Dc) -> String {
     dc.roles
         .iter()
         .map(|r| r.key())
@@ -14,7 +14,7 @@ fn roles(dc: &Dc) -> String {
         .join(",")
 }
 
-fn addresses(dc: &Dc) -> String {
+pub(crate) fn addresses(dc: &Dc) -> String {
     dc.addresses
         .iter()
         .map(|a| a.to_string())
@@ -22,10 +22,16 @@ fn addresses(dc: &Dc) -> String {
         .join(" ")
 }
 
-fn services(dc: &Dc, with_rdp: bool) -> String {
-    let mut s = vec![format!("ldap:{}", dc.ldap_port), "ldaps:636".to_string()];
+pub(crate) fn services(dc: &Dc, with_rdp: bool) -> String {
+    let mut s = Vec::new();
+    if dc.ldap_port != 0 {
+        s.push(format!("ldap:{}", dc.ldap_port));
+    }
+    s.push("ldaps:636".to_string());
     if dc.roles.contains(&Role::Gc) {
-        s.push(format!("gc:{}", dc.gc_port.unwrap_or(3268)));
+        if dc.gc_port != Some(0) {
+            s.push(format!("gc:{}", dc.gc_port.unwrap_or(3268)));
+        }
         s.push("gcs:3269".into());
     }
     if with_rdp {
@@ -55,6 +61,38 @@ pub fn discovery_summary(d: &Discovery) -> String {
     s
 }
 
+/// What discovery found as a targets file for `scan -f`: one target a line, each DC's roles,
+/// addresses and the site in a comment above its services. Names and sites come from DNS, so
+/// a name that is not a valid target is left out (and said in a comment), and no control
+/// character reaches the file.
+pub fn write_target_list(d: &Discovery, with_rdp: bool, w: &mut dyn Write) -> io::Result<()> {
+    let clean = |s: &str| -> String { super::escape::term(s).into_owned() };
+    writeln!(w, "# {} (tlsmatrix discover)", clean(&discovery_summary(d)))?;
+    if let Some(site) = &d.site {
+        writeln!(w, "# site: {}", clean(site))?;
+    }
+    for p in &d.problems {
+        writeln!(w, "# problem: {}", clean(p))?;
+    }
+    for dc in &d.dcs {
+        writeln!(
+            w,
+            "\n# {}: {} ({})",
+            clean(&dc.name),
+            roles(dc),
+            addresses(dc)
+        )?;
+        for url in crate::discover::service_urls(dc, with_rdp) {
+            if crate::target::parse_target(&url).is_ok() {
+                writeln!(w, "{url}")?;
+            } else {
+                writeln!(w, "# not a valid target, left out: {}", clean(&url))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Write what discovery found.
 pub fn write_discovery(
     d: &Discovery,
@@ -63,58 +101,59 @@ pub fn write_discovery(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Html => super::html::write_discovery(d, with_rdp, &super::html::Meta::now(), w),
+        Format::Prometheus => Err(super::no_such_format("a discovery", format)),
         Format::Json => super::write_json(d, w),
         Format::Csv => {
-            let mut out = ::csv::Writer::from_writer(w);
-            out.write_record(["name", "addresses", "roles", "services"])?;
+            let mut out = CsvOut::new(w);
+            out.row(["name", "addresses", "roles", "services"])?;
             for dc in &d.dcs {
-                out.write_record([
+                out.row([
                     dc.name.as_str(),
                     &addresses(dc),
                     &roles(dc),
                     &services(dc, with_rdp),
                 ])?;
             }
-            out.flush()
+            out.finish()
         }
         Format::Markdown => {
-            writeln!(w, "### Domain controllers of `{}`\n", d.domain)?;
-            writeln!(
-                w,
-                "| Name | Addresses | Roles | Services |\n|---|---|---|---|"
-            )?;
+            writeln!(w, "### Domain controllers of {}\n", md::code(&d.domain))?;
+            md::header(w, &["Name", "Addresses", "Roles", "Services"])?;
             for dc in &d.dcs {
-                writeln!(
+                md::row(
                     w,
-                    "| {} | {} | {} | {} |",
-                    dc.name,
-                    addresses(dc),
-                    roles(dc),
-                    services(dc, with_rdp)
+                    [
+                        Md::text(dc.name.as_str()),
+                        Md::text(addresses(dc)),
+                        Md::text(roles(dc)),
+                        Md::text(services(dc, with_rdp)),
+                    ],
                 )?;
             }
             writeln!(w)?;
             for p in &d.problems {
-                writeln!(w, "- problem: {p}")?;
+                md::line(w, "- problem: ", p)?;
             }
-            writeln!(w, "\n{}", discovery_summary(d))
+            writeln!(w)?;
+            md::line(w, "", &discovery_summary(d))
         }
         Format::Table => {
-            let mut t = new_table(false);
+            let mut t = new_table(super::Look::wide(false));
             t.set_header(vec!["NAME", "ADDRESSES", "ROLES", "SERVICES"]);
             for dc in &d.dcs {
                 t.add_row(vec![
-                    TCell::new(&dc.name),
-                    TCell::new(addresses(dc)),
-                    TCell::new(roles(dc)),
-                    TCell::new(services(dc, with_rdp)),
+                    text(&dc.name),
+                    text(addresses(dc)),
+                    text(roles(dc)),
+                    text(services(dc, with_rdp)),
                 ]);
             }
             write_lines(&t, w)?;
             for p in &d.problems {
-                writeln!(w, "problem: {p}")?;
+                line(w, &format!("problem: {p}"))?;
             }
-            writeln!(w, "{}", discovery_summary(d))
+            line(w, &discovery_summary(d))
         }
     }
 }

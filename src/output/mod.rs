@@ -6,8 +6,13 @@ mod clients;
 mod csv;
 mod diff;
 mod discovery;
+pub mod escape;
+mod file;
+pub mod html;
 mod json;
 mod markdown;
+mod predict;
+pub mod prometheus;
 mod suites;
 mod table;
 
@@ -19,13 +24,54 @@ use crate::report::{
 };
 
 pub use self::check::write_check;
-pub use self::clients::{clients_summary, write_clients};
+pub use self::clients::{clients_summary, write_client_hellos, write_clients};
 pub use self::csv::write_csv;
 pub use self::diff::write_diff;
-pub use self::discovery::{discovery_summary, write_discovery};
+pub use self::discovery::{discovery_summary, write_discovery, write_target_list};
+pub use self::file::{Destination, abandon_partial_files, destination, write_atomic};
 pub use self::json::write_json;
 pub use self::markdown::write_markdown;
-pub use self::table::write_table;
+pub use self::predict::{
+    break_lines, cell_short as predict_cell_short, endpoint_label, predict_summary, write_predict,
+    write_profiles,
+};
+pub use self::prometheus::{Exposition, write_prometheus};
+pub use self::table::{say, write_table};
+
+/// How tables are laid out for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    /// Today's detail in every cell (`no: alert 70`), one line a row, as wide as it takes.
+    pub wide: bool,
+    /// The width the compact tables fit, wrapping within a column where they must.
+    pub width: u16,
+}
+
+impl Look {
+    /// Compact, no colour, 80 columns.
+    pub const PLAIN: Look = Look {
+        color: false,
+        wide: false,
+        width: 80,
+    };
+
+    pub fn with_color(color: bool) -> Look {
+        Look {
+            color,
+            ..Look::PLAIN
+        }
+    }
+
+    /// Every cell's detail, one line a row.
+    pub fn wide(color: bool) -> Look {
+        Look {
+            color,
+            wide: true,
+            ..Look::PLAIN
+        }
+    }
+}
 
 /// The output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,61 +80,119 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// One self-contained page for people (see [`html`]).
+    Html,
+    /// The Prometheus exposition format (for node_exporter's textfile collector).
+    Prometheus,
 }
 
 impl Format {
     /// The format a file name asks for, by its extension.
     /// The file name endings `-o` knows, for messages.
-    pub const EXTENSIONS: [&'static str; 5] = [".json", ".csv", ".md", ".markdown", ".txt"];
+    pub const EXTENSIONS: [&'static str; 8] = [
+        ".json",
+        ".csv",
+        ".md",
+        ".markdown",
+        ".txt",
+        ".html",
+        ".htm",
+        ".prom",
+    ];
 
+    /// The format a path given to `-o` asks for: by its extension; `-` (standard output) gets
+    /// the table, as standard output does without `-o`.
     pub fn from_path(path: &Path) -> Option<Format> {
+        if path.as_os_str() == "-" {
+            return Some(Format::Table);
+        }
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Format::Json),
             "csv" => Some(Format::Csv),
             "md" | "markdown" => Some(Format::Markdown),
             "txt" => Some(Format::Table),
+            "html" | "htm" => Some(Format::Html),
+            "prom" => Some(Format::Prometheus),
             _ => None,
         }
     }
 }
 
-/// Write a report in a format. `color` applies to the table only.
+/// Write a report in a format. `look` applies to the table only.
 pub fn write_report(
     report: &Report,
     format: Format,
-    color: bool,
+    look: Look,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Table => write_table(report, color, w),
+        Format::Table => write_table(report, look, w),
         Format::Json => write_json(report, w),
         Format::Csv => write_csv(report, w),
         Format::Markdown => write_markdown(report, w),
+        Format::Html => html::write_scan(report, &html::Meta::now(), w),
+        Format::Prometheus => write_prometheus(
+            &Exposition {
+                report,
+                probe: None,
+                check: None,
+            },
+            w,
+        ),
     }
 }
 
-/// Write a file so that readers see the old file or the whole new one, never a part: a temporary
-/// file in the same folder, synced, then renamed over the target.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tlsmatrix-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    {
-        let mut buf = io::BufWriter::new(tmp.as_file_mut());
-        write(&mut buf)?;
-        buf.flush()?;
+/// The error of a renderer asked for a format its document does not have.
+pub(crate) fn no_such_format(document: &str, format: Format) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{document} cannot be written as {format:?}"),
+    )
+}
+
+/// A cell in a word, for the compact matrix; the legend says what each word means and the
+/// notes say why.
+pub fn cell_word(cell: &Cell) -> &'static str {
+    match &cell.outcome {
+        Outcome::Accepted {
+            completed: true,
+            ldap: None | Some(LdapCheck::Answered),
+            ..
+        } => "yes",
+        Outcome::Accepted { .. } => "yes*",
+        Outcome::Refused(_) => "no",
+        Outcome::TlsDeclined(_) | Outcome::Interrupted => "—",
+        Outcome::Unreachable(_) => "unreach",
+        Outcome::Timeout { .. } => "timeout",
+        Outcome::NotTestable(_) => "n/a",
+        Outcome::Error(_) => "error",
     }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+}
+
+/// What each word of the compact matrix means, for the words in use.
+pub fn legend(words: &[&str]) -> Option<String> {
+    const MEANING: [(&str, &str); 8] = [
+        ("yes", "accepted"),
+        (
+            "yes*",
+            "the server chose it, but the handshake or the LDAP search did not finish",
+        ),
+        ("no", "refused (how: --wide or JSON)"),
+        (
+            "—",
+            "no ClientHello sent: TLS declined before it, or not probed",
+        ),
+        ("n/a", "the engines in use cannot offer it"),
+        ("timeout", "no answer in time"),
+        ("unreach", "no connection"),
+        ("error", "see the notes"),
+    ];
+    let used: Vec<String> = MEANING
+        .iter()
+        .filter(|(w, _)| words.contains(w))
+        .map(|(w, m)| format!("{w} = {m}"))
+        .collect();
+    (!used.is_empty()).then(|| format!("legend: {}", used.join("; ")))
 }
 
 /// The short text of a cell in a matrix.
@@ -120,23 +224,20 @@ pub fn cell_text(cell: &Cell) -> String {
     }
 }
 
-/// The verdict as a short phrase for a matrix.
-pub fn verdict_text(e: &Endpoint) -> String {
+/// The verdict for a matrix: its one name, and in the wide table the old versions a `legacy`
+/// endpoint accepts.
+pub fn verdict_text(e: &Endpoint, wide: bool) -> String {
     match e.verdict {
-        Verdict::Ready => "ready for TLS 1.2-only".into(),
-        Verdict::Legacy => {
+        Verdict::Legacy if wide => {
             let old: Vec<&str> = e
                 .versions
                 .iter()
                 .filter(|(v, c)| v.is_legacy() && c.status() == Status::Accepted)
                 .map(|(v, _)| v.name())
                 .collect();
-            format!("still accepts {}", old.join(", "))
+            format!("legacy: {}", old.join(", "))
         }
-        Verdict::Tls12Missing => "TLS 1.2 broken".into(),
-        Verdict::NoTls => "no working TLS".into(),
-        Verdict::Unreachable => "unreachable".into(),
-        Verdict::Incomplete => "incomplete".into(),
+        v => v.key().to_string(),
     }
 }
 
@@ -271,7 +372,7 @@ mod tests {
     }
 
     /// A fixed report covering every kind of cell and verdict the table shows.
-    fn sample() -> Report {
+    pub(super) fn sample() -> Report {
         use TlsVersion::*;
         let acc = || {
             cell(Outcome::Accepted {
@@ -385,6 +486,7 @@ mod tests {
             },
             input_errors: vec![],
             excluded: vec![],
+            warnings: vec![],
             summary: Report::count_verdicts(&endpoints),
             vantage_points: vec![],
             endpoints,
@@ -453,8 +555,12 @@ mod tests {
     }
 
     fn render(format: Format) -> String {
+        render_as(format, Look::wide(false))
+    }
+
+    fn render_as(format: Format, look: Look) -> String {
         let mut out = Vec::new();
-        write_report(&sample(), format, false, &mut out).unwrap();
+        write_report(&sample(), format, look, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -463,9 +569,51 @@ mod tests {
         insta::assert_snapshot!(render(Format::Table));
     }
 
+    /// The default table fits the terminal: every line within 80 and within 120 columns.
+    #[test]
+    fn compact_table_snapshots_at_80_and_120_columns() {
+        for width in [80u16, 120] {
+            let out = render_as(
+                Format::Table,
+                Look {
+                    color: false,
+                    wide: false,
+                    width,
+                },
+            );
+            for line in out.lines() {
+                assert!(
+                    line.chars().count() <= usize::from(width),
+                    "{width}: {} columns: {line}",
+                    line.chars().count()
+                );
+            }
+            insta::assert_snapshot!(format!("compact_table_{width}"), out);
+        }
+    }
+
     #[test]
     fn markdown_snapshot() {
         insta::assert_snapshot!(render(Format::Markdown));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_files_are_readable_as_plain_files_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A new file: the mode a plain `File::create` gets under the same umask.
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let new = dir.path().join("tls.prom");
+        write_atomic(&new, |w| w.write_all(b"x 1\n")).unwrap();
+        assert_eq!(mode(&new), mode(&plain));
+        // A file replaced keeps its mode.
+        std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&new, |w| w.write_all(b"x 2\n")).unwrap();
+        assert_eq!(mode(&new), 0o640);
+        assert_eq!(std::fs::read_to_string(&new).unwrap(), "x 2\n");
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{Cell as TCell, Color};
+use comfy_table::Color;
 
-use super::certs::clean;
-use super::endpoint_name;
-use super::table::{endpoint_cells, matrix_header, new_table, paint, write_lines};
+use super::markdown::line;
+use super::table::{endpoint_cells, matrix_header, new_table, paint, say, text, write_lines};
+use super::{Look, endpoint_name};
 use crate::report::{Endpoint, Report, SuiteOrder, TlsVersion, VersionSuites};
 use crate::tls::suites::SuiteClass;
 
@@ -49,30 +49,30 @@ fn order_text(s: &VersionSuites) -> &'static str {
 /// The suites table under the matrix: per endpoint and version, `12 suites, 2 weak`; then one
 /// note per endpoint and version naming the suites that are not ok, the groups, and what kept
 /// a list from being whole.
-pub fn write_table(report: &Report, color: bool, w: &mut dyn Write) -> io::Result<()> {
+pub fn write_table(report: &Report, look: Look, w: &mut dyn Write) -> io::Result<()> {
     if !any(report) {
         return Ok(());
     }
     let versions = versions(report);
     writeln!(w)?;
-    let mut t = new_table(color);
+    let mut t = new_table(look);
     t.set_header(matrix_header(&versions, "CONNECTIONS"));
     for e in report.endpoints.iter().filter(|e| !e.suites.is_empty()) {
         let mut row = endpoint_cells(&e.target, e.address, e.port);
         for v in &versions {
             row.push(match e.suites.get(v) {
-                Some(s) => paint(TCell::new(s.summary()), class_color(s.worst()), color),
-                None => TCell::new(""),
+                Some(s) => paint(text(s.summary()), class_color(s.worst()), look.color),
+                None => text(""),
             });
         }
-        row.push(TCell::new(
+        row.push(text(
             e.connections.map(|c| c.to_string()).unwrap_or_default(),
         ));
         t.add_row(row);
     }
     write_lines(&t, w)?;
-    for line in notes(report) {
-        writeln!(w, "suites: {line}")?;
+    for n in notes(report) {
+        say(w, look, &format!("suites: {n}"))?;
     }
     Ok(())
 }
@@ -107,26 +107,26 @@ pub fn notes(report: &Report) -> Vec<String> {
                 parts.push(format!("DH {}", dh.name));
             }
             if !parts.is_empty() {
-                out.push(clean(&format!(
+                out.push(format!(
                     "{} {}: {}",
                     endpoint_name(e),
                     v.name(),
                     parts.join("; ")
-                )));
+                ));
             }
             for p in &s.problems {
-                out.push(clean(&format!(
+                out.push(format!(
                     "{} {}: list incomplete: {p}",
                     endpoint_name(e),
                     v.name()
-                )));
+                ));
             }
             for d in &s.disagreements {
-                out.push(clean(&format!(
+                out.push(format!(
                     "{} {}: the engines disagree: {d}",
                     endpoint_name(e),
                     v.name()
-                )));
+                ));
             }
         }
     }
@@ -173,12 +173,9 @@ pub fn csv_fields(e: &Endpoint, v: TlsVersion) -> [String; 6] {
     ]
 }
 
-/// The Markdown section: per endpoint and version, every accepted suite with its class.
-pub fn write_markdown(
-    report: &Report,
-    esc: fn(&str) -> String,
-    w: &mut dyn Write,
-) -> io::Result<()> {
+/// The Markdown section: per endpoint and version, every accepted suite with its class (every
+/// line escaped for Markdown).
+pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     if !any(report) {
         return Ok(());
     }
@@ -191,40 +188,43 @@ pub fn write_markdown(
                 "" => String::new(),
                 o => format!(", {o}"),
             };
-            writeln!(
+            line(
                 w,
-                "- {} {} ({}{order}):",
-                esc(&endpoint_name(e)),
-                v.name(),
-                s.summary()
+                "- ",
+                &format!(
+                    "{} {} ({}{order}):",
+                    endpoint_name(e),
+                    v.name(),
+                    s.summary()
+                ),
             )?;
             for x in &s.suites {
-                let class = match x.class {
-                    SuiteClass::Ok => "ok".to_string(),
-                    c => format!("**{c}**"),
-                };
-                writeln!(w, "  - `{}` {class}", x.name)?;
+                line(w, "  - ", &format!("{} ({})", x.name, x.class))?;
             }
+            let names = |l: &[crate::report::Named]| {
+                l.iter()
+                    .map(|g| g.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             if !s.groups.is_empty() {
-                let g: Vec<String> = s.groups.iter().map(|g| format!("`{}`", g.name)).collect();
-                writeln!(w, "  - groups: {}", g.join(", "))?;
+                line(w, "  - ", &format!("groups: {}", names(&s.groups)))?;
             }
             if let Some(dh) = &s.dh_group {
-                writeln!(w, "  - DH group: `{}`", esc(&dh.name))?;
+                line(w, "  - ", &format!("DH group: {}", dh.name))?;
             }
             if !s.signature_algorithms.is_empty() {
-                let g: Vec<String> = s
-                    .signature_algorithms
-                    .iter()
-                    .map(|g| format!("`{}`", g.name))
-                    .collect();
-                writeln!(w, "  - signature algorithms: {}", g.join(", "))?;
+                line(
+                    w,
+                    "  - ",
+                    &format!("signature algorithms: {}", names(&s.signature_algorithms)),
+                )?;
             }
             for p in &s.problems {
-                writeln!(w, "  - list incomplete: {}", esc(p))?;
+                line(w, "  - ", &format!("list incomplete: {p}"))?;
             }
             for d in &s.disagreements {
-                writeln!(w, "  - the engines disagree: {}", esc(d))?;
+                line(w, "  - ", &format!("the engines disagree: {d}"))?;
             }
         }
     }

@@ -60,12 +60,8 @@ pub async fn probe_cell(
             if o.cell.outcome.is_connect_failure() && w.outcome.is_connect_failure() {
                 return o;
             }
-            // OpenSSL's handshake_failure settles nothing on its own here either: only the
-            // wire engine's answer, which offered every suite, can refuse the version.
-            let mut o = o;
-            o.cell.outcome = openssl_alone(o.cell.outcome, version);
             ProbeResult {
-                cell: combine(o.cell, w),
+                cell: both(o.cell, w, version),
                 root_dse: o.root_dse,
                 peer_chain: o.peer_chain,
             }
@@ -89,6 +85,15 @@ fn openssl_alone(o: Outcome, version: TlsVersion) -> Outcome {
         )),
         other => other,
     }
+}
+
+/// One cell from both engines. OpenSSL's handshake_failure or insufficient_security settles
+/// nothing on its own here either (the server may want a suite it cannot offer): only the wire
+/// engine's answer, which offered every suite, can then refuse the version.
+fn both(o: Cell, w: Cell, version: TlsVersion) -> Cell {
+    let mut o = o;
+    o.outcome = openssl_alone(o.outcome, version);
+    combine(o, w)
 }
 
 /// How a cell's answer ranks when the engines are compared: what the cell proves.
@@ -197,6 +202,34 @@ mod tests {
         let c = combine(cell(t), cell(Outcome::Refused(Refusal::Alert { code: 70 })));
         assert_eq!(c.status(), Status::Refused);
         assert!(!c.engines.unwrap().agree);
+    }
+
+    /// The defect: with both engines, OpenSSL's handshake_failure(40) was a settled refusal
+    /// when the wire engine could not decide.
+    #[test]
+    fn both_engines_openssl_handshake_failure_is_no_refusal_without_the_wire_engine() {
+        let timeout = Outcome::Timeout {
+            phase: Phase::Handshake,
+            message: "t".into(),
+        };
+        for code in [40, 71] {
+            let c = both(
+                cell(Outcome::Refused(Refusal::Alert { code })),
+                cell(timeout.clone()),
+                TlsVersion::Tls11,
+            );
+            assert_ne!(c.status(), Status::Refused, "alert {code}: {:?}", c.outcome);
+            let c = both(
+                cell(Outcome::Refused(Refusal::Alert { code })),
+                cell(Outcome::Refused(Refusal::Alert { code: 70 })),
+                TlsVersion::Tls11,
+            );
+            assert_eq!(
+                c.status(),
+                Status::Refused,
+                "the wire engine's answer decides"
+            );
+        }
     }
 
     #[test]

@@ -41,10 +41,11 @@ pub struct Endpoint<'a> {
 }
 
 /// The two limits a scan puts on its connections. A connection holds a `files` permit from
-/// before its connect until it is closed, so open sockets stay under the open-file limit; it
-/// takes a `handshakes` permit only once TCP is up. Waiting for a SYN that never gets an answer
-/// holds a file descriptor, not a handshake slot: a thousand dead hosts wait out their connect
-/// timeouts side by side while the live ones are probed.
+/// before its connect until it is closed, so open sockets stay under the open-file limit, and a
+/// `handshakes` permit (`--concurrency`) while it is open; waiting for a SYN that gets no answer
+/// within [`SYN_GRACE`] gives that slot back until TCP is up. So a thousand dead hosts wait out
+/// their connect timeouts side by side, holding file descriptors, while the live ones are
+/// probed.
 #[derive(Clone, Debug)]
 pub struct Slots {
     pub files: Arc<Semaphore>,
@@ -183,9 +184,16 @@ fn prelude_name(p: Protocol) -> &'static str {
     }
 }
 
+/// How long a connect holds its handshake slot while its SYN gets no answer. A live host answers
+/// within a round trip, so it connects holding its slot and no more connections are open than
+/// `--concurrency` allows; one that does not answer gives the slot back and waits out its
+/// connect timeout holding only a file permit, so silent hosts do not hold up the live ones.
+pub const SYN_GRACE: Duration = Duration::from_millis(100);
+
 /// Connect within the connect timeout (and the probe's deadline), holding a file permit from
-/// the start and taking a handshake slot once TCP is up (see [`Slots`]). Time spent waiting for
-/// permits does not count against the probe's limits: the deadlines move on by as much.
+/// the start and a handshake slot while connecting for at most [`SYN_GRACE`], then again once TCP
+/// is up (see [`Slots`]). Time spent waiting for permits does not count against the probe's
+/// limits: the deadlines move on by as much.
 async fn connect(
     addr: SocketAddr,
     limits: Limits,
@@ -195,25 +203,44 @@ async fn connect(
 ) -> Result<Opened, (Outcome, u32)> {
     let mut deadline = deadline;
     let mut permits = Permits::default();
-    if let Some(s) = slots {
+    // Waiting for a permit is the scan's time, not the server's.
+    async fn take(
+        sem: &Arc<Semaphore>,
+        deadline: &mut tokio::time::Instant,
+    ) -> Option<OwnedSemaphorePermit> {
         let asked = tokio::time::Instant::now();
-        permits._file = s.files.clone().acquire_owned().await.ok();
-        deadline += asked.elapsed();
+        let permit = sem.clone().acquire_owned().await.ok();
+        *deadline += asked.elapsed();
+        permit
+    }
+    if let Some(s) = slots {
+        permits._file = take(&s.files, &mut deadline).await;
     }
     let mut attempts = 0;
     loop {
         attempts += 1;
+        if let (Some(s), None) = (slots, &permits._handshake) {
+            permits._handshake = take(&s.handshakes, &mut deadline).await;
+        }
         let attempt_deadline = deadline.min(tokio::time::Instant::now() + limits.connect_timeout);
-        let failure = match timeout_at(attempt_deadline, TcpStream::connect(addr)).await {
+        let connecting = timeout_at(attempt_deadline, TcpStream::connect(addr));
+        tokio::pin!(connecting);
+        let result = tokio::select! {
+            r = &mut connecting => r,
+            _ = tokio::time::sleep(SYN_GRACE), if permits._handshake.is_some() => {
+                // No answer to the SYN yet: let a live host have the slot meanwhile.
+                permits._handshake = None;
+                connecting.await
+            }
+        };
+        let failure = match result {
             Ok(Ok(tcp)) => {
                 let _ = tcp.set_nodelay(true);
                 if let Some(g) = gate {
                     g.send_replace(Some(true));
                 }
-                if let Some(s) = slots {
-                    let asked = tokio::time::Instant::now();
-                    permits._handshake = s.handshakes.clone().acquire_owned().await.ok();
-                    deadline += asked.elapsed();
+                if let (Some(s), None) = (slots, &permits._handshake) {
+                    permits._handshake = take(&s.handshakes, &mut deadline).await;
                 }
                 return Ok(Opened {
                     tcp,
@@ -221,6 +248,24 @@ async fn connect(
                     deadline,
                     permits,
                 });
+            }
+            Ok(Err(e)) if crate::scan::out_of_descriptors(&e) => {
+                // This machine is out of file descriptors: wait for another probe to end. It
+                // is not an attempt, and never the server's answer.
+                attempts -= 1;
+                let wait = std::time::Duration::from_millis(20);
+                if tokio::time::Instant::now() + wait >= deadline {
+                    return Err((
+                        Outcome::Error(format!(
+                            "no free file descriptor on this machine within {} ({e}): raise \
+                             `ulimit -n` or lower --concurrency",
+                            show_duration(limits.timeout)
+                        )),
+                        attempts,
+                    ));
+                }
+                tokio::time::sleep(wait).await;
+                continue;
             }
             Ok(Err(e)) => Outcome::Unreachable(connect_error(&e)),
             Err(_) => Outcome::Timeout {

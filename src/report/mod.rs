@@ -122,16 +122,10 @@ impl Verdict {
         }
     }
 
-    /// The verdict's name for people, as in summaries.
+    /// The verdict's name for people: the same name as in the JSON, so that a summary, a
+    /// table and a saved report never name one verdict two ways.
     pub fn label(self) -> &'static str {
-        match self {
-            Verdict::Ready => "ready",
-            Verdict::Legacy => "legacy",
-            Verdict::Tls12Missing => "TLS 1.2 missing",
-            Verdict::NoTls => "no TLS",
-            Verdict::Unreachable => "unreachable",
-            Verdict::Incomplete => "incomplete",
-        }
+        self.key()
     }
 }
 
@@ -305,6 +299,10 @@ pub struct Report {
     pub options: ScanOptions,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<InputError>,
+    /// What went wrong around the scan without stopping it (DNS discovery problems); listed,
+    /// not counted against the scan's exit status.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<InputError>,
     /// Endpoints left out with `--exclude`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Excluded>,

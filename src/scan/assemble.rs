@@ -54,6 +54,7 @@ pub(super) fn report(
         },
         input_errors,
         excluded: Vec::new(),
+        warnings: Vec::new(),
         summary: Report::count_verdicts(&endpoints),
         vantage_points: Vec::new(),
         endpoints,

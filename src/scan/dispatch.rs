@@ -1,11 +1,12 @@
 //! Dispatch: bounded fan-out of the planned probes, and the collection of their cells.
 //!
 //! Three limits hold at all times: `per_host` probes in flight against any one address;
-//! `concurrency` connections past their TCP connect (handshakes in flight); and open sockets
-//! under the open-file limit. Each address gets one small task that takes a per-host permit
-//! before it starts a probe; a connection takes a file permit before its connect and a handshake
-//! slot only once TCP is up (`probe::Slots`), so endpoints that never answer a SYN wait out their
-//! connect timeouts side by side without holding up the live ones. At most as many addresses
+//! `concurrency` connections in flight; and open sockets under the open-file limit. Each
+//! address gets one small task that takes a per-host permit before it starts a probe; a
+//! connection takes a file permit before its connect and a slot of `concurrency`, which it gives
+//! back if its SYN gets no answer within `probe::connect::SYN_GRACE` and takes again once TCP is
+//! up (`probe::Slots`), so endpoints that never answer a SYN wait out their connect timeouts side
+//! by side without holding up the live ones. At most as many addresses
 //! are active as there are file permits, so memory does not grow with the estate. When a probe
 //! cannot even connect, the versions of that endpoint not started yet are given the same answer
 //! instead of being tried again (a dead host costs one connect timeout, not one per version).
@@ -24,12 +25,12 @@ use crate::probe::contexts::{ClientContexts, Offer};
 use crate::probe::suites::{OpenSslCheck, SuiteScan};
 use crate::probe::{self, ConnectGate, Limits, Slots};
 use crate::report::{
-    Cell, Engine, Outcome, RdpStandardSecurity, RootDse, TlsVersion, VersionSuites,
+    Cell, Engine, Outcome, Phase, RdpStandardSecurity, RootDse, TlsVersion, VersionSuites,
 };
 use crate::scan::assemble::Finisher;
 use crate::scan::plan::{HostWork, Job, Task};
 use crate::scan::row::Row;
-use crate::scan::{ScanConfig, ScanObserver};
+use crate::scan::{HostLimit, ProbeId, ScanConfig, ScanObserver, SharedLimits};
 
 /// The chain (DER) an accepted handshake showed.
 type Chain = Option<Vec<Vec<u8>>>;
@@ -44,6 +45,14 @@ enum Done {
     /// Row, and whether Standard RDP Security is allowed, with why it seems so, and the
     /// connections the probe made.
     RdpStandard(usize, RdpStandardSecurity, String, u32),
+    /// A probe got its permits and is going on the wire.
+    Started(ProbeId, String),
+}
+
+/// What the probes are made with: the client contexts, and the limits they count against.
+pub(super) struct Means {
+    pub contexts: Arc<ClientContexts>,
+    pub limits: Arc<SharedLimits>,
 }
 
 /// What every probe of a scan shares.
@@ -56,42 +65,26 @@ struct Settings {
     suites: bool,
 }
 
-/// File descriptors kept for everything but probe connections (the runtime, output files,
-/// name resolution).
-const RESERVED_FILES: u64 = 64;
-/// Connections open at once at most, whatever the open-file limit: enough for thousands of
-/// endpoints that never answer to wait out one connect timeout together, few enough that the
-/// probes waiting stay small in memory.
-pub const MAX_OPEN: usize = 4096;
 /// Addresses being probed at once at most: each holds a few KiB while it waits for its connect,
 /// so 10,000 endpoints stay under 64 MiB; a host with both engines opens two connections, so
-/// this many silent hosts fill [`MAX_OPEN`].
-const MAX_ACTIVE_HOSTS: usize = MAX_OPEN / 2;
-
-/// How many connections may be open at once: `--max-open` if set, else what the open-file limit
-/// leaves, at most [`MAX_OPEN`].
-pub fn open_budget(configured: Option<usize>) -> usize {
-    if let Some(n) = configured {
-        return n.max(1);
-    }
-    let soft = rlimit::Resource::NOFILE
-        .get()
-        .map(|(soft, _)| soft)
-        .unwrap_or(1024);
-    (soft.saturating_sub(RESERVED_FILES) as usize).clamp(16, MAX_OPEN)
-}
+/// this many silent hosts fill the largest budget of open connections (`fds::MAX_OPEN`).
+const MAX_ACTIVE_HOSTS: usize = super::fds::MAX_OPEN / 2;
 
 /// Run the planned probes and put their cells into the rows. Returns true when cancelled
 /// before every probe was done.
 pub(super) async fn run(
     config: &ScanConfig,
-    contexts: Arc<ClientContexts>,
+    means: Means,
     work: Vec<HostWork>,
     rows: &mut [Row],
     cancel: &CancellationToken,
     observer: &dyn ScanObserver,
     finisher: &Finisher<'_>,
 ) -> bool {
+    let Means {
+        contexts,
+        limits: shared,
+    } = means;
     let settings = Settings {
         limits: Limits {
             connect_timeout: config.connect_timeout,
@@ -104,8 +97,11 @@ pub(super) async fn run(
         suites: config.suites,
     };
     let wanted = config.versions.len();
-    let files = open_budget(config.max_open);
-    let slots = Arc::new(Slots::new(files, config.concurrency));
+    let slots = Arc::new(Slots {
+        files: shared.files(),
+        handshakes: shared.global(),
+    });
+    let files = slots.files.available_permits().max(1);
     let (tx, mut rx) = mpsc::channel::<Done>(256);
     // No more hosts are active at once than connections may be open (each needs one to do
     // anything), and never more than MAX_ACTIVE_HOSTS: the tasks alive do not grow with the
@@ -113,11 +109,18 @@ pub(super) async fn run(
     let host_slots = Arc::new(Semaphore::new(files.min(MAX_ACTIVE_HOSTS)));
     let dispatcher = tokio::spawn(async move {
         let mut hosts = JoinSet::new();
-        for (_, jobs) in work {
+        for (addr, jobs) in work {
             let Ok(slot) = host_slots.clone().acquire_owned().await else {
                 break;
             };
-            let host = run_host(jobs, slots.clone(), contexts.clone(), settings, tx.clone());
+            let host = run_host(
+                jobs,
+                shared.host(addr),
+                slots.clone(),
+                contexts.clone(),
+                settings,
+                tx.clone(),
+            );
             hosts.spawn(async move {
                 let _slot = slot;
                 host.await
@@ -134,7 +137,12 @@ pub(super) async fn run(
             msg = rx.recv() => match msg {
                 Some(done) => {
                     let row = match done {
+                        Done::Started(id, what) => {
+                            observer.probe_started(id, &what);
+                            continue;
+                        }
                         Done::Cell(i, v, found, suites_follow) => {
+                            observer.probe_finished((i, Some(v)));
                             let (cell, dse, chain) = *found;
                             let row = &mut rows[i];
                             row.connections += cell.attempts;
@@ -158,6 +166,7 @@ pub(super) async fn run(
                             row
                         }
                         Done::RdpStandard(i, found, why, connections) => {
+                            observer.probe_finished((i, None));
                             let row = &mut rows[i];
                             row.connections += connections;
                             row.rdp_pending = false;
@@ -182,15 +191,21 @@ pub(super) async fn run(
     interrupted
 }
 
-/// Run the jobs of one address, at most `per_host` at once.
+/// Run the jobs of one address, at most as many at once as `host` allows (the per-host limit,
+/// shared with other scans of the address); their connections take file permits and handshake
+/// slots from `slots`.
 async fn run_host(
     jobs: Vec<Job>,
+    host: Arc<HostLimit>,
     slots: Arc<Slots>,
     contexts: Arc<ClientContexts>,
     settings: Settings,
     tx: mpsc::Sender<Done>,
 ) {
-    let local = Arc::new(Semaphore::new(settings.per_host));
+    // Once a version of this address times out waiting for an answer, its other versions run
+    // together rather than one timeout after another: a stalled server is not loaded by them
+    // (the limit is lifted for every scan of the address running now).
+    let local = host.permits();
     // Rows whose first connect failed: later versions get the same answer.
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
@@ -248,6 +263,7 @@ async fn run_host(
         let tx = tx.clone();
         let dead = dead.clone();
         let local = local.clone();
+        let host = host.clone();
         running.spawn(async move {
             let mut local_permit = Some(local_permit);
             let endpoint = probe::Endpoint {
@@ -259,6 +275,18 @@ async fn run_host(
                 slots: Some(&slots),
             };
             let limits = settings.limits;
+            let id: ProbeId = (
+                job.row,
+                match job.task {
+                    Task::Version(v) => Some(v),
+                    Task::RdpStandard => None,
+                },
+            );
+            let what = match id.1 {
+                Some(v) => format!("{} {}", job.addr, v.name()),
+                None => format!("{} RDP standard security", job.addr),
+            };
+            let _ = tx.send(Done::Started(id, what)).await;
             let version = match job.task {
                 Task::Version(v) => v,
                 Task::RdpStandard => {
@@ -280,6 +308,15 @@ async fn run_host(
             ))
             .await;
             let cell = result.cell;
+            if matches!(
+                cell.outcome,
+                Outcome::Timeout {
+                    phase: Phase::Handshake | Phase::Prelude,
+                    ..
+                }
+            ) {
+                host.lift();
+            }
             if cell.outcome.is_connect_failure() {
                 dead.lock()
                     .expect("lock")

@@ -198,6 +198,8 @@ impl HelloKeys {
         let mut random = [0u8; 32];
         let mut session_id = [0u8; 32];
         openssl::rand::rand_bytes(&mut random)?;
+        // Marked, so that captures can tell tlsmatrix's probes from clients.
+        crate::tls::clienthello::mark_random(&mut random);
         openssl::rand::rand_bytes(&mut session_id)?;
         let x25519 = PKey::generate_x25519()?.raw_public_key()?;
         let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;

@@ -3,8 +3,12 @@
 //! classification). Nothing here opens a socket or decides an outcome.
 
 pub mod alert;
+pub mod answer;
+pub mod clienthello;
 pub mod hello;
+pub mod names;
 pub mod record;
+pub mod replay;
 pub mod suites;
 pub mod version;
 

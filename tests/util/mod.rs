@@ -77,7 +77,9 @@ pub async fn run_cli(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .env_remove("NO_COLOR");
+        .env_remove("NO_COLOR")
+        // Wide enough that the tests' lines are not wrapped; a test of widths sets its own.
+        .env("COLUMNS", "500");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -139,4 +141,140 @@ pub async fn eventually(check: impl Fn() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     check()
+}
+
+/// A `tlsmatrix serve` process on a free loopback port; killed when dropped.
+pub struct Served {
+    pub child: tokio::process::Child,
+    /// `http://127.0.0.1:PORT` (or https).
+    pub base: String,
+    pub addr: SocketAddr,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Served {
+    /// Start `tlsmatrix serve --listen 127.0.0.1:0 ARGS` and wait until it listens.
+    pub async fn start(args: &[&str]) -> Served {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("run tlsmatrix serve");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let sink = log.clone();
+        tokio::spawn(async move {
+            let mut tx = Some(tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.strip_prefix("tlsmatrix: listening on ")
+                    && let Some(tx) = tx.take()
+                {
+                    let url = rest.split(';').next().unwrap_or("").to_string();
+                    let _ = tx.send(url);
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let base = match tokio::time::timeout(Duration::from_secs(20), rx).await {
+            Ok(Ok(url)) => url,
+            _ => {
+                let _ = child.kill().await;
+                panic!(
+                    "tlsmatrix serve did not start: {}",
+                    log.lock().unwrap().as_str()
+                );
+            }
+        };
+        let addr = base.rsplit('/').next().unwrap().parse().unwrap();
+        Served {
+            child,
+            base,
+            addr,
+            log,
+        }
+    }
+
+    /// What the exporter said on standard error so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Wait (at most 10 s) until the log contains `needle`.
+    pub async fn wait_log(&self, needle: &str) -> bool {
+        for _ in 0..1000 {
+            if self.log().contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    /// Send a signal (`HUP`, `TERM`, ...).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -{name} {pid}");
+    }
+
+    /// GET a path; with `scrape_timeout`, as Prometheus sends it.
+    pub async fn get(&self, path: &str, scrape_timeout: Option<f64>) -> (u16, String) {
+        http_get(&format!("{}{path}", self.base), scrape_timeout).await
+    }
+}
+
+/// GET a URL over plain HTTP, as Prometheus would.
+pub async fn http_get(url: &str, scrape_timeout: Option<f64>) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut req = client.get(url);
+    if let Some(t) = scrape_timeout {
+        req = req.header("X-Prometheus-Scrape-Timeout-Seconds", t.to_string());
+    }
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+/// The value of the sample of `name` whose labels include every `k="v"` of `labels`
+/// (exposition text; `None` when there is no such sample).
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .map(|v| v.parse::<f64>().expect("a number"))
+}
+
+/// Write a file in `dir` and return its path as a string.
+pub fn write_file(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
 }
