@@ -382,7 +382,7 @@ pub struct ScanArgs {
     pub versions: Vec<TlsVersion>,
 
     /// Connections in flight at once, over all endpoints (a probe with both engines holds two);
-    /// a connect whose SYN gets no answer within 100 ms gives its place back while it waits
+    /// a connect whose SYN gets no answer within 25 ms gives its place back while it waits
     /// (see --max-open).
     #[arg(long, env = "TLSMATRIX_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: u32,

@@ -188,7 +188,7 @@ fn prelude_name(p: Protocol) -> &'static str {
 /// within a round trip, so it connects holding its slot and no more connections are open than
 /// `--concurrency` allows; one that does not answer gives the slot back and waits out its
 /// connect timeout holding only a file permit, so silent hosts do not hold up the live ones.
-pub const SYN_GRACE: Duration = Duration::from_millis(100);
+pub const SYN_GRACE: Duration = Duration::from_millis(25);
 
 /// Connect within the connect timeout (and the probe's deadline), holding a file permit from
 /// the start and a handshake slot while connecting for at most [`SYN_GRACE`], then again once TCP
@@ -226,6 +226,8 @@ async fn connect(
         let connecting = timeout_at(attempt_deadline, TcpStream::connect(addr));
         tokio::pin!(connecting);
         let result = tokio::select! {
+            // A connect that is done wins over a grace that has just run out.
+            biased;
             r = &mut connecting => r,
             _ = tokio::time::sleep(SYN_GRACE), if permits._handshake.is_some() => {
                 // No answer to the SYN yet: let a live host have the slot meanwhile.
