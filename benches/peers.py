@@ -6,20 +6,30 @@ Scenarios (each measured in the same run, so figures are ratios on the same mach
             (OpenSSL engine, and both engines), the bare handshake loop, a serial sslscan loop,
             nmap ssl-enum-ciphers, sslyze and testssl.sh; every peer's answers compared cell by
             cell with what the endpoints really accept.
-  latency   the same endpoints behind 50 ms each way (network namespace + tc netem), when the
-            kernel has netem.
-  dead      1,000 endpoints that never answer a SYN plus 10 live ones.
-  memory    peak RSS at 1,000 and 10,000 endpoints (all but 10 refusing connections).
+  suites    cipher suite enumeration on an estate of four suite profiles (modern with the
+            server's order, legacy DEFAULT, 3DES only, anonymous DH only): tlsmatrix --suites
+            against sslyze (every cipher suite command), a serial sslscan loop, nmap
+            ssl-enum-ciphers, and testssl.sh -E on one endpoint of each profile; every tool's
+            list compared with ours per endpoint and version.
+  latency   the suite estate behind a delay proxy (benches/delay_proxy.py, 50 ms each way,
+            loopback only: this kernel has no netem); our wall time against the round-trip floor
+            for versions and for suites, and the peers under the same proxy.
+  dead      1,000 endpoints that never answer a SYN plus 10 live ones, at the default settings.
+  memory    peak RSS at 1,000 and 10,000 endpoints (all but 10 refusing connections), with and
+            without --suites.
 
-Usage: python3 benches/peers.py [--n 200] [--runs 3] [--peer-subset 50] [--only loopback,...]
-Peers missing from the machine are installed (Debian packages nmap, testssl.sh, sslscan; sslyze
-from PyPI) unless --no-install is given. Wall times are medians; RSS is the peak of the
-process tree measured by /usr/bin/time.
+Usage: python3 benches/peers.py [--n 200] [--runs 3] [--peer-subset 50] [--suite-n 48]
+                                [--only loopback,suites,latency,dead,memory]
+Peers missing from the machine are installed (Debian packages nmap, testssl.sh, sslscan,
+lighttpd and lighttpd-mod-mbedtls for the 3DES servers; sslyze from PyPI into a venv under
+target/) unless --no-install is given. Wall times are medians; RSS is the peak of the process
+tree measured by /usr/bin/time.
 """
 
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -32,6 +42,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
 TLSMATRIX = os.path.join(REL, "tlsmatrix")
 ESTATE = os.path.join(REL, "examples", "estate")
+PROXY = os.path.join(ROOT, "benches", "delay_proxy.py")
+VENV = os.path.join(ROOT, "target", "bench-venv")
+SSLYZE = os.path.join(VENV, "bin", "sslyze")
+ALL_VERSIONS = ["ssl3", "tls1.0", "tls1.1", "tls1.2", "tls1.3"]
 BARE = os.path.join(REL, "examples", "bare_loop")
 VERSIONS = ["tls1.0", "tls1.1", "tls1.2", "tls1.3"]
 ORDER = ["ssl3", "tls1.0", "tls1.1", "tls1.2", "tls1.3"]
@@ -43,15 +57,35 @@ def log(*a):
 
 def install(skip):
     need_apt = [p for p, exe in (("nmap", "nmap"), ("testssl.sh", "testssl"), ("sslscan", "sslscan"),
-                                 ("time", "/usr/bin/time")) if not shutil.which(exe)]
+                                 ("time", "/usr/bin/time"), ("lighttpd", "lighttpd"))
+                if not shutil.which(exe)]
+    if not os.path.exists("/usr/lib/lighttpd/mod_mbedtls.so"):
+        need_apt.append("lighttpd-mod-mbedtls")
     if need_apt and not skip:
         log("installing", " ".join(need_apt))
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *need_apt],
-                       check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    if not shutil.which("sslyze") and not skip:
-        log("installing sslyze")
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "sslyze"], check=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        # lighttpd must not start as a system daemon on port 80.
+        made = not os.path.exists("/usr/sbin/policy-rc.d")
+        if made:
+            with open("/usr/sbin/policy-rc.d", "w") as f:
+                f.write("#!/bin/sh\nexit 101\n")
+            os.chmod("/usr/sbin/policy-rc.d", 0o755)
+        try:
+            # apt's lock may be held by other work on the machine: wait for it.
+            for _ in range(60):
+                if subprocess.run(["apt-get", "update", "-qq"], env=env).returncode == 0 and \
+                        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                                        *need_apt], env=env).returncode == 0:
+                    break
+                time.sleep(5)
+        finally:
+            if made:
+                os.remove("/usr/sbin/policy-rc.d")
+    if not os.path.exists(SSLYZE) and not skip:
+        log("installing sslyze into", VENV)
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+        subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check",
+                        "sslyze"], check=True)
 
 
 def build():
@@ -184,7 +218,7 @@ def run_nmap(targets):
 
 def run_sslyze(targets):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        wall, rss, _, _ = timed(["sslyze", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3",
+        wall, rss, _, _ = timed([SSLYZE, "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3",
                                  "--mozilla_config", "disable", f"--json_out={out.name}",
                                  *[a for a, _ in targets]])
         report = json.load(open(out.name))
@@ -293,11 +327,385 @@ def scenario_loopback(n, runs, subset, tmp):
             f"{b_wall / o_wall:.2f}x the OpenSSL engine's time")
 
 
-def scenario_dead(runs, tmp, timeout_s=2):
+# --- suites: the tools' lists ----------------------------------------------------------------
+
+PEER_VERSION = {"SSLv3": "ssl3", "TLSv1.0": "tls1.0", "TLSv1.1": "tls1.1", "TLSv1.2": "tls1.2",
+                "TLSv1.3": "tls1.3"}
+TESTSSL_VERSION = {"ssl3": "ssl3", "tls1": "tls1.0", "tls1_1": "tls1.1", "tls1_2": "tls1.2",
+                   "tls1_3": "tls1.3"}
+SSLYZE_KEYS = {"ssl3": "ssl_3_0_cipher_suites", "tls1.0": "tls_1_0_cipher_suites",
+               "tls1.1": "tls_1_1_cipher_suites", "tls1.2": "tls_1_2_cipher_suites",
+               "tls1.3": "tls_1_3_cipher_suites"}
+PROFILES = ("modern", "legacy", "3des", "anon")
+
+
+class Names:
+    """IANA name -> code point, learnt from tlsmatrix's reports (which carry both) and from the
+    peers that print both (sslscan, testssl.sh): lists are compared by code point."""
+
+    def __init__(self):
+        self.ids = {}
+
+    def learn(self, name, ident):
+        self.ids.setdefault(name, ident)
+
+    def key(self, x):
+        if not isinstance(x, str):
+            return x
+        # nmap writes TLS 1.3 suites as TLS_AKE_WITH_...
+        name = x.replace("TLS_AKE_WITH_", "TLS_")
+        return self.ids.get(name, name)
+
+
+def suite_estate(n, tmp, tag):
+    path = os.path.join(tmp, f"suites{n}-{tag}.txt")
+    estate = Estate("suites", n, path)
+    targets = []
+    for line in open(path):
+        addr, profile = line.split()
+        targets.append((addr, profile))
+    return estate, targets
+
+
+def write_addrs(addrs, path):
+    with open(path, "w") as f:
+        for a in addrs:
+            f.write(a + "\n")
+
+
+def median_of4(runs, fn):
+    results = [fn() for _ in range(runs)]
+    return (statistics.median(r[0] for r in results), max(r[1] for r in results), results[-1][2],
+            results[-1][3])
+
+
+def ours_suites(plain, engine, names, extra=()):
+    """Wall, RSS, {addr: {version: set of code points}}, {addr: {version: order}}, report."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        wall, rss, _, _ = timed([TLSMATRIX, "scan", "-q", "--suites", "-f", plain, "--engine", engine,
+                                 "--format", "json", "-o", out.name, *extra])
+        report = json.load(open(out.name))
+    lists, orders = {}, {}
+    for e in report["endpoints"]:
+        addr = f"{e['address']}:{e['port']}"
+        row = {v: set() for v in ALL_VERSIONS}
+        for v, s in e.get("suites", {}).items():
+            row[v] = {x["id"] for x in s["suites"]}
+            for x in s["suites"]:
+                names.learn(x["name"], x["id"])
+            orders.setdefault(addr, {})[v] = s["order"]
+        lists[addr] = row
+    return wall, rss, lists, orders, report
+
+
+def sslyze_suites(addrs, names):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        wall, rss, _, _ = timed([SSLYZE, "--sslv3", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3",
+                                 "--mozilla_config", "disable", "--quiet", f"--json_out={out.name}", *addrs])
+        report = json.load(open(out.name))
+    lists = {}
+    for s in report["server_scan_results"]:
+        loc = s["server_location"]
+        res = s.get("scan_result") or {}
+        row = {}
+        for v, k in SSLYZE_KEYS.items():
+            r = (res.get(k) or {}).get("result")
+            if r is not None:
+                row[v] = {a["cipher_suite"]["name"] for a in r["accepted_cipher_suites"]}
+        lists[f"{loc['ip_address']}:{loc['port']}"] = row
+    return wall, rss, lists, {}
+
+
+def sslscan_suites(addrs, names):
+    start = time.monotonic()
+    lists, peak = {}, 0
+    for addr in addrs:
+        with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+            _, rss, _, _ = timed(["sslscan", "--no-colour", "--no-fallback", "--no-renegotiation",
+                                  "--no-compression", "--no-heartbleed", "--no-groups",
+                                  "--no-check-certificate", f"--xml={out.name}", addr])
+            peak = max(peak, rss)
+            try:
+                tree = ET.parse(out.name)
+            except ET.ParseError:
+                lists[addr] = {}
+                continue
+            row = {v: set() for v in ALL_VERSIONS}
+            for c in tree.getroot().iter("cipher"):
+                v = PEER_VERSION.get(c.get("sslversion"))
+                if v and c.get("status") in ("accepted", "preferred"):
+                    ident = int(c.get("id"), 16)
+                    names.learn(c.get("cipher"), ident)
+                    row[v].add(ident)
+            lists[addr] = row
+    return time.monotonic() - start, peak, lists, {}
+
+
+def nmap_suites(addrs, names):
+    hosts = [a.rsplit(":", 1)[0] for a in addrs]
+    port = addrs[0].rsplit(":", 1)[1]
+    with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+        wall, rss, _, _ = timed(["nmap", "-Pn", "-n", "-p", port, "--script", "ssl-enum-ciphers",
+                                 "-oX", out.name, *hosts])
+        tree = ET.parse(out.name)
+    lists, orders = {}, {}
+    for host in tree.getroot().iter("host"):
+        addr = f"{host.find('address').get('addr')}:{port}"
+        row = {v: set() for v in ALL_VERSIONS}
+        for script in host.iter("script"):
+            if script.get("id") != "ssl-enum-ciphers":
+                continue
+            for vt in script.findall("table"):
+                v = PEER_VERSION.get(vt.get("key"))
+                if not v:
+                    continue
+                for sub in vt.findall("table"):
+                    if sub.get("key") == "ciphers":
+                        for c in sub.findall("table"):
+                            for el in c.findall("elem"):
+                                if el.get("key") == "name":
+                                    row[v].add(el.text)
+                for el in vt.findall("elem"):
+                    if el.get("key") == "cipher preference":
+                        orders.setdefault(addr, {})[v] = el.text
+        lists[addr] = row
+    return wall, rss, lists, orders
+
+
+def testssl_suites(addrs, names):
+    """testssl.sh -E on each address, side by side; its lists, and why it listed nothing where
+    it said why."""
+    with tempfile.TemporaryDirectory() as d:
+        listing = os.path.join(d, "targets.txt")
+        with open(listing, "w") as f:
+            for a in addrs:
+                f.write(f"-E {a}\n")
+        out = os.path.join(d, "out.json")
+        wall, rss, _, _ = timed(["testssl", "--quiet", "--color", "0", "--parallel", "--jsonfile", out,
+                                 "--file", listing], timeout=3600)
+        try:
+            entries = json.load(open(out))
+        except (OSError, ValueError):
+            entries = []
+    lists, problems = {}, {}
+    for e in entries:
+        addr = f"{e.get('ip', '').split('/')[-1]}:{e.get('port')}"
+        m = re.match(r"cipher-(ssl3|tls1|tls1_1|tls1_2|tls1_3)_x([0-9a-f]+)$", e.get("id", ""))
+        if m:
+            row = lists.setdefault(addr, {v: set() for v in ALL_VERSIONS})
+            ident = int(m.group(2), 16)
+            names.learn(e["finding"].split()[-1], ident)
+            row[TESTSSL_VERSION[m.group(1)]].add(ident)
+        elif e.get("id") == "optimal_proto" and e.get("severity") == "WARN":
+            problems[addr] = e.get("finding", "")
+    return wall, rss, lists, problems
+
+
+def compare_lists(ours, theirs, addrs, names):
+    """(endpoint x version lists that agree, lists compared, [disagreements])."""
+    good = total = 0
+    diffs = []
+    for a in addrs:
+        mine = ours.get(a, {})
+        row = theirs.get(a)
+        if not row:
+            continue
+        for v in ALL_VERSIONS:
+            if v not in row:
+                continue
+            total += 1
+            want = mine.get(v, set())
+            got = {names.key(x) for x in row[v]}
+            if got == want:
+                good += 1
+            else:
+                diffs.append((a, v, sorted(want - got, key=str), sorted(got - want, key=str)))
+    return good, total, diffs
+
+
+def show_id(x):
+    return f"0x{x:04X}" if isinstance(x, int) else x
+
+
+def scenario_suites(n, runs, tmp):
+    names = Names()
+    estate, targets = suite_estate(n, tmp, "loopback")
+    profiles = dict(targets)
+    addrs = [a for a, _ in targets]
+    plain = os.path.join(tmp, "suites.plain")
+    write_addrs(addrs, plain)
+    sub = [next(a for a, q in targets if q == p) for p in PROFILES]
+    sub_plain = os.path.join(tmp, "suites-sub.plain")
+    write_addrs(sub, sub_plain)
+    try:
+        log(f"suites {n}: tlsmatrix --suites --engine wire")
+        w_wall, w_rss, w_lists, w_orders = median_of4(runs, lambda: ours_suites(plain, "wire", names)[:4])
+        log(f"suites {n}: tlsmatrix --suites (both engines)")
+        b_wall, b_rss, b_lists, _ = median_of4(runs, lambda: ours_suites(plain, "both", names)[:4])
+        log(f"suites {n}: sslyze")
+        y_wall, y_rss, y_lists, _ = median_of4(runs, lambda: sslyze_suites(addrs, names))
+        log(f"suites {n}: sslscan loop")
+        s_wall, s_rss, s_lists, _ = median_of4(runs, lambda: sslscan_suites(addrs, names))
+        log(f"suites {n}: nmap ssl-enum-ciphers")
+        n_wall, n_rss, n_lists, n_orders = median_of4(runs, lambda: nmap_suites(addrs, names))
+        log(f"suites {n}: tlsmatrix on the {len(sub)}-endpoint subset")
+        ws_wall, ws_rss, _, _ = median_of4(runs, lambda: ours_suites(sub_plain, "wire", names)[:4])
+        log(f"suites {n}: testssl.sh -E --parallel on {len(sub)} endpoints (one run)")
+        t_wall, t_rss, t_lists, t_problems = testssl_suites(sub, names)
+    finally:
+        estate.close()
+
+    peers = [("sslyze (every cipher suite command)", y_wall, y_rss, y_lists, addrs, w_wall),
+             ("sslscan, serial loop", s_wall, s_rss, s_lists, addrs, w_wall),
+             ("nmap ssl-enum-ciphers", n_wall, n_rss, n_lists, addrs, w_wall),
+             ("testssl.sh -E --parallel (1 run)", t_wall, t_rss, t_lists, sub, ws_wall)]
+    g, c, _ = compare_lists(w_lists, b_lists, addrs, names)
+    rows = [("tlsmatrix --suites --engine wire", len(addrs), f"{w_wall:.2f}", mib(w_rss), "1.00", "reference"),
+            ("tlsmatrix --suites (both engines)", len(addrs), f"{b_wall:.2f}", mib(b_rss),
+             f"{b_wall / w_wall:.2f}", f"{g}/{c}"),
+            ("tlsmatrix --suites --engine wire", len(sub), f"{ws_wall:.2f}", mib(ws_rss), "1.00", "reference")]
+    details, summary = [], []
+    for name, wall, rss, lists, on, ref in peers:
+        good, total, diffs = compare_lists(w_lists, lists, on, names)
+        rows.append((name, len(on), f"{wall:.2f}", mib(rss), f"{wall / ref:.1f}", f"{good}/{total}"))
+        summary.append(f"{name.split(' ')[0]} {wall / ref:.1f}x slower ({good}/{total} lists equal)")
+        for a, v, only_ours, only_theirs in diffs:
+            details.append(f"{name}: {a} ({profiles.get(a)}) {v}: only tlsmatrix "
+                           f"{[show_id(x) for x in only_ours]}, only the peer {[show_id(x) for x in only_theirs]}")
+        for a in on:
+            if not lists.get(a):
+                why = t_problems.get(a, "no result") if name.startswith("testssl") else "no result"
+                details.append(f"{name}: {a} ({profiles.get(a)}): nothing listed: {why}")
+    table(f"Suite enumeration: {len(addrs)} endpoints (modern, legacy, 3DES only, anonymous DH), "
+          f"median of {runs}", ["tool", "endpoints", "wall s", "peak RSS MiB", "x tlsmatrix",
+                                "lists equal to ours"], rows)
+    order_good = order_total = 0
+    for a in addrs:
+        for v, o in n_orders.get(a, {}).items():
+            if len(w_lists[a].get(v, ())) >= 2:
+                order_total += 1
+                order_good += o == w_orders.get(a, {}).get(v)
+    print(f"\nServer order (ours against nmap's \"cipher preference\", versions with two suites or more): "
+          f"{order_good}/{order_total} agree")
+    if details:
+        print("\nDisagreements:")
+        for d in details:
+            print(f"  {d}")
+    return (f"suites {len(addrs)}: tlsmatrix --suites {w_wall:.2f} s (wire), {b_wall:.2f} s (both engines); "
+            f"{', '.join(summary)}; server order agrees with nmap on {order_good}/{order_total}")
+
+
+# --- latency ----------------------------------------------------------------------------------
+
+class Proxy:
+    """benches/delay_proxy.py in front of the given addresses: 127.1.x.y:PORT gets 127.6.x.y:PORT."""
+
+    def __init__(self, delay_ms, addrs, tmp):
+        self.map = {}
+        lines = []
+        for a in addrs:
+            host, port = a.rsplit(":", 1)
+            o = host.split(".")
+            front = f"127.6.{o[2]}.{o[3]}:{port}"
+            self.map[a] = front
+            lines.append(f"{front} {a}")
+        path = os.path.join(tmp, "proxy.map")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = subprocess.Popen([sys.executable, PROXY, str(delay_ms), path], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the delay proxy did not start")
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def floor_seconds(report, rtt, per_host, concurrency, with_suites):
+    """The fewest round trips our probes need: per endpoint, its connections packed onto
+    `per_host` slots (never fewer than its longest version probe), each connection two round
+    trips (the TCP handshake the proxy simulates, then the hello and its answer); over the
+    estate, all connections packed onto `concurrency` slots."""
+    worst = total = 0
+    for e in report["endpoints"]:
+        cells = [c.get("attempts", 0) for c in e["versions"].values()]
+        conns = sum(cells)
+        if with_suites:
+            conns += sum(s["connections"] for s in e.get("suites", {}).values())
+        total += conns
+        worst = max(worst, max(cells, default=0), -(-conns // per_host))
+    rounds = max(worst, -(-total // concurrency))
+    return rounds * 2 * rtt, rounds
+
+
+def scenario_latency(n, runs, tmp, delay_ms=50):
+    rtt = 2 * delay_ms / 1000
+    names = Names()
+    estate, targets = suite_estate(n, tmp, "latency")
+    addrs = [a for a, _ in targets]
+    proxy = Proxy(delay_ms, addrs, tmp)
+    plain = os.path.join(tmp, "latency.plain")
+    write_addrs([proxy.map[a] for a in addrs], plain)
+    # The peers make hundreds of connections an endpoint: one endpoint of each profile.
+    sub = [proxy.map[next(a for a, q in targets if q == p)] for p in PROFILES]
+    sub_plain = os.path.join(tmp, "latency-sub.plain")
+    write_addrs(sub, sub_plain)
+    per_host, concurrency = 4, 256
+    settings = ["--per-host", str(per_host), "--concurrency", str(concurrency)]
+    rows = []
+    try:
+        for label, extra, suites in (("versions, --engine wire", ["--engine", "wire"], False),
+                                     ("versions, both engines", [], False),
+                                     ("--suites, --engine wire", ["--engine", "wire", "--suites"], True),
+                                     ("--suites, both engines", ["--suites"], True)):
+            log(f"latency: tlsmatrix {label}")
+            results = []
+            for _ in range(runs):
+                with tempfile.NamedTemporaryFile(suffix=".json") as out:
+                    wall = timed([TLSMATRIX, "scan", "-q", "-f", plain, "--format", "json", "-o", out.name,
+                                  *settings, *extra])[0]
+                    results.append((wall, json.load(open(out.name))))
+            wall = statistics.median(r[0] for r in results)
+            report = results[-1][1]
+            floor, rounds = floor_seconds(report, rtt, per_host, concurrency, suites)
+            conns = sum(e.get("connections") or 0 for e in report["endpoints"])
+            rows.append((f"tlsmatrix {label}", len(addrs), f"{wall:.2f}", f"{floor:.2f} ({rounds} x 2 RTT)",
+                         f"{wall / floor:.2f}", conns))
+        log(f"latency: tlsmatrix --suites --engine wire on the {len(sub)}-endpoint subset")
+        sw = statistics.median(timed([TLSMATRIX, "scan", "-q", "--suites", "--engine", "wire", "-f", sub_plain,
+                                      "--format", "json", *settings])[0]
+                               for _ in range(runs))
+        rows.append(("tlsmatrix --suites, --engine wire", len(sub), f"{sw:.2f}", "", "1.00", ""))
+        for name, fn in (("nmap ssl-enum-ciphers", lambda: nmap_suites(sub, names)),
+                         ("sslyze", lambda: sslyze_suites(sub, names)),
+                         ("sslscan, serial loop", lambda: sslscan_suites(sub, names))):
+            log(f"latency: {name} on {len(sub)} endpoints (one run)")
+            wall = fn()[0]
+            rows.append((name, len(sub), f"{wall:.2f}", "", f"{wall / sw:.1f}", ""))
+    finally:
+        proxy.close()
+        estate.close()
+    table(f"Latency: the suite estate behind {delay_ms} ms each way (--per-host {per_host}, --concurrency "
+          f"{concurrency}); tlsmatrix median of {runs}, peers one run",
+          ["run", "endpoints", "wall s", "round-trip floor s", "x floor (peers: x tlsmatrix)", "connections"],
+          rows)
+    print("\nThe floor: per endpoint its connections packed onto --per-host slots (never fewer than its longest "
+          "version probe), over the estate onto --concurrency slots, two round trips each (the proxy holds a "
+          "connection's first bytes one round trip more, as the TCP handshake would). testssl.sh is not run "
+          "here: it took about 40 s per endpoint without the delay.")
+    return ("latency: " + "; ".join(f"{r[0]} {r[2]} s = {r[4]}x the floor" for r in rows[:4]) + "; on "
+            + f"{len(sub)} endpoints " + ", ".join(f"{r[0]} {r[4]}x tlsmatrix" for r in rows[5:]))
+
+
+# --- dead hosts and memory --------------------------------------------------------------------
+
+def scenario_dead(runs, tmp):
     dead_path = os.path.join(tmp, "dead.txt")
     live_path = os.path.join(tmp, "live10.txt")
     dead = Estate("dead", 1000, dead_path)
     live = Estate("live", 10, live_path)
+    timeout_s = 5  # the default connect timeout
     try:
         live_targets = read_targets(live_path)
         plain = os.path.join(tmp, "dead-and-live.plain")
@@ -305,31 +713,28 @@ def scenario_dead(runs, tmp, timeout_s=2):
             f.write(open(dead_path).read())
             for a, _ in live_targets:
                 f.write(a + "\n")
-        results = []
-        for label, extra in (("default --concurrency 64", []), ("--concurrency 2048", ["--concurrency", "2048"])):
-            log(f"dead hosts: tlsmatrix {label}")
-            args = ["--connect-timeout", f"{timeout_s}s", "--timeout", f"{timeout_s * 2}s", *extra]
-            wall, rss, m = median_of(runs, lambda: run_ours(plain, "both", args)[:3])
-            g, c = agreement(m, live_targets)
-            results.append((label, wall, rss, f"{g}/{c}"))
+        log("dead hosts: tlsmatrix at the defaults")
+        wall, rss, m = median_of(runs, lambda: run_ours(plain, "both")[:3])
+        g, c = agreement(m, live_targets)
+        results = [("at the defaults", wall, rss, f"{g}/{c}")]
     finally:
         dead.close()
         live.close()
     rows = [(f"tlsmatrix {l}", f"{w:.2f}", mib(r), f"{w / timeout_s:.2f}", a) for l, w, r, a in results]
-    table(f"Dead hosts: 1,000 silent endpoints + 10 live, connect timeout {timeout_s} s, median of {runs}",
+    table(f"Dead hosts: 1,000 silent endpoints + 10 live, default connect timeout {timeout_s} s",
           ["run", "wall s", "peak RSS MiB", "x connect timeout", "live cells right"], rows)
-    best = results[-1]
-    return (f"dead hosts: {best[1]:.2f} s = {best[1] / timeout_s:.2f}x one connect timeout with "
-            f"--concurrency 2048 ({results[0][1]:.1f} s with the default 64); live cells {best[3]}")
+    best = results[0]
+    return (f"dead hosts: {best[1]:.2f} s = {best[1] / timeout_s:.2f}x one connect timeout at the defaults; "
+            f"live cells {best[3]}")
 
 
 def scenario_memory(tmp):
     rows = []
     live_path = os.path.join(tmp, "mem-live.txt")
     live = Estate("live", 10, live_path)
+    peaks = {}
     try:
         live_targets = read_targets(live_path)
-        peaks = {}
         for n in (1000, 10000):
             plain = os.path.join(tmp, f"mem{n}.plain")
             with open(plain, "w") as f:
@@ -338,30 +743,19 @@ def scenario_memory(tmp):
                 for i in range(n - len(live_targets)):
                     # Nothing listens on these loopback addresses: each connection is refused.
                     f.write(f"127.3.{i // 250}.{i % 250 + 1}:4433\n")
-            log(f"memory: {n} endpoints")
-            wall, rss, m, _ = run_ours(plain, "both", ["--concurrency", "256"])
-            g, c = agreement(m, live_targets)
-            peaks[n] = rss
-            rows.append((n, f"{wall:.2f}", mib(rss), f"{g}/{c}"))
+            for label, extra in (("versions", []), ("--suites", ["--suites"])):
+                log(f"memory: {n} endpoints, {label}")
+                wall, rss, m, _ = run_ours(plain, "both", extra)
+                g, c = agreement(m, live_targets)
+                peaks[(n, label)] = rss
+                rows.append((n, label, f"{wall:.2f}", mib(rss), f"{g}/{c}"))
     finally:
         live.close()
-    table("Memory: endpoints that refuse connections (10 live among them)",
-          ["endpoints", "wall s", "peak RSS MiB", "live cells right"], rows)
-    return (f"memory: peak RSS {mib(peaks[1000])} MiB at 1,000 endpoints, {mib(peaks[10000])} MiB at 10,000 "
-            f"({peaks[10000] / peaks[1000]:.2f}x for 10x the endpoints)")
-
-
-def scenario_latency():
-    probe = subprocess.run(["sh", "-c", "ip netns add tlsmatrix-netem-probe && "
-                            "ip netns exec tlsmatrix-netem-probe tc qdisc add dev lo root netem delay 1ms; "
-                            "r=$?; ip netns del tlsmatrix-netem-probe; exit $r"],
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
-        why = (probe.stderr.strip().splitlines() or ["unknown"])[-1]
-        print(f"\n## Latency\n\nnot measured: tc netem is not available on this kernel ({why})")
-        return f"latency: not measured (no tc netem here: {why})"
-    print("\n## Latency\n\nnetem is available, but this benchmark does not drive it yet")
-    return "latency: not measured"
+    table("Memory: endpoints that refuse connections (10 live among them), default settings",
+          ["endpoints", "scan", "wall s", "peak RSS MiB", "live cells right"], rows)
+    return (f"memory: peak RSS at 10,000 endpoints {mib(peaks[(10000, 'versions')])} MiB, "
+            f"{mib(peaks[(10000, '--suites')])} MiB with --suites (1,000: {mib(peaks[(1000, 'versions')])} / "
+            f"{mib(peaks[(1000, '--suites')])} MiB)")
 
 
 def main():
@@ -370,7 +764,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peer-subset", type=int, default=50,
                     help="endpoints given to the slow peers (sslyze, testssl.sh)")
-    ap.add_argument("--only", default="loopback,latency,dead,memory")
+    ap.add_argument("--suite-n", type=int, default=48, help="endpoints in the suite estate")
+    ap.add_argument("--only", default="loopback,suites,latency,dead,memory")
     ap.add_argument("--no-install", action="store_true")
     args = ap.parse_args()
     install(args.no_install)
@@ -382,8 +777,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         if "loopback" in only:
             summary.append(scenario_loopback(args.n, args.runs, args.peer_subset, tmp))
+        if "suites" in only:
+            summary.append(scenario_suites(args.suite_n, args.runs, tmp))
         if "latency" in only:
-            summary.append(scenario_latency())
+            summary.append(scenario_latency(args.suite_n, args.runs, tmp))
         if "dead" in only:
             summary.append(scenario_dead(args.runs, tmp))
         if "memory" in only:

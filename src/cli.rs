@@ -254,6 +254,12 @@ pub struct PolicyArgs {
     /// Versions that must be refused (a custom policy), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_version)]
     pub forbid: Vec<TlsVersion>,
+    /// Fail an endpoint that accepts a forbidden cipher suite with any version it accepts:
+    /// `insecure` (NULL, anonymous, export, RC4, DES, 3DES), `weak` (weak and insecure: also
+    /// CBC with SHA-1, RSA key exchange, no forward secrecy), or suites by IANA or OpenSSL name
+    /// or code point, comma-separated. Needs a scan made with --suites.
+    #[arg(long, value_name = "insecure|weak|LIST")]
+    pub forbid_suites: Option<String>,
     /// Fail an endpoint whose certificate (or an intermediate sent) has fewer than N days left,
     /// counted from now.
     #[arg(long, value_name = "N")]
@@ -286,6 +292,9 @@ pub enum PolicyArg {
     /// tls12-only, and a certificate with 30 days left at least, trusted, covering its names.
     #[value(name = "tls12-only-certs")]
     Tls12OnlyCerts,
+    /// tls12-only, and no weak or insecure cipher suite accepted (a scan made with --suites).
+    #[value(name = "tls12-only-suites")]
+    Tls12OnlySuites,
 }
 
 impl PolicyArg {
@@ -295,6 +304,7 @@ impl PolicyArg {
             PolicyArg::Tls12Plus => "tls12-plus",
             PolicyArg::Tls13Only => "tls13-only",
             PolicyArg::Tls12OnlyCerts => "tls12-only-certs",
+            PolicyArg::Tls12OnlySuites => "tls12-only-suites",
         }
     }
 }
@@ -355,6 +365,12 @@ pub struct ScanArgs {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<String>,
 
+    /// Also list the cipher suites each accepted version takes (with their class: insecure,
+    /// weak, ok), the server's preference order, its key-exchange groups and TLS 1.2 signature
+    /// algorithms; what testssl.sh -E, sslyze and nmap ssl-enum-ciphers list.
+    #[arg(long, visible_alias = "ciphers")]
+    pub suites: bool,
+
     /// Versions to probe, comma-separated.
     #[arg(
         long,
@@ -365,9 +381,16 @@ pub struct ScanArgs {
     )]
     pub versions: Vec<TlsVersion>,
 
-    /// Probes in flight at once, over all endpoints.
+    /// Connections in flight at once, over all endpoints (a probe with both engines holds two);
+    /// a connect whose SYN gets no answer within 25 ms gives its place back while it waits
+    /// (see --max-open).
     #[arg(long, env = "TLSMATRIX_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: u32,
+
+    /// Connections open at once at most, connects waiting for an answer included [default:
+    /// the open-file limit less 64, at most 4096].
+    #[arg(long, env = "TLSMATRIX_MAX_OPEN", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_open: Option<u32>,
 
     /// Probes in flight at once against one address.
     #[arg(long, env = "TLSMATRIX_PER_HOST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]

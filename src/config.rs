@@ -159,7 +159,9 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
             exceptions: exceptions(&args.exceptions)?,
             policy: policy(&args.policy)?.ok_or_else(|| {
                 Error::Usage(
-                    "check needs --policy NAME, --require/--forbid LIST or a --cert-* flag".into(),
+                    "check needs --policy NAME, --require/--forbid LIST, --forbid-suites or a --cert-* \
+                     flag"
+                        .into(),
                 )
             })?,
             scan: Loaded::load(&args.scan)?,
@@ -253,6 +255,26 @@ pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
         (Some(p), false) => Policy::named(p.name()),
         (None, true) => Some(Policy::custom(args.require.clone(), args.forbid.clone())),
         (None, false) => None,
+    };
+    let policy = match &args.forbid_suites {
+        None => policy,
+        Some(text) => {
+            let rule = crate::analysis::suites::SuiteRule::parse(text)
+                .map_err(|e| Error::Usage(format!("--forbid-suites: {e}")))?;
+            let mut p = match policy {
+                Some(mut p) => {
+                    p.name = format!("{} and no {}", p.name, rule.describe());
+                    p
+                }
+                None => {
+                    let mut p = Policy::certificates_only();
+                    p.name = format!("no {}", rule.describe());
+                    p
+                }
+            };
+            p.forbid_suites = Some(rule);
+            Some(p)
+        }
     };
     let certs = CertPolicy {
         min_days: args.cert_min_days,
@@ -374,6 +396,8 @@ pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
             crate::cli::EngineArg::Both => crate::report::Engine::Both,
         },
         certificates: cert_config(&args)?,
+        suites: args.suites,
+        max_open: args.max_open.map(|n| n as usize),
     };
     let policy = policy(&args.policy)?;
     if policy.is_some() && args.baseline.is_some() {

@@ -205,7 +205,8 @@ async fn csv_markdown_and_table_outputs() {
             .collect::<Vec<_>>()
             .join(","),
         "target,host,address,port,protocol,sni,version,status,how,detail,cipher,elapsed_ms,verdict,\
-         cert,cert_subject,cert_issuer,cert_sha256,cert_not_after,cert_days_left,cert_findings"
+         cert,cert_subject,cert_issuer,cert_sha256,cert_not_after,cert_days_left,cert_findings,\
+         suites,suite_order,suites_worst,groups,signature_algorithms,connections"
     );
     let rows: Vec<Vec<String>> = reader
         .records()

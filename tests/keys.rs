@@ -7,7 +7,10 @@ use tlsmatrix::analysis::diff::{EndpointResult, Transition};
 use tlsmatrix::analysis::policy::Compliance;
 use tlsmatrix::capture::ClientVerdict;
 use tlsmatrix::discover::Role;
-use tlsmatrix::report::{Engine, Protocol, RdpStandardSecurity, Status, TlsVersion, Verdict};
+use tlsmatrix::report::{
+    Engine, Protocol, RdpStandardSecurity, Status, SuiteOrder, TlsVersion, Verdict,
+};
+use tlsmatrix::tls::suites::{Flaw, SuiteClass};
 
 fn same<T>(values: &[T], key: impl Fn(&T) -> String)
 where
@@ -88,6 +91,13 @@ fn every_key_table_matches_its_serde_name() {
     );
     use Role::*;
     same(&[Dc, Gc, Kdc, Site, DomainAddress], |v| v.key().into());
+    same(&SuiteClass::ALL, |v| v.key().into());
+    same(&SuiteClass::ALL, |v| v.to_string());
+    same(&Flaw::ALL, |v| v.key().into());
+    same(
+        &[SuiteOrder::Server, SuiteOrder::Client, SuiteOrder::Unknown],
+        |v| v.key().into(),
+    );
     use tlsmatrix::cert::Severity as V;
     same(&[V::Error, V::Warning, V::Info], |v| v.key().into());
 }

@@ -323,6 +323,7 @@ fn scan_report_of(e: tlsmatrix::report::Endpoint) -> tlsmatrix::report::Report {
             engine: Engine::Both,
             cert_warn_days: 30,
             trust_store: None,
+            suites: false,
         },
         input_errors: vec![],
         excluded: vec![],

@@ -221,6 +221,9 @@ pub struct EndpointDiff {
     /// What the reader must know to trust the transitions (an endpoint that served no TLS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Per version, the cipher suites added and removed (both scans made with `--suites`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub suites: BTreeMap<TlsVersion, super::suites::SuiteChange>,
 }
 
 impl EndpointDiff {
@@ -291,13 +294,14 @@ pub fn diff(
         before.endpoints.iter().map(|e| (key(e), e)).collect();
     let after_keys: std::collections::HashSet<Key> = after.endpoints.iter().map(key).collect();
     let mut endpoints = Vec::new();
+    let suites_listed = before.options.suites && after.options.suites;
     for a in &after.endpoints {
         let b = before_by_key.get(&key(a)).copied();
-        endpoints.push(compare(b, Some(a), exceptions));
+        endpoints.push(compare(b, Some(a), exceptions, suites_listed));
     }
     for b in &before.endpoints {
         if !after_keys.contains(&key(b)) {
-            endpoints.push(compare(Some(b), None, exceptions));
+            endpoints.push(compare(Some(b), None, exceptions, suites_listed));
         }
     }
     let mut summary: BTreeMap<EndpointResult, usize> = BTreeMap::new();
@@ -318,6 +322,7 @@ fn compare(
     before: Option<&Endpoint>,
     after: Option<&Endpoint>,
     exceptions: &Exceptions,
+    suites_listed: bool,
 ) -> EndpointDiff {
     let e = after.or(before).expect("one side");
     let subject = Subject {
@@ -381,6 +386,10 @@ fn compare(
         (Some(b), Some(a)) => super::certs::compare(b, a),
         _ => None,
     };
+    let suites = match (before, after) {
+        (Some(b), Some(a)) => super::suites::compare(b, a, suites_listed),
+        _ => BTreeMap::new(),
+    };
     let result = match only_in {
         Some(_) if excepted.is_some() => EndpointResult::Excepted,
         Some(OnlyIn::Added) => EndpointResult::Added,
@@ -404,6 +413,7 @@ fn compare(
         excepted,
         certificate,
         notes,
+        suites,
     }
 }
 

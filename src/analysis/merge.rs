@@ -187,6 +187,7 @@ pub(crate) fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
             who.join("; ")
         ));
     }
+    let suites = merged_suites(views, &mut disagreements);
     Endpoint {
         target: base.target.clone(),
         host: base.host.clone(),
@@ -205,7 +206,49 @@ pub(crate) fn combine(views: &[(String, &Endpoint)]) -> Endpoint {
             .collect(),
         disagreements,
         rdp_standard_security,
+        suites,
+        connections: views
+            .iter()
+            .filter_map(|(_, e)| e.connections)
+            .reduce(|a, b| a + b),
     }
+}
+
+/// The suites of each version as the first vantage point that enumerated them saw them; a
+/// vantage point that saw another set is a disagreement.
+fn merged_suites(
+    views: &[(String, &Endpoint)],
+    disagreements: &mut Vec<String>,
+) -> BTreeMap<TlsVersion, crate::report::VersionSuites> {
+    let mut out = BTreeMap::new();
+    let versions: std::collections::BTreeSet<TlsVersion> = views
+        .iter()
+        .flat_map(|(_, e)| e.suites.keys().copied())
+        .collect();
+    for v in versions {
+        let seen: Vec<(&str, &crate::report::VersionSuites)> = views
+            .iter()
+            .filter_map(|(n, e)| e.suites.get(&v).map(|s| (n.as_str(), s)))
+            .collect();
+        let ids = |s: &crate::report::VersionSuites| {
+            let mut ids: Vec<u16> = s.suites.iter().map(|x| x.id).collect();
+            ids.sort_unstable();
+            ids
+        };
+        if seen.iter().any(|(_, s)| ids(s) != ids(seen[0].1)) {
+            let who: Vec<String> = seen
+                .iter()
+                .map(|(n, s)| format!("{n}: {}", s.summary()))
+                .collect();
+            disagreements.push(format!(
+                "{}: vantage points saw different suites ({})",
+                v.name(),
+                who.join("; ")
+            ));
+        }
+        out.insert(v, seen[0].1.clone());
+    }
+    out
 }
 
 fn short(c: &Cell) -> String {

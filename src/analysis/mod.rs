@@ -6,6 +6,7 @@ pub mod diff;
 pub mod exceptions;
 pub mod merge;
 pub mod policy;
+pub mod suites;
 pub mod verdict;
 
 /// Every kind of outcome against every consumer: each must follow what the cell proves
@@ -97,6 +98,8 @@ mod one_rule {
             seen_by: BTreeMap::new(),
             disagreements: Vec::new(),
             rdp_standard_security: None,
+            suites: Default::default(),
+            connections: None,
         }
     }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::certs::{self, CertPolicy};
+use super::suites::{self as suite_check, SuiteRule};
 use crate::analysis::diff::Side;
 use crate::analysis::exceptions::{Excepted, Exceptions, Subject};
 use crate::analysis::verdict::declines_tls;
@@ -28,13 +29,23 @@ pub struct Policy {
     /// What the certificates must be (see `analysis::certs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertPolicy>,
+    /// Suites no accepted version may take (see `analysis::suites`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbid_suites: Option<SuiteRule>,
 }
 
 impl Policy {
-    /// A named policy: `tls12-only`, `tls12-plus`, `tls13-only`, or `tls12-only-certs`
-    /// (`tls12-only` with the certificate requirements of [`CertPolicy::usual`]).
+    /// A named policy: `tls12-only`, `tls12-plus`, `tls13-only`, `tls12-only-certs`
+    /// (`tls12-only` with the certificate requirements of [`CertPolicy::usual`]), or
+    /// `tls12-only-suites` (`tls12-only`, and no weak or insecure suite accepted).
     pub fn named(name: &str) -> Option<Policy> {
         use TlsVersion::*;
+        if name == "tls12-only-suites" {
+            let mut p = Policy::named("tls12-only")?;
+            p.name = name.to_string();
+            p.forbid_suites = Some(SuiteRule::Class(crate::tls::suites::SuiteClass::Weak));
+            return Some(p);
+        }
         if name == "tls12-only-certs" {
             let mut p = Policy::named("tls12-only")?;
             p.name = name.to_string();
@@ -53,6 +64,7 @@ impl Policy {
             require_any: any,
             forbid,
             certificate: None,
+            forbid_suites: None,
         })
     }
 
@@ -64,6 +76,7 @@ impl Policy {
             require_any: vec![],
             forbid: vec![],
             certificate: None,
+            forbid_suites: None,
         }
     }
 
@@ -76,6 +89,7 @@ impl Policy {
             require_any: vec![],
             forbid,
             certificate: None,
+            forbid_suites: None,
         }
     }
 }
@@ -150,6 +164,7 @@ pub fn check(report: &Report, policy: &Policy, exceptions: &Exceptions) -> Check
         .map(|e| {
             let mut c = check_endpoint(e, policy);
             certs::add_to_check(&mut c, e, policy);
+            suite_check::add_to_check(&mut c, e, policy);
             except(c, e, exceptions)
         })
         .collect();

@@ -40,6 +40,16 @@ pub enum Behaviour {
         /// OpenSSL cipher list for TLS 1.2 and older; `None` for every suite.
         ciphers: Option<String>,
     },
+    /// A TLS server accepting versions `min..=max` with exactly these suites: an OpenSSL cipher
+    /// list for TLS 1.2 and older, TLS 1.3 suites, its own order enforced or not, and DH
+    /// parameters for DHE and anonymous DH suites (what `scan --suites` is tested against).
+    Suites {
+        min: TlsVersion,
+        max: TlsVersion,
+        ciphers: String,
+        ciphersuites: Option<String>,
+        server_order: bool,
+    },
     /// Accepts TCP and never says anything.
     Silent,
     /// Reads the ClientHello, then resets the connection (what Active Directory does on 636 when
@@ -202,6 +212,16 @@ impl LabServer {
                 server_context_as(TlsVersion::Tls12, TlsVersion::Tls12, None, id)
                     .map_err(io::Error::other)?,
             ),
+            Behaviour::Suites {
+                min,
+                max,
+                ciphers,
+                ciphersuites,
+                server_order,
+            } => Some(
+                suites_context(*min, *max, ciphers, ciphersuites.as_deref(), *server_order)
+                    .map_err(io::Error::other)?,
+            ),
             Behaviour::OversizedChain { kib } => {
                 Some(oversized_context(*kib).map_err(io::Error::other)?)
             }
@@ -332,6 +352,7 @@ async fn handle(
             drip,
         } => stub(&mut tcp, version, only_cipher, drip, &seen).await,
         Behaviour::Tls { .. }
+        | Behaviour::Suites { .. }
         | Behaviour::Pre13
         | Behaviour::OversizedChain { .. }
         | Behaviour::Tls13P384 => {
@@ -883,6 +904,44 @@ pub fn server_context_as(
     for extra in identity.map(|id| &id.chain[1..]).unwrap_or(&[]) {
         b.add_extra_chain_cert(extra.clone())?;
     }
+    b.check_private_key()?;
+    Ok(b.build())
+}
+
+/// The context of [`Behaviour::Suites`].
+fn suites_context(
+    min: TlsVersion,
+    max: TlsVersion,
+    ciphers: &str,
+    ciphersuites: Option<&str>,
+    server_order: bool,
+) -> Result<SslContext, openssl::error::ErrorStack> {
+    let (key, cert) = identity();
+    let mut b = SslContext::builder(SslMethod::tls_server())?;
+    b.clear_options(
+        SslOptions::NO_SSLV3
+            | SslOptions::NO_TLSV1
+            | SslOptions::NO_TLSV1_1
+            | SslOptions::NO_TLSV1_2
+            | SslOptions::NO_TLSV1_3,
+    );
+    if server_order {
+        b.set_options(SslOptions::CIPHER_SERVER_PREFERENCE);
+    }
+    b.set_security_level(0);
+    b.set_min_proto_version(Some(ssl_version(min)))?;
+    b.set_max_proto_version(Some(ssl_version(max)))?;
+    b.set_cipher_list(ciphers)?;
+    if let Some(s) = ciphersuites {
+        b.set_ciphersuites(s)?;
+    }
+    // DH parameters chosen by OpenSSL to match the key, as `openssl s_server` does.
+    // SAFETY: the builder owns a valid SSL_CTX.
+    unsafe {
+        openssl_sys::SSL_CTX_set_dh_auto(b.as_ptr(), 1);
+    }
+    b.set_private_key(key)?;
+    b.set_certificate(cert)?;
     b.check_private_key()?;
     Ok(b.build())
 }

@@ -1,7 +1,7 @@
 use std::io::{self, Write};
 
-use super::certs;
 use super::escape;
+use super::{certs, suites};
 use crate::report::{Outcome, Refusal, Report};
 
 /// Every CSV the tool writes goes through here: each field is quoted, its control characters
@@ -58,6 +58,12 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         certs::CSV_HEADER[4],
         certs::CSV_HEADER[5],
         certs::CSV_HEADER[6],
+        suites::CSV_HEADER[0],
+        suites::CSV_HEADER[1],
+        suites::CSV_HEADER[2],
+        suites::CSV_HEADER[3],
+        suites::CSV_HEADER[4],
+        suites::CSV_HEADER[5],
     ])?;
     for e in &report.endpoints {
         let address = e.address.map(|a| a.to_string()).unwrap_or_default();
@@ -79,6 +85,7 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                 _ => String::new(),
             };
             let [c0, c1, c2, c3, c4, c5, c6] = certs::csv_fields(e, *v);
+            let [s0, s1, s2, s3, s4, s5] = suites::csv_fields(e, *v);
             out.row([
                 e.target.as_str(),
                 e.host.as_str(),
@@ -100,6 +107,12 @@ pub fn write_csv(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                 &c4,
                 &c5,
                 &c6,
+                &s0,
+                &s1,
+                &s2,
+                &s3,
+                &s4,
+                &s5,
             ])?;
         }
     }

@@ -121,6 +121,9 @@ pub(crate) fn findings(d: &Diff) -> Vec<String> {
         for n in &e.notes {
             out.push(format!("note: {name}: {n}"));
         }
+        for line in crate::analysis::suites::change_lines(&e.suites) {
+            out.push(format!("suites: {name}: {line}"));
+        }
         if e.unreachable_both() {
             let why = e
                 .versions
@@ -402,6 +405,27 @@ fn csv(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
                 },
                 "",
                 &certs::csv_field(&c.describe()),
+                e.result.key(),
+            ])?;
+        }
+        for (v, c) in &e.suites {
+            let names = |l: &[crate::analysis::suites::NamedSuite]| {
+                l.iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            out.row([
+                e.target.as_str(),
+                &address,
+                &port,
+                e.protocol.key(),
+                v.key(),
+                "",
+                "",
+                "suites_changed",
+                &format!("removed: {}", names(&c.removed)),
+                &format!("added: {}", names(&c.added)),
                 e.result.key(),
             ])?;
         }

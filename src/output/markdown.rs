@@ -140,6 +140,7 @@ pub fn write_markdown(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         cells.push(Md::bold(verdict_text(e, true)));
         row(w, cells)?;
     }
+    super::suites::write_markdown(report, w)?;
     writeln!(w)?;
     line(w, "", &summary_line(report))?;
     let mut notes = notes(report, 200);

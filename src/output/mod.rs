@@ -13,6 +13,7 @@ mod json;
 mod markdown;
 mod predict;
 pub mod prometheus;
+mod suites;
 mod table;
 
 use std::io::{self, Write};
@@ -451,6 +452,8 @@ mod tests {
                     seen_by: BTreeMap::new(),
                     disagreements: vec![],
                     rdp_standard_security: None,
+                    suites: Default::default(),
+                    connections: None,
                     versions,
                 }
             })
@@ -479,6 +482,7 @@ mod tests {
                 engine: crate::report::Engine::Both,
                 cert_warn_days: 30,
                 trust_store: Some("system + --ca-file corp-root.pem".into()),
+                suites: false,
             },
             input_errors: vec![],
             excluded: vec![],

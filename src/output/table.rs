@@ -71,6 +71,7 @@ pub fn write_table(report: &Report, look: Look, w: &mut dyn Write) -> io::Result
     if let Some(l) = legend(&words) {
         say(w, look, &l)?;
     }
+    super::suites::write_table(report, look, w)?;
     for e in &report.input_errors {
         say(w, look, &format!("input error: {e}"))?;
     }

@@ -194,6 +194,7 @@ async fn predict_one(config: &LiveConfig, client: &Input, ep: &Endpoint) -> (Met
         protocol: ep.protocol,
         ldap_check: false,
         gate: None,
+        slots: None,
     };
     let first = match rewrite(hello, &base) {
         Ok(h) => h,
@@ -404,8 +405,9 @@ async fn attempt(
     details: bool,
 ) -> Attempt {
     let deadline = Instant::now() + limits.timeout;
+    // No scan slots here: the deadline stays as it was.
     let mut tcp = match open(target, limits, deadline).await {
-        Ok((tcp, _)) => tcp,
+        Ok(opened) => opened.tcp,
         Err((outcome, _)) => {
             return Attempt::Undecided(format!("{}: {}", outcome.status().key(), outcome.detail()));
         }

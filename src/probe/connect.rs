@@ -3,10 +3,12 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::timeout_at;
 
 use crate::probe::prelude::{self, PreludeError};
@@ -34,6 +36,46 @@ pub struct Endpoint<'a> {
     pub ldap_check: bool,
     /// Told `Some(true)` as soon as a TCP connection to the endpoint is up.
     pub gate: Option<&'a ConnectGate>,
+    /// The scan's limits on open connections and handshakes in flight, if any.
+    pub slots: Option<&'a Slots>,
+}
+
+/// The two limits a scan puts on its connections. A connection holds a `files` permit from
+/// before its connect until it is closed, so open sockets stay under the open-file limit, and a
+/// `handshakes` permit (`--concurrency`) while it is open; waiting for a SYN that gets no answer
+/// within [`SYN_GRACE`] gives that slot back until TCP is up. So a thousand dead hosts wait out
+/// their connect timeouts side by side, holding file descriptors, while the live ones are
+/// probed.
+#[derive(Clone, Debug)]
+pub struct Slots {
+    pub files: Arc<Semaphore>,
+    pub handshakes: Arc<Semaphore>,
+}
+
+impl Slots {
+    pub fn new(files: usize, handshakes: usize) -> Slots {
+        Slots {
+            files: Arc::new(Semaphore::new(files.max(1))),
+            handshakes: Arc::new(Semaphore::new(handshakes.max(1))),
+        }
+    }
+}
+
+/// The permits a connection holds; dropped with it.
+#[derive(Default)]
+pub struct Permits {
+    _file: Option<OwnedSemaphorePermit>,
+    _handshake: Option<OwnedSemaphorePermit>,
+}
+
+/// A connection ready for a ClientHello: the prelude said, the connect attempts made, the
+/// probe's deadline (moved on by the time spent waiting for a handshake slot), and the permits
+/// to hold while it is open.
+pub struct Opened {
+    pub tcp: TcpStream,
+    pub attempts: u32,
+    pub deadline: tokio::time::Instant,
+    pub permits: Permits,
 }
 
 /// Whether an endpoint answers TCP at all: `None` until its first probe knows. The other
@@ -67,11 +109,19 @@ pub async fn open(
     endpoint: &Endpoint<'_>,
     limits: Limits,
     deadline: tokio::time::Instant,
-) -> Result<(TcpStream, u32), (Outcome, u32)> {
-    let (mut tcp, attempts) = connect(endpoint.addr, limits, deadline, endpoint.gate).await?;
-    match prelude_within(endpoint.protocol, &mut tcp, deadline, limits).await {
-        Ok(()) => Ok((tcp, attempts)),
-        Err(failed) => Err((failed, attempts)),
+) -> Result<Opened, (Outcome, u32)> {
+    let connected = connect(
+        endpoint.addr,
+        limits,
+        deadline,
+        endpoint.gate,
+        endpoint.slots,
+    )
+    .await?;
+    let mut opened = connected;
+    match prelude_within(endpoint.protocol, &mut opened.tcp, opened.deadline, limits).await {
+        Ok(()) => Ok(opened),
+        Err(failed) => Err((failed, opened.attempts)),
     }
 }
 
@@ -106,8 +156,13 @@ pub async fn rdp_standard_security(
     limits: Limits,
 ) -> (RdpStandardSecurity, String) {
     let deadline = tokio::time::Instant::now() + limits.timeout;
-    let mut tcp = match connect(endpoint.addr, limits, deadline, None).await {
-        Ok((tcp, _)) => tcp,
+    let Opened {
+        mut tcp,
+        deadline,
+        permits: _permits,
+        ..
+    } = match connect(endpoint.addr, limits, deadline, None, endpoint.slots).await {
+        Ok(opened) => opened,
         Err((failed, _)) => return (RdpStandardSecurity::Unknown, failed.detail()),
     };
     match timeout_at(deadline, prelude::rdp_standard_security(&mut tcp)).await {
@@ -129,23 +184,72 @@ fn prelude_name(p: Protocol) -> &'static str {
     }
 }
 
+/// How long a connect holds its handshake slot while its SYN gets no answer. A live host answers
+/// within a round trip, so it connects holding its slot and no more connections are open than
+/// `--concurrency` allows; one that does not answer gives the slot back and waits out its
+/// connect timeout holding only a file permit, so silent hosts do not hold up the live ones.
+pub const SYN_GRACE: Duration = Duration::from_millis(25);
+
+/// Connect within the connect timeout (and the probe's deadline), holding a file permit from
+/// the start and a handshake slot while connecting for at most [`SYN_GRACE`], then again once TCP
+/// is up (see [`Slots`]). Time spent waiting for permits does not count against the probe's
+/// limits: the deadlines move on by as much.
 async fn connect(
     addr: SocketAddr,
     limits: Limits,
     deadline: tokio::time::Instant,
     gate: Option<&ConnectGate>,
-) -> Result<(TcpStream, u32), (Outcome, u32)> {
+    slots: Option<&Slots>,
+) -> Result<Opened, (Outcome, u32)> {
+    let mut deadline = deadline;
+    let mut permits = Permits::default();
+    // Waiting for a permit is the scan's time, not the server's.
+    async fn take(
+        sem: &Arc<Semaphore>,
+        deadline: &mut tokio::time::Instant,
+    ) -> Option<OwnedSemaphorePermit> {
+        let asked = tokio::time::Instant::now();
+        let permit = sem.clone().acquire_owned().await.ok();
+        *deadline += asked.elapsed();
+        permit
+    }
+    if let Some(s) = slots {
+        permits._file = take(&s.files, &mut deadline).await;
+    }
     let mut attempts = 0;
     loop {
         attempts += 1;
+        if let (Some(s), None) = (slots, &permits._handshake) {
+            permits._handshake = take(&s.handshakes, &mut deadline).await;
+        }
         let attempt_deadline = deadline.min(tokio::time::Instant::now() + limits.connect_timeout);
-        let failure = match timeout_at(attempt_deadline, TcpStream::connect(addr)).await {
+        let connecting = timeout_at(attempt_deadline, TcpStream::connect(addr));
+        tokio::pin!(connecting);
+        let result = tokio::select! {
+            // A connect that is done wins over a grace that has just run out.
+            biased;
+            r = &mut connecting => r,
+            _ = tokio::time::sleep(SYN_GRACE), if permits._handshake.is_some() => {
+                // No answer to the SYN yet: let a live host have the slot meanwhile.
+                permits._handshake = None;
+                connecting.await
+            }
+        };
+        let failure = match result {
             Ok(Ok(tcp)) => {
                 let _ = tcp.set_nodelay(true);
                 if let Some(g) = gate {
                     g.send_replace(Some(true));
                 }
-                return Ok((tcp, attempts));
+                if let (Some(s), None) = (slots, &permits._handshake) {
+                    permits._handshake = take(&s.handshakes, &mut deadline).await;
+                }
+                return Ok(Opened {
+                    tcp,
+                    attempts,
+                    deadline,
+                    permits,
+                });
             }
             Ok(Err(e)) if crate::scan::out_of_descriptors(&e) => {
                 // This machine is out of file descriptors: wait for another probe to end. It

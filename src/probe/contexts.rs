@@ -41,16 +41,22 @@ pub enum Offer {
 /// One client context per version to test.
 pub struct ClientContexts {
     contexts: BTreeMap<TlsVersion, Offer>,
+    /// The suites each ready context's ClientHello offers (signalling values left out).
+    suites: BTreeMap<TlsVersion, Vec<u16>>,
 }
 
 impl ClientContexts {
     pub fn new(versions: &[TlsVersion]) -> Self {
+        let mut suites = BTreeMap::new();
         let contexts = versions
             .iter()
             .map(|&v| {
                 let offer = match build(v) {
                     Ok(ctx) => match check_offer(&ctx, v) {
-                        Ok(()) => Offer::Ready(ctx),
+                        Ok(offered) => {
+                            suites.insert(v, offered);
+                            Offer::Ready(ctx)
+                        }
                         Err(why) => Offer::NotTestable(why),
                     },
                     Err(why) => Offer::NotTestable(why),
@@ -58,11 +64,16 @@ impl ClientContexts {
                 (v, offer)
             })
             .collect();
-        ClientContexts { contexts }
+        ClientContexts { contexts, suites }
     }
 
     pub fn get(&self, v: TlsVersion) -> Option<&Offer> {
         self.contexts.get(&v)
+    }
+
+    /// The suites this OpenSSL offers for `v` (empty when it cannot offer the version).
+    pub fn suites(&self, v: TlsVersion) -> &[u16] {
+        self.suites.get(&v).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -204,8 +215,9 @@ impl Write for Capture {
     }
 }
 
-/// Write a ClientHello with this context and check that it offers the version and nothing else.
-fn check_offer(ctx: &SslContext, v: TlsVersion) -> Result<(), String> {
+/// Write a ClientHello with this context and check that it offers the version and nothing else;
+/// the suites it offers.
+fn check_offer(ctx: &SslContext, v: TlsVersion) -> Result<Vec<u16>, String> {
     let lib = library_version();
     let hello = client_hello(ctx, Some("offline.check"))
         .map_err(|why| format!("{lib} cannot offer {}: {why}", v.name()))?;
@@ -231,7 +243,11 @@ fn check_offer(ctx: &SslContext, v: TlsVersion) -> Result<(), String> {
             v.name()
         ));
     }
-    Ok(())
+    Ok(offer
+        .ciphers
+        .into_iter()
+        .filter(|c| crate::tls::suites::usable(*c, v))
+        .collect())
 }
 
 /// The bytes of the ClientHello this context writes.

@@ -8,10 +8,12 @@ pub mod contexts;
 pub mod ldap;
 pub mod openssl;
 pub mod prelude;
+pub mod suites;
 pub mod tap;
 pub mod wire;
 
 pub use combine::probe_cell;
 pub use connect::{
-    ConnectGate, Endpoint, Limits, ProbeResult, open, rdp_standard_security, show_duration,
+    ConnectGate, Endpoint, Limits, Opened, Permits, ProbeResult, Slots, open,
+    rdp_standard_security, show_duration,
 };

@@ -19,7 +19,7 @@ use crate::probe::classify::answer_outcome;
 use crate::probe::contexts::{certificate_requested, library_version, reason};
 use crate::probe::ldap;
 use crate::probe::tap::Tap;
-use crate::probe::{Endpoint, Limits, ProbeResult, open, show_duration};
+use crate::probe::{Endpoint, Limits, Opened, ProbeResult, open, show_duration};
 use crate::report::{Cell, LdapCheck, Outcome, Phase, Protocol, Refusal, RootDse, TlsVersion};
 use crate::tls::record::{self, ServerAnswer};
 
@@ -36,15 +36,31 @@ pub async fn probe(
     endpoint: &Endpoint<'_>,
     limits: Limits,
 ) -> ProbeResult {
+    probe_offering(ctx, version, endpoint, limits, None).await
+}
+
+/// Probe as [`probe`] does, offering only `suites` (code points this OpenSSL knows) when given.
+pub async fn probe_offering(
+    ctx: &SslContext,
+    version: TlsVersion,
+    endpoint: &Endpoint<'_>,
+    limits: Limits,
+    suites: Option<&[u16]>,
+) -> ProbeResult {
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + limits.timeout);
     let mut root_dse = None;
     let mut peer_chain = None;
     let (outcome, attempts) = match open(endpoint, limits, deadline).await {
         Err(failed) => failed,
-        Ok((tcp, attempts)) => {
+        Ok(Opened {
+            tcp,
+            attempts,
+            deadline,
+            permits: _permits,
+        }) => {
             let (outcome, dse, chain) =
-                handshake(ctx, version, tcp, endpoint, deadline, limits).await;
+                handshake(ctx, version, tcp, endpoint, deadline, limits, suites).await;
             root_dse = dse;
             peer_chain = chain;
             (outcome, attempts)
@@ -80,8 +96,9 @@ async fn handshake(
     endpoint: &Endpoint<'_>,
     deadline: tokio::time::Instant,
     limits: Limits,
+    suites: Option<&[u16]>,
 ) -> (Outcome, Option<RootDse>, Option<Vec<Vec<u8>>>) {
-    let outcome = tls_handshake(ctx, version, tcp, endpoint.sni, deadline, limits).await;
+    let outcome = tls_handshake(ctx, version, tcp, endpoint.sni, deadline, limits, suites).await;
     let (mut outcome, mut stream) = match outcome {
         Ok(pair) => pair,
         Err(outcome) => return (outcome, None, None),
@@ -124,9 +141,13 @@ async fn tls_handshake(
     sni: Option<&str>,
     deadline: tokio::time::Instant,
     limits: Limits,
+    suites: Option<&[u16]>,
 ) -> Result<(Outcome, Stream), Outcome> {
     let lib = library_version();
     let mut ssl = Ssl::new(ctx).map_err(|e| Outcome::Error(format!("{lib}: {e}")))?;
+    if let Some(ids) = suites {
+        restrict(&mut ssl, version, ids)?;
+    }
     if let Some(name) = sni {
         ssl.set_hostname(name)
             .map_err(|e| Outcome::Error(format!("cannot send server name '{name}': {e}")))?;
@@ -177,6 +198,33 @@ async fn tls_handshake(
                 message,
             })
         }
+    }
+}
+
+/// Let this connection offer only `ids`, by OpenSSL's names for them.
+fn restrict(ssl: &mut Ssl, version: TlsVersion, ids: &[u16]) -> Result<(), Outcome> {
+    let names: Vec<&str> = ids
+        .iter()
+        .filter_map(|id| crate::tls::suites::openssl_name(*id))
+        .collect();
+    let not_offered = |e: openssl::error::ErrorStack| {
+        Outcome::NotTestable(format!(
+            "{} cannot offer {}: {e}",
+            library_version(),
+            names.join(":")
+        ))
+    };
+    if names.is_empty() {
+        return Err(Outcome::NotTestable(format!(
+            "{} knows none of these suites",
+            library_version()
+        )));
+    }
+    if version == TlsVersion::Tls13 {
+        ssl.set_ciphersuites(&names.join(":")).map_err(not_offered)
+    } else {
+        ssl.set_cipher_list(&format!("{}:@SECLEVEL=0", names.join(":")))
+            .map_err(not_offered)
     }
 }
 

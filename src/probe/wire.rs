@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout_at;
 
 use crate::probe::classify::answer_outcome;
-use crate::probe::{Endpoint, Limits, open, show_duration};
+use crate::probe::{Endpoint, Limits, Opened, open, show_duration};
 use crate::report::{Cell, Outcome, Phase, Refusal, TlsVersion};
 use crate::tls::hello::{HelloKeys, client_hello, suite_parts};
 use crate::tls::record::{ServerAnswer, only_warnings, server_flight, show_bytes};
@@ -39,7 +39,7 @@ impl Part {
 /// Probe with hand-written ClientHellos offering only `version`.
 pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits) -> Cell {
     let start = Instant::now();
-    let deadline = tokio::time::Instant::from_std(start + limits.timeout);
+    let mut deadline = tokio::time::Instant::from_std(start + limits.timeout);
     let parts = suite_parts(version);
     let mut attempts = 0;
     // The first "no" that may only mean that this hello's suites were not the server's.
@@ -52,8 +52,16 @@ pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits)
         };
         let (this, tries) = match open(endpoint, limits, deadline).await {
             Err(failed) => failed,
-            Ok((mut tcp, tries)) => (
-                exchange(
+            Ok(opened) => {
+                // Time spent waiting for a handshake slot is not the server's.
+                deadline = opened.deadline;
+                let Opened {
+                    mut tcp,
+                    attempts,
+                    permits: _permits,
+                    ..
+                } = opened;
+                let outcome = exchange(
                     version,
                     suites,
                     part,
@@ -62,9 +70,9 @@ pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits)
                     deadline,
                     limits,
                 )
-                .await,
-                tries,
-            ),
+                .await;
+                (outcome, attempts)
+            }
         };
         attempts += tries;
         outcome = match (this, &suite_refusal) {
@@ -151,7 +159,8 @@ async fn exchange(
         Ok(Ok(())) => {}
     }
     let mut got: Vec<u8> = Vec::with_capacity(2048);
-    let mut chunk = [0u8; 4096];
+    // On the heap: a probe waiting for its connect stays small.
+    let mut chunk = vec![0u8; 4096];
     loop {
         // Decide as soon as the bytes so far allow it; a ServerHello may come a byte at a time,
         // after warning alerts.

@@ -76,5 +76,7 @@ pub(crate) fn endpoint(cells: &[(TlsVersion, Outcome)]) -> Endpoint {
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
         rdp_standard_security: None,
+        suites: Default::default(),
+        connections: None,
     }
 }

@@ -16,11 +16,13 @@ mod cell;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod load;
+pub mod suites;
 
 pub use cell::{
     Cell, EngineAnswer, Engines, LdapCheck, Outcome, Phase, Proof, Refusal, RootDse, Status,
     Unproven,
 };
+pub use suites::{AcceptedSuite, DhGroup, Named, SuiteOrder, VersionSuites};
 
 /// Version of the scan report's layout. 2: a cell never probed has status `interrupted`
 /// (schema 1 saved it as an `error`); reports of schema 1 are still read.
@@ -193,6 +195,14 @@ pub struct Endpoint {
     /// For RDP endpoints: whether Standard RDP Security (no TLS) is still allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rdp_standard_security: Option<RdpStandardSecurity>,
+    /// With `scan --suites`: per accepted version, the suites, groups and signature algorithms
+    /// the server accepts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub suites: BTreeMap<TlsVersion, VersionSuites>,
+    /// TCP connections the scan opened to the endpoint: every probe's connect attempts, the
+    /// suite enumeration's and the Standard RDP Security probe's (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u32>,
 }
 
 /// One scan that went into a merged report.
@@ -234,6 +244,9 @@ pub struct ScanOptions {
     /// The trust store certificates were verified against (`system + --ca-file ...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_store: Option<String>,
+    /// Whether the accepted suites of each version were enumerated (`--suites`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suites: bool,
 }
 
 fn default_warn_days() -> u32 {

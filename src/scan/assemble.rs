@@ -50,6 +50,7 @@ pub(super) fn report(
             engine: config.engine,
             cert_warn_days: config.certificates.warn_days,
             trust_store: judge.trust.as_ref().map(|t| t.description.clone()),
+            suites: config.suites,
         },
         input_errors,
         excluded: Vec::new(),
@@ -82,6 +83,8 @@ fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
         rdp_standard_security: row.rdp_standard.map(|(found, _)| found),
+        connections: Some(row.connections),
+        suites: row.suites,
         versions: row.cells,
     }
 }

@@ -1,11 +1,18 @@
 //! Dispatch: bounded fan-out of the planned probes, and the collection of their cells.
 //!
-//! Two limits hold at all times: `concurrency` probes in flight overall, and `per_host` probes
-//! in flight against any one address. Each address gets one small task that takes a per-host
-//! permit and then a global one before it starts a probe, so no probe future exists before it
-//! may run and memory does not grow with the number of endpoints waiting. When a probe cannot
-//! even connect, the versions of that endpoint not started yet are given the same answer
+//! Three limits hold at all times: `per_host` probes in flight against any one address;
+//! `concurrency` connections in flight; and open sockets under the open-file limit. Each
+//! address gets one small task that takes a per-host permit before it starts a probe; a
+//! connection takes a file permit before its connect and a slot of `concurrency`, which it gives
+//! back if its SYN gets no answer within `probe::connect::SYN_GRACE` and takes again once TCP is
+//! up (`probe::Slots`), so endpoints that never answer a SYN wait out their connect timeouts side
+//! by side without holding up the live ones. At most as many addresses
+//! are active as there are file permits, so memory does not grow with the estate. When a probe
+//! cannot even connect, the versions of that endpoint not started yet are given the same answer
 //! instead of being tried again (a dead host costs one connect timeout, not one per version).
+//!
+//! With `--suites`, a version probe that was accepted goes on to enumerate the version's
+//! suites (`probe::suites`), each of its connections taking a per-host permit of its own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,9 +21,12 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::probe::contexts::ClientContexts;
-use crate::probe::{self, ConnectGate, Limits};
-use crate::report::{Cell, Engine, Outcome, Phase, RdpStandardSecurity, RootDse, TlsVersion};
+use crate::probe::contexts::{ClientContexts, Offer};
+use crate::probe::suites::{OpenSslCheck, SuiteScan};
+use crate::probe::{self, ConnectGate, Limits, Slots};
+use crate::report::{
+    Cell, Engine, Outcome, Phase, RdpStandardSecurity, RootDse, TlsVersion, VersionSuites,
+};
 use crate::scan::assemble::Finisher;
 use crate::scan::plan::{HostWork, Job, Task};
 use crate::scan::row::Row;
@@ -28,10 +38,13 @@ type Chain = Option<Vec<Vec<u8>>>;
 /// What a finished job found.
 enum Done {
     /// Row, version, cell, the RootDSE if an LDAP search answered, and the chain the server
-    /// sent if the handshake was accepted.
-    Cell(usize, TlsVersion, Box<(Cell, Option<RootDse>, Chain)>),
-    /// Row, and whether Standard RDP Security is allowed, with why it seems so.
-    RdpStandard(usize, RdpStandardSecurity, String),
+    /// sent if the handshake was accepted; and whether the version's suites follow.
+    Cell(usize, TlsVersion, Box<(Cell, Option<RootDse>, Chain)>, bool),
+    /// Row, version, and its suites.
+    Suites(usize, TlsVersion, Box<VersionSuites>),
+    /// Row, and whether Standard RDP Security is allowed, with why it seems so, and the
+    /// connections the probe made.
+    RdpStandard(usize, RdpStandardSecurity, String, u32),
     /// A probe got its permits and is going on the wire.
     Started(ProbeId, String),
 }
@@ -41,6 +54,21 @@ pub(super) struct Means {
     pub contexts: Arc<ClientContexts>,
     pub limits: Arc<SharedLimits>,
 }
+
+/// What every probe of a scan shares.
+#[derive(Clone, Copy)]
+struct Settings {
+    limits: Limits,
+    per_host: usize,
+    ldap_check: bool,
+    engine: Engine,
+    suites: bool,
+}
+
+/// Addresses being probed at once at most: each holds a few KiB while it waits for its connect,
+/// so 10,000 endpoints stay under 64 MiB; a host with both engines opens two connections, so
+/// this many silent hosts fill the largest budget of open connections (`fds::MAX_OPEN`).
+const MAX_ACTIVE_HOSTS: usize = super::fds::MAX_OPEN / 2;
 
 /// Run the planned probes and put their cells into the rows. Returns true when cancelled
 /// before every probe was done.
@@ -57,18 +85,28 @@ pub(super) async fn run(
         contexts,
         limits: shared,
     } = means;
-    let limits = Limits {
-        connect_timeout: config.connect_timeout,
-        timeout: config.timeout,
-        retries: config.retries,
+    let settings = Settings {
+        limits: Limits {
+            connect_timeout: config.connect_timeout,
+            timeout: config.timeout,
+            retries: config.retries,
+        },
+        per_host: config.per_host.max(1),
+        ldap_check: config.ldap_check,
+        engine: config.engine,
+        suites: config.suites,
     };
     let wanted = config.versions.len();
-    let global = shared.global();
+    let slots = Arc::new(Slots {
+        files: shared.files(),
+        handshakes: shared.global(),
+    });
+    let files = slots.files.available_permits().max(1);
     let (tx, mut rx) = mpsc::channel::<Done>(256);
-    // At most `concurrency` hosts are active at once (each needs a global slot to do anything),
-    // so the tasks alive do not grow with the size of the estate.
-    let host_slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let settings = (config.ldap_check, config.engine);
+    // No more hosts are active at once than connections may be open (each needs one to do
+    // anything), and never more than MAX_ACTIVE_HOSTS: the tasks alive do not grow with the
+    // size of the estate.
+    let host_slots = Arc::new(Semaphore::new(files.min(MAX_ACTIVE_HOSTS)));
     let dispatcher = tokio::spawn(async move {
         let mut hosts = JoinSet::new();
         for (addr, jobs) in work {
@@ -78,9 +116,8 @@ pub(super) async fn run(
             let host = run_host(
                 jobs,
                 shared.host(addr),
-                global.clone(),
+                slots.clone(),
                 contexts.clone(),
-                limits,
                 settings,
                 tx.clone(),
             );
@@ -104,10 +141,14 @@ pub(super) async fn run(
                             observer.probe_started(id, &what);
                             continue;
                         }
-                        Done::Cell(i, v, found) => {
+                        Done::Cell(i, v, found, suites_follow) => {
                             observer.probe_finished((i, Some(v)));
                             let (cell, dse, chain) = *found;
                             let row = &mut rows[i];
+                            row.connections += cell.attempts;
+                            if suites_follow {
+                                row.suites_pending += 1;
+                            }
                             row.cells.insert(v, cell);
                             if row.root_dse.is_none() {
                                 row.root_dse = dse;
@@ -117,9 +158,17 @@ pub(super) async fn run(
                             }
                             row
                         }
-                        Done::RdpStandard(i, found, why) => {
+                        Done::Suites(i, v, found) => {
+                            let row = &mut rows[i];
+                            row.connections += found.connections;
+                            row.suites_pending -= 1;
+                            row.suites.insert(v, *found);
+                            row
+                        }
+                        Done::RdpStandard(i, found, why, connections) => {
                             observer.probe_finished((i, None));
                             let row = &mut rows[i];
+                            row.connections += connections;
                             row.rdp_pending = false;
                             row.rdp_standard = Some((found, why));
                             row
@@ -143,14 +192,14 @@ pub(super) async fn run(
 }
 
 /// Run the jobs of one address, at most as many at once as `host` allows (the per-host limit,
-/// shared with other scans of the address), each also holding a global permit.
+/// shared with other scans of the address); their connections take file permits and handshake
+/// slots from `slots`.
 async fn run_host(
     jobs: Vec<Job>,
     host: Arc<HostLimit>,
-    global: Arc<Semaphore>,
+    slots: Arc<Slots>,
     contexts: Arc<ClientContexts>,
-    limits: Limits,
-    (ldap_check, engine): (bool, Engine),
+    settings: Settings,
     tx: mpsc::Sender<Done>,
 ) {
     // Once a version of this address times out waiting for an answer, its other versions run
@@ -161,61 +210,72 @@ async fn run_host(
     let dead: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let mut gates: HashMap<usize, Arc<ConnectGate>> = HashMap::new();
     let mut running = JoinSet::new();
-    for job in jobs {
-        let Ok(local_permit) = local.clone().acquire_owned().await else {
-            return;
-        };
-        let first = !gates.contains_key(&job.row);
+    // The first job of every row first: each learns whether its endpoint answers TCP. The others
+    // wait for that here, not in tasks of their own, so an address with a hundred silent
+    // endpoints holds a hundred small probes, not five hundred.
+    let mut rows_seen = std::collections::HashSet::new();
+    let (firsts, rest): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|j| rows_seen.insert(j.row));
+    let ordered = firsts
+        .into_iter()
+        .map(|j| (j, true))
+        .chain(rest.into_iter().map(|j| (j, false)));
+    for (job, first) in ordered {
         let gate = gates
             .entry(job.row)
             .or_insert_with(|| Arc::new(tokio::sync::watch::channel(None).0))
             .clone();
-        let global = global.clone();
+        if !first {
+            // Wait until the endpoint's first probe knows whether TCP gets through.
+            let mut rx = gate.subscribe();
+            let up = rx
+                .wait_for(|v| v.is_some())
+                .await
+                .map(|v| *v)
+                .ok()
+                .flatten();
+            let known = match up {
+                Some(false) => dead.lock().expect("lock").get(&job.row).cloned(),
+                _ => None,
+            };
+            if let Some(outcome) = known {
+                let done = match job.task {
+                    Task::Version(v) => {
+                        let cell = Cell::unprobed(copied(outcome));
+                        Done::Cell(job.row, v, Box::new((cell, None, None)), false)
+                    }
+                    Task::RdpStandard => Done::RdpStandard(
+                        job.row,
+                        RdpStandardSecurity::Unknown,
+                        format!("not tried: {}", outcome.detail()),
+                        0,
+                    ),
+                };
+                let _ = tx.send(done).await;
+                continue;
+            }
+        }
+        let Ok(local_permit) = local.clone().acquire_owned().await else {
+            return;
+        };
+        let slots = slots.clone();
         let contexts = contexts.clone();
         let tx = tx.clone();
         let dead = dead.clone();
+        let local = local.clone();
         let host = host.clone();
         running.spawn(async move {
-            let _local = local_permit;
-            if !first {
-                // Wait until the endpoint's first probe knows whether TCP gets through.
-                let mut rx = gate.subscribe();
-                let up = rx
-                    .wait_for(|v| v.is_some())
-                    .await
-                    .map(|v| *v)
-                    .ok()
-                    .flatten();
-                if up == Some(false) {
-                    let known = dead.lock().expect("lock").get(&job.row).cloned();
-                    if let Some(outcome) = known {
-                        let done = match job.task {
-                            Task::Version(v) => {
-                                let cell = Cell::unprobed(copied(outcome));
-                                Done::Cell(job.row, v, Box::new((cell, None, None)))
-                            }
-                            Task::RdpStandard => Done::RdpStandard(
-                                job.row,
-                                RdpStandardSecurity::Unknown,
-                                format!("not tried: {}", outcome.detail()),
-                            ),
-                        };
-                        let _ = tx.send(done).await;
-                        return;
-                    }
-                }
-            }
-            let Ok(_global) = global.acquire_owned().await else {
-                return;
-            };
+            let mut local_permit = Some(local_permit);
             let endpoint = probe::Endpoint {
                 addr: job.addr,
                 sni: job.sni.as_deref(),
                 protocol: job.protocol,
-                ldap_check,
+                ldap_check: settings.ldap_check,
                 gate: Some(&gate),
+                slots: Some(&slots),
             };
-            let id = (
+            let limits = settings.limits;
+            let id: ProbeId = (
                 job.row,
                 match job.task {
                     Task::Version(v) => Some(v),
@@ -232,14 +292,19 @@ async fn run_host(
                 Task::RdpStandard => {
                     // Never the first job of its row: nobody waits on its gate.
                     let (found, why) = probe::rdp_standard_security(&endpoint, limits).await;
-                    let _ = tx.send(Done::RdpStandard(job.row, found, why)).await;
+                    let tried = u32::from(!why.starts_with("not tried"));
+                    let _ = tx.send(Done::RdpStandard(job.row, found, why, tried)).await;
                     return;
                 }
             };
             // Boxed: a task waiting above holds a few bytes, not a whole probe's state, so
             // thousands of waiting endpoints stay cheap.
             let result = Box::pin(probe::probe_cell(
-                &contexts, version, &endpoint, limits, engine,
+                &contexts,
+                version,
+                &endpoint,
+                limits,
+                settings.engine,
             ))
             .await;
             let cell = result.cell;
@@ -270,13 +335,46 @@ async fn run_host(
                     }
                 });
             }
+            let enumerate = settings.suites && cell.proof().is_accepted();
             let _ = tx
                 .send(Done::Cell(
                     job.row,
                     version,
                     Box::new((cell, result.root_dse, result.peer_chain)),
+                    enumerate,
                 ))
                 .await;
+            if enumerate {
+                // The enumeration's connections take per-host permits of their own.
+                drop(local_permit.take());
+                // With OpenSSL alone, its word on every suite; with both engines, one handshake
+                // on the list.
+                let openssl = match (settings.engine, contexts.get(version)) {
+                    (Engine::Openssl | Engine::Both, Some(Offer::Ready(ctx))) => {
+                        Some(OpenSslCheck {
+                            ctx,
+                            offerable: contexts.suites(version),
+                            each: settings.engine == Engine::Openssl,
+                        })
+                    }
+                    _ => None,
+                };
+                let scan = SuiteScan {
+                    endpoint: probe::Endpoint {
+                        ldap_check: false,
+                        gate: None,
+                        ..endpoint
+                    },
+                    limits,
+                    per_host: local,
+                    streams: settings.per_host,
+                    openssl,
+                };
+                let found = Box::pin(probe::suites::enumerate(version, &scan)).await;
+                let _ = tx
+                    .send(Done::Suites(job.row, version, Box::new(found)))
+                    .await;
+            }
         });
         // Reap finished probes so the set does not grow with the job count.
         while running.try_join_next().is_some() {}

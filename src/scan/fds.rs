@@ -62,6 +62,28 @@ pub fn allowed_concurrency(wanted: usize, per_probe: usize) -> usize {
         .min(usize::try_from(fits).unwrap_or(usize::MAX))
 }
 
+/// Connections open at once at most, whatever the open-file limit: enough for thousands of
+/// endpoints that never answer to wait out one connect timeout together, few enough that the
+/// probes waiting stay small in memory.
+pub const MAX_OPEN: usize = 4096;
+
+/// How many connections may be open at once: `configured` (`--max-open`) if set, else what the
+/// open-file limit leaves free, at most [`MAX_OPEN`].
+pub fn open_budget(configured: Option<usize>) -> usize {
+    if let Some(n) = configured {
+        return n.max(1);
+    }
+    match soft_limit() {
+        Some(limit) if limit != libc::RLIM_INFINITY => {
+            let free = limit.saturating_sub(open_now() + RESERVE);
+            usize::try_from(free)
+                .unwrap_or(MAX_OPEN)
+                .clamp(16, MAX_OPEN)
+        }
+        _ => MAX_OPEN,
+    }
+}
+
 /// True for the errors that say this machine is out of file descriptors (EMFILE for the
 /// process, ENFILE for the system): wait for one, do not blame the server.
 pub fn out_of_descriptors(e: &io::Error) -> bool {

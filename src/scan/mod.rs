@@ -24,7 +24,9 @@ use crate::probe::contexts::ClientContexts;
 use crate::report::{Cell, Endpoint, Engine, InputError, Outcome, Report, TlsVersion};
 use crate::target::{ResolveOverrides, Target};
 
-pub use fds::{allowed_concurrency, out_of_descriptors, raise_open_file_limit};
+pub use fds::{
+    MAX_OPEN, allowed_concurrency, open_budget, out_of_descriptors, raise_open_file_limit,
+};
 
 /// Sockets one probe holds at once: both engines run side by side.
 pub fn sockets_per_probe(engine: Engine) -> usize {
@@ -55,6 +57,11 @@ pub struct ScanConfig {
     pub exclude: Vec<String>,
     /// How certificates are judged.
     pub certificates: CertConfig,
+    /// Enumerate the suites, groups and signature algorithms of each accepted version.
+    pub suites: bool,
+    /// TCP connects in flight at most (each holds a file descriptor until its connection is
+    /// closed); `None`: from the open-file limit.
+    pub max_open: Option<usize>,
 }
 
 /// How certificates are judged: the `expires_soon` threshold, where trusted CAs are, and the
@@ -92,6 +99,8 @@ impl Default for ScanConfig {
             engine: Engine::Both,
             exclude: Vec::new(),
             certificates: CertConfig::default(),
+            suites: false,
+            max_open: None,
         }
     }
 }
@@ -122,7 +131,10 @@ impl ScanObserver for Silent {}
 /// them from one `SharedLimits`, so two scrapes of the same domain controller never double its
 /// load.
 pub struct SharedLimits {
+    /// Handshakes in flight: a connection takes one once TCP is up.
     global: Arc<Semaphore>,
+    /// Connections open: a connection takes one before its connect (see `probe::Slots`).
+    files: Arc<Semaphore>,
     per_host: usize,
     /// One limit per address while some scan holds it; dead entries are swept as it grows.
     hosts: Mutex<HashMap<IpAddr, Weak<HostLimit>>>,
@@ -153,9 +165,16 @@ impl SharedLimits {
     /// At most `concurrency` probes at once (fewer if the open-file limit cannot hold that many
     /// probes of both engines), `per_host` against one address.
     pub fn new(concurrency: usize, per_host: usize) -> Self {
+        Self::with_max_open(concurrency, per_host, None)
+    }
+
+    /// [`SharedLimits::new`], with at most `max_open` connections open at once (default: what
+    /// the open-file limit leaves, see [`open_budget`]).
+    pub fn with_max_open(concurrency: usize, per_host: usize, max_open: Option<usize>) -> Self {
         let concurrency = allowed_concurrency(concurrency, sockets_per_probe(Engine::Both));
         SharedLimits {
             global: Arc::new(Semaphore::new(concurrency)),
+            files: Arc::new(Semaphore::new(open_budget(max_open))),
             per_host: per_host.max(1),
             hosts: Mutex::new(HashMap::new()),
         }
@@ -164,6 +183,11 @@ impl SharedLimits {
     /// The permits of the global limit.
     pub(crate) fn global(&self) -> Arc<Semaphore> {
         self.global.clone()
+    }
+
+    /// The permits of open connections.
+    pub(crate) fn files(&self) -> Arc<Semaphore> {
+        self.files.clone()
     }
 
     /// The limit of one address, shared with every scan that probes the address now.
@@ -203,7 +227,11 @@ pub async fn scan(
     observer: &dyn ScanObserver,
 ) -> Report {
     let wanted = allowed_concurrency(config.concurrency, sockets_per_probe(config.engine));
-    let limits = Arc::new(SharedLimits::new(wanted, config.per_host));
+    let limits = Arc::new(SharedLimits::with_max_open(
+        wanted,
+        config.per_host,
+        config.max_open,
+    ));
     scan_within(config, targets, input_errors, cancel, observer, &limits).await
 }
 

@@ -65,6 +65,9 @@ pub(super) async fn rows(
             certificate: None,
             rdp_pending: false,
             rdp_standard: None,
+            suites_pending: 0,
+            suites: BTreeMap::new(),
+            connections: 0,
         };
         match results[i].take() {
             Some(Ok(addrs)) => rows.extend(addrs.into_iter().map(|a| base(Some(a)))),

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::report::{Cell, Certificate, Protocol, RdpStandardSecurity, RootDse, TlsVersion};
+use crate::report::{
+    Cell, Certificate, Protocol, RdpStandardSecurity, RootDse, TlsVersion, VersionSuites,
+};
 
 #[derive(Clone)]
 pub(super) struct Row {
@@ -22,11 +24,16 @@ pub(super) struct Row {
     /// An RDP row waits for its Standard RDP Security probe too.
     pub(super) rdp_pending: bool,
     pub(super) rdp_standard: Option<(RdpStandardSecurity, String)>,
+    /// Accepted versions whose suites are still being enumerated.
+    pub(super) suites_pending: usize,
+    pub(super) suites: BTreeMap<TlsVersion, VersionSuites>,
+    /// TCP connections opened so far.
+    pub(super) connections: u32,
 }
 
 impl Row {
     /// Every cell is in, and for RDP the Standard RDP Security answer.
     pub(super) fn complete(&self, wanted: usize) -> bool {
-        self.cells.len() == wanted && !self.rdp_pending
+        self.cells.len() == wanted && !self.rdp_pending && self.suites_pending == 0
     }
 }

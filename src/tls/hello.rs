@@ -54,15 +54,14 @@ use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use tls_parser::{
-    CIPHERS, TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite,
+    CIPHERS, TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherSuite,
 };
 
 use crate::tls::TlsVersion;
-
-/// TLS_EMPTY_RENEGOTIATION_INFO_SCSV: asks for secure renegotiation without an extension.
-pub const SCSV_RENEGOTIATION: u16 = 0x00ff;
-/// TLS_FALLBACK_SCSV: never offered, or a server rightly refuses a lower version.
-pub const SCSV_FALLBACK: u16 = 0x5600;
+use crate::tls::suites;
+/// TLS_EMPTY_RENEGOTIATION_INFO_SCSV asks for secure renegotiation without an extension;
+/// TLS_FALLBACK_SCSV is never offered, or a server rightly refuses a lower version.
+pub use crate::tls::suites::{SCSV_FALLBACK, SCSV_RENEGOTIATION};
 /// The most cipher suites one hello offers (the SCSV counts).
 pub const MAX_SUITES: usize = 128;
 
@@ -105,28 +104,6 @@ pub const SIGALGS_TLS13: &[u16] = &[
     0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080a, 0x080b, 0x0401,
     0x0501, 0x0601, 0x0203, 0x0201,
 ];
-
-/// Whether a registered suite can be used with `v`.
-fn usable(c: &TlsCipherSuite, v: TlsVersion) -> bool {
-    if [0, SCSV_RENEGOTIATION, SCSV_FALLBACK].contains(&c.id.0) {
-        return false;
-    }
-    let tls13 = c.kx == TlsCipherKx::Tls13;
-    // MD5 and SHA-1 HMACs (or none) are all TLS 1.0/1.1 and SSLv3 know; AEAD and SHA-2 MACs
-    // arrived with TLS 1.2.
-    let old_mac = matches!(
-        c.mac,
-        TlsCipherMac::HmacMd5 | TlsCipherMac::HmacSha1 | TlsCipherMac::Null
-    );
-    match v {
-        TlsVersion::Tls13 => tls13,
-        TlsVersion::Tls12 => !tls13,
-        TlsVersion::Tls10 | TlsVersion::Tls11 => !tls13 && old_mac,
-        TlsVersion::Ssl3 => {
-            old_mac && matches!(c.kx, TlsCipherKx::Rsa | TlsCipherKx::Dh | TlsCipherKx::Dhe)
-        }
-    }
-}
 
 /// Where a suite goes in the offer: common suites first, then rare, then exotic; within a tier
 /// AEAD before CBC before 3DES before RC4, forward secrecy first.
@@ -179,7 +156,10 @@ fn rank(c: &TlsCipherSuite) -> (u8, u8, u8, u16) {
 
 /// Every suite a hello for `v` may offer, common ones first (see the module docs).
 pub fn cipher_suites(v: TlsVersion) -> Vec<u16> {
-    let mut suites: Vec<&TlsCipherSuite> = CIPHERS.values().filter(|c| usable(c, v)).collect();
+    let mut suites: Vec<&TlsCipherSuite> = CIPHERS
+        .values()
+        .filter(|c| suites::usable(c.id.0, v))
+        .collect();
     suites.sort_by_key(|c| rank(c));
     suites.into_iter().map(|c| c.id.0).collect()
 }
@@ -257,8 +237,20 @@ fn list16(items: &[u16]) -> Vec<u8> {
     b
 }
 
+/// What a hello offers besides its version and suites, where it differs from the usual lists
+/// (the suite enumeration asks for one group or signature algorithm at a time this way).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Offer<'a> {
+    /// The `supported_groups` list (TLS 1.0 and up); a TLS 1.3 hello sends key shares for the
+    /// groups of these it has keys for (X25519, P-256), or none, which asks for a
+    /// HelloRetryRequest.
+    pub groups: Option<&'a [u16]>,
+    /// The `signature_algorithms` list (TLS 1.2 and 1.3).
+    pub signature_algorithms: Option<&'a [u16]>,
+}
+
 /// The extensions of a hello for `v` (none for SSLv3), before any padding.
-fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
+fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys, offer: Offer<'_>) -> Vec<u8> {
     let mut ext = Vec::with_capacity(256);
     if let Some(name) = sni {
         let mut b = Vec::new();
@@ -269,8 +261,13 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
         extension(&mut ext, EXT_SERVER_NAME, &b);
     }
     if v == TlsVersion::Tls13 {
-        extension(&mut ext, EXT_SUPPORTED_GROUPS, &list16(GROUPS_TLS13));
-        extension(&mut ext, EXT_SIGNATURE_ALGORITHMS, &list16(SIGALGS_TLS13));
+        let groups = offer.groups.unwrap_or(GROUPS_TLS13);
+        extension(&mut ext, EXT_SUPPORTED_GROUPS, &list16(groups));
+        extension(
+            &mut ext,
+            EXT_SIGNATURE_ALGORITHMS,
+            &list16(offer.signature_algorithms.unwrap_or(SIGALGS_TLS13)),
+        );
         extension(&mut ext, EXT_SUPPORTED_VERSIONS, &[2, 0x03, 0x04]);
         // psk_dhe_ke: some servers insist on seeing it.
         extension(&mut ext, EXT_PSK_KEY_EXCHANGE_MODES, &[1, 1]);
@@ -278,6 +275,10 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
         // it negotiates TLS 1.3.
         let mut shares = Vec::new();
         for (group, key) in [(GROUP_X25519, &keys.x25519), (GROUP_P256, &keys.p256)] {
+            // A share for a group not listed breaks RFC 8446 4.2.8.
+            if !groups.contains(&group) {
+                continue;
+            }
             u16be(&mut shares, group);
             u16be(&mut shares, key.len() as u16);
             shares.extend_from_slice(key);
@@ -287,10 +288,18 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
         ks.extend_from_slice(&shares);
         extension(&mut ext, EXT_KEY_SHARE, &ks);
     } else {
-        extension(&mut ext, EXT_SUPPORTED_GROUPS, &list16(GROUPS_BEFORE_TLS13));
+        extension(
+            &mut ext,
+            EXT_SUPPORTED_GROUPS,
+            &list16(offer.groups.unwrap_or(GROUPS_BEFORE_TLS13)),
+        );
         extension(&mut ext, EXT_EC_POINT_FORMATS, &[1, 0]); // uncompressed
         if v == TlsVersion::Tls12 {
-            extension(&mut ext, EXT_SIGNATURE_ALGORITHMS, &list16(SIGALGS_TLS12));
+            extension(
+                &mut ext,
+                EXT_SIGNATURE_ALGORITHMS,
+                &list16(offer.signature_algorithms.unwrap_or(SIGALGS_TLS12)),
+            );
         }
         extension(&mut ext, EXT_EXTENDED_MASTER_SECRET, &[]);
         extension(&mut ext, EXT_RENEGOTIATION_INFO, &[0]); // empty: a first handshake
@@ -301,6 +310,17 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
 /// A complete ClientHello record offering only `v` and the cipher suites `suites` (one of
 /// [`suite_parts`]); `sni` is sent for TLS 1.0 and up.
 pub fn client_hello(v: TlsVersion, suites: &[u16], sni: Option<&str>, keys: &HelloKeys) -> Vec<u8> {
+    client_hello_with(v, suites, sni, keys, Offer::default())
+}
+
+/// A ClientHello as [`client_hello`] makes it, with other groups or signature algorithms.
+pub fn client_hello_with(
+    v: TlsVersion,
+    suites: &[u16],
+    sni: Option<&str>,
+    keys: &HelloKeys,
+    offer: Offer<'_>,
+) -> Vec<u8> {
     let legacy = match v {
         TlsVersion::Tls13 => 0x0303,
         other => other.wire(),
@@ -323,7 +343,7 @@ pub fn client_hello(v: TlsVersion, suites: &[u16], sni: Option<&str>, keys: &Hel
     body.extend_from_slice(&[1, 0]); // compression: null only
 
     if v != TlsVersion::Ssl3 {
-        let mut ext = extensions(v, sni, keys);
+        let mut ext = extensions(v, sni, keys, offer);
         // The handshake message: 4 bytes of header, the body so far, 2 bytes of extension
         // length, the extensions.
         let len = 4 + body.len() + 2 + ext.len();

@@ -1,5 +1,6 @@
-//! Pure bytes: protocol versions, alerts, ClientHello building and the reading of TLS records.
-//! Nothing here opens a socket or decides an outcome.
+//! Pure bytes: protocol versions, alerts, ClientHello building, the reading of TLS records, and
+//! the facts about cipher suites, groups and signature algorithms (with the suites'
+//! classification). Nothing here opens a socket or decides an outcome.
 
 pub mod alert;
 pub mod answer;
@@ -8,6 +9,7 @@ pub mod hello;
 pub mod names;
 pub mod record;
 pub mod replay;
+pub mod suites;
 pub mod version;
 
 pub use alert::alert_name;

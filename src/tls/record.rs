@@ -38,6 +38,9 @@ pub enum ServerAnswer {
         /// The version in its `supported_versions` extension, if it has one.
         supported_version: Option<u16>,
         cipher: u16,
+        /// TLS 1.3: the group of its `key_share` (a ServerHello's share, or the group a
+        /// HelloRetryRequest asks for).
+        key_share: Option<u16>,
     },
     /// A fatal alert before any ServerHello (or a warning-level close_notify, which ends the
     /// connection just as well). Other warnings do not end the answer: see `ServerFlight`.
@@ -235,10 +238,16 @@ fn hello_in(msg: &[u8]) -> ServerAnswer {
     match parse_tls_message_handshake(msg) {
         Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)))) => {
             let mut supported_version = None;
+            let mut key_share = None;
             if let Some(ext) = sh.ext {
                 match parse_tls_server_hello_extensions(ext) {
                     Ok((_, exts)) => {
                         for e in exts {
+                            if let TlsExtension::KeyShare(ks) = &e
+                                && ks.len() >= 2
+                            {
+                                key_share = Some(u16::from_be_bytes([ks[0], ks[1]]));
+                            }
                             if let TlsExtension::SupportedVersions(v) = e {
                                 // A ServerHello names one version (RFC 8446 4.2.1).
                                 match v.as_slice() {
@@ -266,6 +275,7 @@ fn hello_in(msg: &[u8]) -> ServerAnswer {
                 legacy_version: sh.version.0,
                 supported_version,
                 cipher: sh.cipher.0,
+                key_share,
             }
         }
         Ok((_, TlsMessage::Handshake(TlsMessageHandshake::HelloRetryRequest(hrr)))) => {
@@ -276,6 +286,7 @@ fn hello_in(msg: &[u8]) -> ServerAnswer {
                 legacy_version: hrr.version.0,
                 supported_version: None,
                 cipher: hrr.cipher.0,
+                key_share: None,
             }
         }
         Ok(_) => ServerAnswer::Unclear(format!(
@@ -283,6 +294,97 @@ fn hello_in(msg: &[u8]) -> ServerAnswer {
             msg[0]
         )),
         Err(_) => ServerAnswer::Unclear("a ServerHello that could not be parsed".into()),
+    }
+}
+
+/// What a TLS 1.0-1.2 server's first flight says about its key exchange, past its ServerHello.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyExchangeSeen {
+    /// The flight so far ends before its ServerKeyExchange or ServerHelloDone.
+    NotYet,
+    /// A ServerHelloDone and no ServerKeyExchange (RSA key exchange).
+    None,
+    /// An ECDHE ServerKeyExchange with a named curve.
+    Curve {
+        group: u16,
+        /// TLS 1.2: the signature algorithm it is signed with.
+        signature: Option<u16>,
+    },
+    /// A DHE ServerKeyExchange: the server's prime.
+    Dh {
+        prime: Vec<u8>,
+        signature: Option<u16>,
+    },
+    /// A ServerKeyExchange that could not be read (explicit curves, a PSK hint, ...).
+    Other,
+}
+
+const HS_SERVER_KEY_EXCHANGE: u8 = 12;
+const HS_SERVER_HELLO_DONE: u8 = 14;
+
+/// Read the ServerKeyExchange of a TLS 1.0-1.2 flight. `dhe` says whether the chosen suite
+/// agrees the key over a finite field (else an elliptic curve); `tls12` whether the signature
+/// names its algorithm (TLS 1.2) and `anonymous` whether it is unsigned.
+pub fn server_key_exchange(
+    bytes: &[u8],
+    dhe: bool,
+    tls12: bool,
+    anonymous: bool,
+) -> KeyExchangeSeen {
+    let flight = first_flight(bytes);
+    let mut rest = flight.handshake.as_slice();
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes([0, rest[1], rest[2], rest[3]]) as usize;
+        let Some(body) = rest.get(4..4 + len) else {
+            return KeyExchangeSeen::NotYet;
+        };
+        match rest[0] {
+            HS_SERVER_HELLO_DONE => return KeyExchangeSeen::None,
+            HS_SERVER_KEY_EXCHANGE => return read_key_exchange(body, dhe, tls12 && !anonymous),
+            _ => {}
+        }
+        rest = &rest[4 + len..];
+    }
+    KeyExchangeSeen::NotYet
+}
+
+fn read_key_exchange(b: &[u8], dhe: bool, signed_with_name: bool) -> KeyExchangeSeen {
+    let vec16 = |b: &[u8]| -> Option<(Vec<u8>, usize)> {
+        let len = u16::from_be_bytes([*b.first()?, *b.get(1)?]) as usize;
+        Some((b.get(2..2 + len)?.to_vec(), 2 + len))
+    };
+    let sig_at = |b: &[u8], at: usize| -> Option<u16> {
+        if !signed_with_name {
+            return None;
+        }
+        Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+    };
+    if dhe {
+        let Some((prime, a)) = vec16(b) else {
+            return KeyExchangeSeen::Other;
+        };
+        let Some((_, g)) = vec16(&b[a..]) else {
+            return KeyExchangeSeen::Other;
+        };
+        let Some((_, y)) = vec16(&b[a + g..]) else {
+            return KeyExchangeSeen::Other;
+        };
+        KeyExchangeSeen::Dh {
+            prime,
+            signature: sig_at(b, a + g + y),
+        }
+    } else {
+        // ECParameters: curve_type named_curve(3), then the group; then the point.
+        match b {
+            [3, hi, lo, point_len, ..] => {
+                let at = 4 + *point_len as usize;
+                KeyExchangeSeen::Curve {
+                    group: u16::from_be_bytes([*hi, *lo]),
+                    signature: sig_at(b, at),
+                }
+            }
+            _ => KeyExchangeSeen::Other,
+        }
     }
 }
 
@@ -460,7 +562,8 @@ mod tests {
                 version: 0x0301,
                 legacy_version: 0x0301,
                 supported_version: None,
-                cipher: 0x002f
+                cipher: 0x002f,
+                key_share: None,
             }
         );
     }
@@ -475,7 +578,8 @@ mod tests {
                 version: 0x0304,
                 legacy_version: 0x0303,
                 supported_version: Some(0x0304),
-                cipher: 0x002f
+                cipher: 0x002f,
+                key_share: None,
             }
         );
     }
