@@ -120,6 +120,7 @@ fn predict_fixture(name: &str, detail: &str) -> crate::predict::PredictReport {
     };
     PredictReport {
         schema_version: SCHEMA_VERSION,
+        scan: None,
         mode: Mode::Tls12Only,
         clients: vec![
             client(
