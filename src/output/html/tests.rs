@@ -187,7 +187,6 @@ fn predict_fixture(name: &str, detail: &str) -> crate::predict::PredictReport {
         ],
         input_errors: vec![],
         own_probes: 0,
-        scan: None,
         complete: true,
     }
 }
