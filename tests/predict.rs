@@ -978,6 +978,41 @@ for ceiling in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1):
         .await,
     );
     assert!(text.contains("retries with"), "{text}");
+    // A saved clients report predicts the same as its capture.
+    let saved = pcap.with_extension("json");
+    let out = run_cli(
+        &["clients", &pcap_arg, "-o", saved.to_str().unwrap()],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_cli(
+        &[
+            "predict",
+            "-q",
+            "--clients",
+            saved.to_str().unwrap(),
+            "--format",
+            "json",
+            &target,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let q: PredictReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(q.clients, p.clients);
+    assert_eq!(
+        q.cells
+            .iter()
+            .map(|c| c.prediction.key())
+            .collect::<Vec<_>>(),
+        p.cells
+            .iter()
+            .map(|c| c.prediction.key())
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,12 @@ use crate::tls::clienthello::ClientHello;
 use crate::tls::names::{group_name, signature_algorithm_name, suite_name};
 use crate::tls::record::{is_grease, version_name};
 
+/// The groups `scan --suites` asks an endpoint about: X25519, P-256, P-384 and P-521, and in TLS
+/// 1.3 the FFDHE groups too. A client whose only groups are others may share one the scan did
+/// not ask about.
+const ASKED_GROUPS: &[u16] = &[29, 23, 24, 25];
+const ASKED_GROUPS_13: &[u16] = &[29, 23, 24, 25, 256, 257, 258, 259, 260];
+
 /// What a saved scan says one version of an endpoint accepts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lists {
@@ -286,6 +292,9 @@ impl Ctx<'_> {
         }
         if self.v >= 0x0304 {
             let group_ok = add_groups || !self.shared_groups.is_empty();
+            if !group_ok {
+                self.groups_not_asked(ASKED_GROUPS_13)?;
+            }
             let sig_ok = add_sigs || self.tls13_signature_ok()?;
             return Ok(if group_ok && sig_ok {
                 candidates
@@ -320,6 +329,9 @@ impl Ctx<'_> {
             // as bringing any group when the hello lists none.
             let group_ok =
                 !needs_group || add_groups || groups_any || !self.shared_groups.is_empty();
+            if !group_ok {
+                self.groups_not_asked(ASKED_GROUPS)?;
+            }
             // Before TLS 1.2 the signature is fixed by the key (MD5+SHA-1 or SHA-1).
             let signature_ok = !needs_signature
                 || add_sigs
@@ -332,6 +344,34 @@ impl Ctx<'_> {
             }
         }
         Ok(usable)
+    }
+
+    /// No group is shared among those the scan asked about: unknown if the client offers
+    /// others the endpoint may take.
+    fn groups_not_asked(&self, asked: &[u16]) -> Result<(), String> {
+        let others: Vec<u16> = self
+            .hello
+            .groups()
+            .into_iter()
+            .filter(|g| !is_grease(*g) && !asked.contains(g))
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the client offers {} and none of the groups the saved scan asked the endpoint \
+             about ({}); whether the endpoint takes one it does not show (predict live to know)",
+            others
+                .iter()
+                .map(|g| group_name(*g))
+                .collect::<Vec<_>>()
+                .join(", "),
+            asked
+                .iter()
+                .map(|g| group_name(*g))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     }
 
     /// Whether the client allows a TLS 1.3 signature for the endpoint's keys: those its TLS 1.2
@@ -745,5 +785,15 @@ mod tests {
             reasons(compute(&h, &a, &HOW)),
             [Reason::NoSharedSuite, Reason::NoSharedGroup]
         );
+    }
+
+    #[test]
+    fn a_group_the_scan_did_not_ask_about_is_unknown() {
+        // brainpoolP256r1 only: the scan asked about X25519 and the NIST curves.
+        let h = hello(0x0303, &[], &[0xc02f], &[26], &[0x0401]);
+        match compute(&h, &after(), &HOW) {
+            Prediction::Unknown { detail } => assert!(detail.contains("brainpoolP256r1")),
+            other => panic!("{other:?}"),
+        }
     }
 }
