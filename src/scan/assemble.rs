@@ -65,7 +65,8 @@ pub(super) fn report(
 /// The endpoint of a finished row, taking the row's cells.
 fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
     let t = &targets[row.target];
-    let (verdict, mut verdict_detail) = verdict::judge(&row.cells);
+    let versions = row.cells.into_map();
+    let (verdict, mut verdict_detail) = verdict::judge(&versions);
     if let Some((found, why)) = &row.rdp_standard {
         verdict_detail = format!("{verdict_detail}; {} ({why})", found.sentence());
     }
@@ -78,14 +79,14 @@ fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
         sni: row.sni,
         verdict,
         verdict_detail,
-        root_dse: row.root_dse,
+        root_dse: row.root_dse.map(|d| *d),
         certificate: row.certificate,
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
         rdp_standard_security: row.rdp_standard.map(|(found, _)| found),
         connections: Some(row.connections),
         suites: row.suites,
-        versions: row.cells,
+        versions,
     }
 }
 
