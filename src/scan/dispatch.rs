@@ -312,6 +312,7 @@ async fn run_host(
                 settings.engine,
             ))
             .await;
+            let first_pick = result.wire_first_pick;
             let cell = result.cell;
             if matches!(
                 cell.outcome,
@@ -374,6 +375,7 @@ async fn run_host(
                     per_host: local,
                     streams: settings.per_host,
                     openssl,
+                    first_pick,
                 };
                 let found = Box::pin(probe::suites::enumerate(version, &scan)).await;
                 let _ = tx
