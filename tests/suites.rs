@@ -879,6 +879,29 @@ async fn check_and_diff_on_suites() {
     )
     .await;
     let text = stdout(&out);
+    let row = text
+        .lines()
+        .skip_while(|l| !l.contains("CONN"))
+        .nth(2)
+        .unwrap_or_default();
+    assert!(
+        row.split_whitespace().nth(1) == Some("2") && text.contains("suites per accepted version"),
+        "{text}"
+    );
+    let out = run_cli(
+        &[
+            "scan",
+            "--suites",
+            "--wide",
+            "--versions",
+            "tls1.2",
+            &addr.to_string(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&out);
     assert!(
         text.contains("2 suites") && text.contains("CONNECTIONS"),
         "{text}"
