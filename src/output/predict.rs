@@ -7,7 +7,7 @@ use comfy_table::Color;
 
 use super::csv::CsvOut;
 use super::markdown::{self as md, Md};
-use super::table::{new_table, paint, say, text, write_lines};
+use super::table::{new_table, paint, say, text, tighten, write_lines};
 use super::{Format, Look};
 use crate::predict::profiles::Profile;
 use crate::predict::{Cell, Client, Endpoint, Method, Mode, Origin, PredictReport, Prediction};
@@ -455,10 +455,17 @@ pub fn write_profiles(
             Ok(())
         }
         Format::Table => {
+            // Narrow: the name, kind and versions whole, the client's description wrapping,
+            // and the JA4 beside each source below; --wide: one column each.
             let mut t = new_table(look);
-            t.set_header(vec!["PROFILE", "KIND", "CLIENT", "VERSIONS", "JA4"]);
+            let mut header = vec!["PROFILE", "KIND", "VERSIONS", "CLIENT"];
+            if look.wide {
+                header.push("JA4");
+            }
+            t.set_header(header);
+            tighten(&mut t, look);
             for p in profiles {
-                t.add_row(vec![
+                let mut row = vec![
                     text(&p.name),
                     paint(
                         text(p.kind.key()),
@@ -468,15 +475,33 @@ pub fn write_profiles(
                         }),
                         color,
                     ),
-                    text(&p.title),
                     text(crate::capture::offers::versions(&p.hello).join(", ")),
-                    text(p.hello.ja4()),
-                ]);
+                    text(&p.title),
+                ];
+                if look.wide {
+                    row.push(text(p.hello.ja4()));
+                }
+                t.add_row(row);
+            }
+            if !look.wide {
+                let widths = t.column_max_content_widths();
+                for (i, w) in widths.iter().enumerate().take(3) {
+                    if let Some(c) = t.column_mut(i) {
+                        c.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
+                            comfy_table::Width::Fixed((*w).min(if i == 2 { 17 } else { 24 }) + 1),
+                        ));
+                    }
+                }
             }
             write_lines(&t, w)?;
             writeln!(w)?;
             for p in profiles {
-                say(w, look, &format!("{}: {}", p.name, p.source))?;
+                let ja4 = if look.wide {
+                    String::new()
+                } else {
+                    format!(" (JA4 {})", p.hello.ja4())
+                };
+                say(w, look, &format!("{}{ja4}: {}", p.name, p.source))?;
             }
             say(
                 w,
