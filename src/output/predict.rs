@@ -323,11 +323,13 @@ pub fn write_predict(
                 }
                 md::row(w, row)?;
             }
-            writeln!(w)?;
-            md::line(w, "", &breaking_title(r))?;
-            writeln!(w)?;
-            for l in break_lines(r) {
-                md::line(w, "- ", &l)?;
+            if !r.breaking().is_empty() {
+                writeln!(w)?;
+                md::line(w, "", &breaking_title(r))?;
+                writeln!(w)?;
+                for l in break_lines(r) {
+                    md::line(w, "- ", &l)?;
+                }
             }
             let notes = notes(r);
             if !notes.is_empty() {
@@ -369,9 +371,11 @@ pub fn write_predict(
             }
             write_lines(&t, w)?;
             writeln!(w)?;
-            say(w, look, &breaking_title(r))?;
-            for l in break_lines(r) {
-                say(w, look, &format!("  - {l}"))?;
+            if !r.breaking().is_empty() {
+                say(w, look, &breaking_title(r))?;
+                for l in break_lines(r) {
+                    say(w, look, &format!("  - {l}"))?;
+                }
             }
             for n in notes(r) {
                 say(w, look, &format!("note: {n}"))?;
