@@ -489,6 +489,22 @@ async fn run(
 
 /// The predicted client standing for a real one: the hello seen with its server name and the
 /// highest version it offers.
+/// A prediction agrees with what the client experienced: the same version and suite where the
+/// client says them, or a failure for a predicted break.
+fn agrees(p: &Prediction, real: &Reality) -> bool {
+    match (p, real) {
+        (
+            Prediction::Works { version, suite, .. },
+            Reality::Works {
+                version: rv,
+                suite: rs,
+            },
+        ) => rv.as_ref().is_none_or(|v| v == version) && rs.as_ref().is_none_or(|s| s == suite),
+        (Prediction::Breaks { .. }, Reality::Fails(_)) => true,
+        _ => false,
+    }
+}
+
 fn predicted_client(p: &PredictReport, c: &RealClient, highest: u16) -> usize {
     let found: Vec<usize> = p
         .clients
@@ -736,25 +752,13 @@ async fn prediction_equals_reality_for_every_client_live() {
     // Reality: every client against the after servers, compared cell by cell.
     let mut table = Vec::new();
     let mut mismatches = Vec::new();
+    let mut realities = Vec::new();
     for c in &clients {
         let ci = predicted_client(&predicted, c, highest(c));
         for via in c.via {
             let cell = predicted.cell(ci, endpoint(*via)).unwrap();
             let real = run(c, *via, after.addr(*via), &names).await;
-            let agree = match (&cell.prediction, &real) {
-                (
-                    Prediction::Works { version, suite, .. },
-                    Reality::Works {
-                        version: rv,
-                        suite: rs,
-                    },
-                ) => {
-                    rv.as_ref().is_none_or(|v| v == version)
-                        && rs.as_ref().is_none_or(|s| s == suite)
-                }
-                (Prediction::Breaks { .. }, Reality::Fails(_)) => true,
-                _ => false,
-            };
+            let agree = agrees(&cell.prediction, &real);
             let expected = match (&cell.prediction, c.expect) {
                 (Prediction::Works { .. }, None) => true,
                 (Prediction::Breaks { reasons, .. }, Some(want)) => {
@@ -788,6 +792,7 @@ async fn prediction_equals_reality_for_every_client_live() {
                     c.name, cell.prediction
                 ));
             }
+            realities.push((c.name, *via, real));
         }
     }
     // After the switch: the same clients verified with their hellos as they are (--as-is)
@@ -830,6 +835,70 @@ async fn prediction_equals_reality_for_every_client_live() {
         }
     }
 
+    // Offline: the same prediction computed from a saved `scan --suites` of the after servers
+    // must equal reality too, cell by cell, with nothing left unknown.
+    let saved = dir.path().join("after-suites.json");
+    let saved_arg = saved.to_str().unwrap().to_string();
+    let mut args = vec!["scan", "-q", "--suites", "-o", &saved_arg];
+    args.extend(after_targets.iter().map(String::as_str));
+    let out = run_cli(&args, &[], None).await;
+    assert!(saved.exists(), "{}", stderr(&out));
+    let out = run_cli(
+        &[
+            "predict",
+            "-q",
+            "--scan",
+            &saved_arg,
+            "--clients",
+            &pcap_arg,
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "some break: {}", stderr(&out));
+    let offline: PredictReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(offline.unknown(), 0, "{:#?}", offline.cells);
+    let mut offline_table = Vec::new();
+    for (name, via, real) in &realities {
+        let c = clients.iter().find(|c| c.name == *name).unwrap();
+        let ci = predicted_client(&offline, c, highest(c));
+        let ei = offline
+            .endpoints
+            .iter()
+            .position(|e| e.target == after.target(*via))
+            .unwrap();
+        let cell = offline.cell(ci, ei).unwrap();
+        assert_eq!(cell.method, tlsmatrix::predict::Method::Computed);
+        offline_table.push(format!(
+            "{name:42} {:9} {}",
+            format!("{via:?}"),
+            match &cell.prediction {
+                Prediction::Works { version, suite, .. } => format!("works {version} {suite}"),
+                p => p.short(),
+            }
+        ));
+        let live = &predicted
+            .cell(predicted_client(&predicted, c, highest(c)), endpoint(*via))
+            .unwrap()
+            .prediction;
+        let same_reasons = match (&cell.prediction, live) {
+            (Prediction::Breaks { reasons, .. }, Prediction::Breaks { reasons: r2, .. }) => {
+                // slapd's GnuTLS may fail a client differently from what its lists say.
+                *via != Via::Tls || reasons == r2
+            }
+            _ => true,
+        };
+        if !agrees(&cell.prediction, real) || !same_reasons {
+            mismatches.push(format!(
+                "{name} {via:?}: computed {:?}, live {live:?}, reality {real:?}",
+                cell.prediction
+            ));
+        }
+    }
+
     println!(
         "\nclient                                     via       prediction (live)                                | reality"
     );
@@ -837,8 +906,15 @@ async fn prediction_equals_reality_for_every_client_live() {
         println!("{l}");
     }
     println!(
-        "{} cells compared, {} mismatches",
+        "\nclient                                     via       prediction (offline, from scan --suites)"
+    );
+    for l in &offline_table {
+        println!("{l}");
+    }
+    println!(
+        "{} cells compared live and {} offline, {} mismatches",
         table.len(),
+        offline_table.len(),
         mismatches.len()
     );
     assert!(mismatches.is_empty(), "{mismatches:#?}");

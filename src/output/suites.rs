@@ -6,7 +6,10 @@ use std::io::{self, Write};
 use comfy_table::Color;
 
 use super::markdown::line;
-use super::table::{endpoint_cells, matrix_header, new_table, paint, say, text, write_lines};
+use super::table::{
+    compact_endpoint, compact_header, endpoint_cells, keep_first_column, matrix_header, new_table,
+    paint, say, several_addresses, text, tighten, write_lines,
+};
 use super::{Look, endpoint_name};
 use crate::report::{Endpoint, Report, SuiteOrder, TlsVersion, VersionSuites};
 use crate::tls::suites::SuiteClass;
@@ -56,12 +59,26 @@ pub fn write_table(report: &Report, look: Look, w: &mut dyn Write) -> io::Result
     let versions = versions(report);
     writeln!(w)?;
     let mut t = new_table(look);
-    t.set_header(matrix_header(&versions, "CONNECTIONS"));
+    let several = several_addresses(report);
+    t.set_header(if look.wide {
+        matrix_header(&versions, "CONNECTIONS")
+    } else {
+        compact_header(&versions, "CONN")
+    });
+    tighten(&mut t, look);
     for e in report.endpoints.iter().filter(|e| !e.suites.is_empty()) {
-        let mut row = endpoint_cells(&e.target, e.address, e.port);
+        let mut row = if look.wide {
+            endpoint_cells(&e.target, e.address, e.port)
+        } else {
+            vec![text(compact_endpoint(e, &several))]
+        };
         for v in &versions {
             row.push(match e.suites.get(v) {
-                Some(s) => paint(text(s.summary()), class_color(s.worst()), look.color),
+                Some(s) => paint(
+                    text(if look.wide { s.summary() } else { s.short() }),
+                    class_color(s.worst()),
+                    look.color,
+                ),
                 None => text(""),
             });
         }
@@ -70,7 +87,16 @@ pub fn write_table(report: &Report, look: Look, w: &mut dyn Write) -> io::Result
         ));
         t.add_row(row);
     }
+    keep_first_column(&mut t, look);
     write_lines(&t, w)?;
+    if !look.wide {
+        say(
+            w,
+            look,
+            "suites per accepted version: how many, and how many of the worst class if not ok; \
+             CONN = connections the enumeration took",
+        )?;
+    }
     for n in notes(report) {
         say(w, look, &format!("suites: {n}"))?;
     }

@@ -571,9 +571,27 @@ pub fn accepts(e: &crate::report::Endpoint) -> Accepts {
     }
 }
 
-/// The suite lists a saved scan holds for an endpoint: none in a scan without `--suites`.
-fn suite_lists(_e: &crate::report::Endpoint) -> BTreeMap<u16, Lists> {
-    BTreeMap::new()
+/// The suite lists a saved scan holds for an endpoint, per version: none in a scan without
+/// `--suites`.
+fn suite_lists(e: &crate::report::Endpoint) -> BTreeMap<u16, Lists> {
+    use crate::report::SuiteOrder;
+    e.suites
+        .iter()
+        .map(|(v, l)| {
+            let lists = Lists {
+                suites: l.suites.iter().map(|s| s.id).collect(),
+                server_order: match l.order {
+                    SuiteOrder::Server => Some(true),
+                    SuiteOrder::Client => Some(false),
+                    SuiteOrder::Unknown => None,
+                },
+                groups: l.groups.iter().map(|g| g.id).collect(),
+                signature_algorithms: l.signature_algorithms.iter().map(|g| g.id).collect(),
+                complete: l.complete,
+            };
+            (v.wire(), lists)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -142,6 +142,18 @@ impl VersionSuites {
         self.suites.iter().filter(|s| s.class == class).count()
     }
 
+    /// `12, 2 weak`: the summary for a narrow column.
+    pub fn short(&self) -> String {
+        let mut s = self.suites.len().to_string();
+        if let Some(worst) = self.worst().filter(|w| *w != SuiteClass::Ok) {
+            s.push_str(&format!(", {} {worst}", self.count(worst)));
+        }
+        if !self.complete {
+            s.push_str(", incomplete");
+        }
+        s
+    }
+
     /// `12 suites, 2 weak`: the count and how many are of the worst class.
     pub fn summary(&self) -> String {
         let n = self.suites.len();
