@@ -792,11 +792,14 @@ def cell_rtts(version, cell):
     round trip more when its handshake completed (the client's Finished and the server's)."""
     engines = cell.get("engines") or {}
     attempts = cell.get("attempts", 0)
-    o = (engines.get("openssl") or {}).get("status")
+    answer = engines.get("openssl") or {}
+    o = answer.get("status")
     if not engines or o is None:
         return 2 * attempts
-    # The OpenSSL engine put one connection on the wire if it could offer the version.
-    o_conns = 0 if o in ("not_testable", "interrupted") or attempts == 0 else 1
+    # The OpenSSL engine put one connection on the wire unless this OpenSSL cannot offer the
+    # version (a handshake_failure to what it offered is not_testable too, after a connection).
+    tried = o not in ("not_testable", "interrupted") or answer.get("detail", "").startswith("the server")
+    o_conns = 1 if tried and attempts else 0
     wire = 2 * max(attempts - o_conns, 0)
     openssl = 0
     if o_conns:
