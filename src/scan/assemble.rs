@@ -49,7 +49,7 @@ pub(super) fn report(
             ldap_check: config.ldap_check,
             engine: config.engine,
             cert_warn_days: config.certificates.warn_days,
-            trust_store: judge.trust.as_ref().map(|t| t.description.clone()),
+            trust_store: judge.trust().map(|t| t.description.clone()),
             suites: config.suites,
         },
         input_errors,
