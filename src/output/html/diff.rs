@@ -14,6 +14,7 @@ use super::{
 use crate::analysis::diff::{
     Change, Diff, EndpointDiff, EndpointResult, Side, Transition, passes, summary_line,
 };
+use crate::analysis::suites::{SuiteChange, change_lines};
 use crate::output::cell_text;
 use crate::output::diff::{findings, verdict_line};
 use crate::report::{Endpoint, TlsVersion};
@@ -52,6 +53,7 @@ pub fn write_diff(p: &DiffPage<'_>, meta: &Meta, w: &mut dyn Write) -> io::Resul
         h2 { "Before and after" }
         (matrix(p))
         (notable(d))
+        (super::suites::changes(d.endpoints.iter().map(|e| (e.target.clone(), address_text(e), &e.suites))))
         section.details {
             h2 { "Every endpoint in detail" }
             @for (i, e) in d.endpoints.iter().enumerate() {
@@ -300,6 +302,7 @@ fn side_word(
 fn change_cell(
     v: TlsVersion,
     c: Option<&Change>,
+    suites: Option<&SuiteChange>,
     before: Option<&Endpoint>,
     after: Option<&Endpoint>,
 ) -> Markup {
@@ -335,6 +338,9 @@ fn change_cell(
                 span.side { (Text(&b)) } " " span.arrow aria-label="then" { "→" } " " span.side { (Text(&a)) }
             }
             span.tr { span.sym aria-hidden="true" { (mark.symbol()) } " " (word) }
+            @if let Some(sc) = suites {
+                div.sub { "suites +" (sc.added.len()) " −" (sc.removed.len()) }
+            }
         }
     }
 }
@@ -431,7 +437,7 @@ fn matrix(p: &DiffPage<'_>) -> Markup {
                                 a.target href=(format!("#ep-{i}")) { (super::breakable(&e.target)) }
                                 div.sub { (Text(&address_text(e))) " · " (e.protocol.key()) }
                             }
-                            @for v in &vs { (change_cell(*v, e.versions.get(v), b, a)) }
+                            @for v in &vs { (change_cell(*v, e.versions.get(v), e.suites.get(v), b, a)) }
                             @if with_certs { (cert_change_cell(e, b, a)) }
                             (verdicts_cell(e, b, a))
                             td class={ "cell " (mark.class()) } data-sort=(mark.rank()) {
@@ -495,6 +501,9 @@ fn details(p: &DiffPage<'_>, e: &EndpointDiff, i: usize) -> Markup {
                         }
                     }
                 }
+            }
+            @for l in change_lines(&e.suites) {
+                p { "Cipher suites: " (Text(&l)) }
             }
             @if let Some(ch) = &e.certificate {
                 p { "Certificate: " (Text(&ch.describe())) }

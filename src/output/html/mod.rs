@@ -15,6 +15,7 @@ mod diff;
 mod discovery;
 mod predict;
 mod scan;
+mod suites;
 
 use std::borrow::Cow;
 use std::io::{self, Write};
