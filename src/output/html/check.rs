@@ -308,7 +308,11 @@ fn matrix(p: &CheckPage<'_>) -> Markup {
         @if scan.is_some() {
             (legend(&[
                 (Mark::Good, "as the policy asks: a forbidden version refused, a required one working"),
-                (Mark::Bad, "against the policy: a forbidden version accepted, a required one refused"),
+                (Mark::Bad, if policy.forbid_suites.is_some() {
+                    "against the policy: a forbidden version or suite accepted, a required version refused"
+                } else {
+                    "against the policy: a forbidden version accepted, a required one refused"
+                }),
                 (Mark::Unknown, "not decided, so never a pass"),
                 (Mark::Neutral, "neither required nor forbidden"),
                 (Mark::Off, "not testable or not tested, and not asked about"),
