@@ -513,15 +513,6 @@ async fn certificates_of_in_process_servers_match_openssl() {
     cross_check(c, addr, Some("dc1.corp.test"), false, None);
 }
 
-/// A free loopback port for a server process.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind((LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Process {
     child: std::process::Child,
     addr: SocketAddr,

@@ -38,7 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
-use crate::util::scan_targets;
+use crate::util::{free_port_on, scan_targets, tool_output};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Stack {
@@ -89,14 +89,6 @@ struct Lab {
 fn next_host() -> IpAddr {
     static N: AtomicU8 = AtomicU8::new(10);
     IpAddr::V4(Ipv4Addr::new(127, 0, 1, N.fetch_add(1, Ordering::SeqCst)))
-}
-
-fn free_port(host: IpAddr) -> u16 {
-    std::net::TcpListener::bind((host, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A port free on every address (for servers that cannot be told which address to use).
@@ -198,7 +190,7 @@ impl Lab {
     /// `openssl s_server` with extra arguments.
     async fn s_server(&mut self, config: &str, args: &[&str]) {
         let host = next_host();
-        let port = free_port(host);
+        let port = free_port_on(host);
         let addr = SocketAddr::new(host, port);
         let log = self.path(&format!("s_server-{port}.log"));
         let mut child = spawn(
@@ -228,7 +220,7 @@ impl Lab {
         let mut addrs = vec![];
         for (name, directives) in blocks {
             let host = next_host();
-            let addr = SocketAddr::new(host, free_port(host));
+            let addr = SocketAddr::new(host, free_port_on(host));
             servers.push_str(&format!(
                 "server {{ listen {addr} ssl; ssl_certificate {}; ssl_certificate_key {}; \
                  {directives} location / {{ return 200 \"{name}\\n\"; }} }}\n",
@@ -287,7 +279,7 @@ impl Lab {
         let mut addrs = vec![];
         for (i, (name, cmds)) in blocks.iter().enumerate() {
             let host = next_host();
-            let addr = SocketAddr::new(host, free_port(host));
+            let addr = SocketAddr::new(host, free_port_on(host));
             let ssl = format!(
                 "ssl.engine = \"enable\"\nssl.pemfile = \"{}\"\nssl.openssl.ssl-conf-cmd = ({cmds})\n",
                 both.display()
@@ -388,7 +380,7 @@ impl Lab {
     /// negotiation and the TLS handshake happen before any session).
     async fn xrdp(&mut self, config: &str, security_layer: &str, protocols: &str) {
         let host = next_host();
-        let port = free_port(host);
+        let port = free_port_on(host);
         let addr = SocketAddr::new(host, port);
         let log = self.path(&format!("xrdp-{port}.log"));
         let ini = self.path(&format!("xrdp-{port}.ini"));
@@ -605,25 +597,6 @@ type Truth = Option<&'static str>;
 const TLS13_SUITES: &str = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:\
 TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256";
 
-async fn output(cmd: &mut Command) -> (bool, String) {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    match tokio::time::timeout(Duration::from_secs(15), cmd.output()).await {
-        Ok(Ok(o)) => (
-            o.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-        ),
-        Ok(Err(e)) => panic!("could not run a client: {e}"),
-        Err(_) => (false, "no answer within 15s".into()),
-    }
-}
-
 /// `openssl s_client` offering only `v` (every suite it has, security level 0), with a client
 /// certificate for servers that ask.
 async fn s_client(addr: SocketAddr, v: TlsVersion, lab: &LabFiles) -> bool {
@@ -634,7 +607,7 @@ async fn s_client(addr: SocketAddr, v: TlsVersion, lab: &LabFiles) -> bool {
         Tls13 => "-tls1_3",
         Ssl3 => return false,
     };
-    let (ok, out) = output(
+    let (ok, out) = tool_output(
         Command::new("openssl")
             .args(["s_client", "-connect", &addr.to_string(), flag])
             .args(["-servername", "localhost", "-no_ticket"])
@@ -655,7 +628,7 @@ async fn gnutls_cli(addr: SocketAddr, v: TlsVersion, lab: &LabFiles) -> bool {
         Tls13 => "TLS1.3",
         Ssl3 => return false,
     };
-    let (ok, out) = output(
+    let (ok, out) = tool_output(
         Command::new("gnutls-cli")
             .args(["--insecure", "-p", &addr.port().to_string()])
             .arg(format!(
@@ -680,7 +653,7 @@ async fn tlslite_clients(jobs: &[(SocketAddr, TlsVersion)], lab: &LabFiles) -> V
                 "cert": lab.cert, "key": lab.key})
         })
         .collect();
-    let (ok, out) = output(
+    let (ok, out) = tool_output(
         Command::new(tlslite_python())
             .arg(peer_script())
             .arg("probe")

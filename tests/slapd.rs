@@ -77,14 +77,6 @@ impl Drop for Slapd {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind((LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn wait_listening(port: u16) -> bool {
     (0..100).any(|_| {
         let up = std::net::TcpStream::connect((LOCALHOST, port)).is_ok();

@@ -24,38 +24,11 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
-use crate::util::scan_targets;
+use crate::util::{free_port_on, scan_targets, tool_output};
 
 fn next_host() -> IpAddr {
     static N: AtomicU8 = AtomicU8::new(10);
     IpAddr::V4(Ipv4Addr::new(127, 0, 3, N.fetch_add(1, Ordering::SeqCst)))
-}
-
-fn free_port(host: IpAddr) -> u16 {
-    std::net::TcpListener::bind((host, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn output(cmd: &mut Command) -> (bool, String) {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    match tokio::time::timeout(Duration::from_secs(15), cmd.output()).await {
-        Ok(Ok(o)) => (
-            o.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-        ),
-        Ok(Err(e)) => panic!("could not run {cmd:?}: {e}"),
-        Err(_) => (false, "no answer within 15s".into()),
-    }
 }
 
 async fn ready(addr: SocketAddr, child: &mut Child, what: &str) {
@@ -107,7 +80,7 @@ impl Lab {
 
     async fn s_server(&mut self, args: &[&str]) -> SocketAddr {
         let host = next_host();
-        let addr = SocketAddr::new(host, free_port(host));
+        let addr = SocketAddr::new(host, free_port_on(host));
         let mut child = Command::new("openssl")
             .args(["s_server", "-accept", &addr.to_string(), "-www", "-quiet"])
             .args(args)
@@ -162,7 +135,7 @@ fn version_flag(v: TlsVersion) -> &'static str {
 /// one version, in its order, keeping those a server with an RSA certificate (or none, for
 /// anonymous suites) can use.
 async fn openssl_ciphers(v: TlsVersion, cipher: &str, suites13: &str) -> Vec<(u16, String)> {
-    let (ok, out) = output(
+    let (ok, out) = tool_output(
         Command::new("openssl")
             .args(["ciphers", "-V", "-s", version_flag(v)])
             .args(["-ciphersuites", suites13, cipher]),
@@ -190,7 +163,8 @@ async fn openssl_ciphers(v: TlsVersion, cipher: &str, suites13: &str) -> Vec<(u1
 /// `gnutls-cli -l --priority`: the suites a priority string enables (code point, first
 /// version), for a server with an RSA certificate.
 async fn gnutls_suites(priority: &str) -> Vec<(u16, TlsVersion)> {
-    let (ok, out) = output(Command::new("gnutls-cli").args(["-l", "--priority", priority])).await;
+    let (ok, out) =
+        tool_output(Command::new("gnutls-cli").args(["-l", "--priority", priority])).await;
     assert!(ok, "gnutls-cli -l: {out}");
     out.lines()
         .filter_map(|l| {
@@ -275,13 +249,13 @@ async fn s_client(addr: SocketAddr, v: TlsVersion, names: &[&str]) -> bool {
             "",
         ]);
     }
-    let (ok, out) = output(&mut cmd).await;
+    let (ok, out) = tool_output(&mut cmd).await;
     ok && out.contains(", Cipher is ") && !out.contains("Cipher is (NONE)")
 }
 
 /// `gnutls-cli` with a priority string; whether the handshake completed.
 async fn gnutls_cli(addr: SocketAddr, priority: &str) -> bool {
-    let (ok, out) = output(
+    let (ok, out) = tool_output(
         Command::new("gnutls-cli")
             .args(["--insecure", "-p", &addr.port().to_string()])
             .arg(format!("--priority={priority}"))

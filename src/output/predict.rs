@@ -7,7 +7,7 @@ use comfy_table::Color;
 
 use super::csv::CsvOut;
 use super::markdown::{self as md, Md};
-use super::table::{new_table, paint, say, text, write_lines};
+use super::table::{new_table, paint, say, text, tighten, write_lines};
 use super::{Format, Look};
 use crate::predict::profiles::Profile;
 use crate::predict::{Cell, Client, Endpoint, Method, Mode, Origin, PredictReport, Prediction};
@@ -323,11 +323,13 @@ pub fn write_predict(
                 }
                 md::row(w, row)?;
             }
-            writeln!(w)?;
-            md::line(w, "", &breaking_title(r))?;
-            writeln!(w)?;
-            for l in break_lines(r) {
-                md::line(w, "- ", &l)?;
+            if !r.breaking().is_empty() {
+                writeln!(w)?;
+                md::line(w, "", &breaking_title(r))?;
+                writeln!(w)?;
+                for l in break_lines(r) {
+                    md::line(w, "- ", &l)?;
+                }
             }
             let notes = notes(r);
             if !notes.is_empty() {
@@ -369,9 +371,11 @@ pub fn write_predict(
             }
             write_lines(&t, w)?;
             writeln!(w)?;
-            say(w, look, &breaking_title(r))?;
-            for l in break_lines(r) {
-                say(w, look, &format!("  - {l}"))?;
+            if !r.breaking().is_empty() {
+                say(w, look, &breaking_title(r))?;
+                for l in break_lines(r) {
+                    say(w, look, &format!("  - {l}"))?;
+                }
             }
             for n in notes(r) {
                 say(w, look, &format!("note: {n}"))?;
@@ -455,10 +459,17 @@ pub fn write_profiles(
             Ok(())
         }
         Format::Table => {
+            // Narrow: the name, kind and versions whole, the client's description wrapping,
+            // and the JA4 beside each source below; --wide: one column each.
             let mut t = new_table(look);
-            t.set_header(vec!["PROFILE", "KIND", "CLIENT", "VERSIONS", "JA4"]);
+            let mut header = vec!["PROFILE", "KIND", "VERSIONS", "CLIENT"];
+            if look.wide {
+                header.push("JA4");
+            }
+            t.set_header(header);
+            tighten(&mut t, look);
             for p in profiles {
-                t.add_row(vec![
+                let mut row = vec![
                     text(&p.name),
                     paint(
                         text(p.kind.key()),
@@ -468,15 +479,33 @@ pub fn write_profiles(
                         }),
                         color,
                     ),
-                    text(&p.title),
                     text(crate::capture::offers::versions(&p.hello).join(", ")),
-                    text(p.hello.ja4()),
-                ]);
+                    text(&p.title),
+                ];
+                if look.wide {
+                    row.push(text(p.hello.ja4()));
+                }
+                t.add_row(row);
+            }
+            if !look.wide {
+                let widths = t.column_max_content_widths();
+                for (i, w) in widths.iter().enumerate().take(3) {
+                    if let Some(c) = t.column_mut(i) {
+                        c.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
+                            comfy_table::Width::Fixed((*w).min(if i == 2 { 17 } else { 24 }) + 1),
+                        ));
+                    }
+                }
             }
             write_lines(&t, w)?;
             writeln!(w)?;
             for p in profiles {
-                say(w, look, &format!("{}: {}", p.name, p.source))?;
+                let ja4 = if look.wide {
+                    String::new()
+                } else {
+                    format!(" (JA4 {})", p.hello.ja4())
+                };
+                say(w, look, &format!("{}{ja4}: {}", p.name, p.source))?;
             }
             say(
                 w,

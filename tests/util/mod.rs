@@ -278,3 +278,38 @@ pub fn write_file(dir: &std::path::Path, name: &str, text: &str) -> String {
     std::fs::write(&p, text).unwrap();
     p.to_str().unwrap().to_string()
 }
+
+/// A port free on `host` now, for a server process told to listen there.
+pub fn free_port_on(host: IpAddr) -> u16 {
+    std::net::TcpListener::bind((host, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A free loopback port for a server process.
+pub fn free_port() -> u16 {
+    free_port_on(LOCALHOST)
+}
+
+/// Run an independent tool with no input: whether it succeeded, and its standard output and
+/// error together; a tool that has not finished within 15 s is killed and counts as failed.
+pub async fn tool_output(cmd: &mut tokio::process::Command) -> (bool, String) {
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    match tokio::time::timeout(Duration::from_secs(15), cmd.output()).await {
+        Ok(Ok(o)) => (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        ),
+        Ok(Err(e)) => panic!("could not run {cmd:?}: {e}"),
+        Err(_) => (false, "no answer within 15s".into()),
+    }
+}
