@@ -1107,3 +1107,62 @@ async fn a_scan_with_its_suites_in_a_browser() {
     );
     drop(server);
 }
+
+/// `demo --suites --save DIR`: the reports carry the lab's suite lists, and report.html lists
+/// the suites added and removed per version as `diff` of the two saved reports says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_with_suites_writes_the_suite_changes_into_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = dir.path().to_str().unwrap();
+    let out = run_cli(&["demo", "--suites", "--save", save], &[], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = dir.path().join("before.json");
+    let after = dir.path().join("after.json");
+    let d = run_cli(
+        &[
+            "diff",
+            before.to_str().unwrap(),
+            after.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let d: Diff = serde_json::from_slice(&d.stdout).expect("diff JSON");
+    let changed: Vec<_> = d
+        .endpoints
+        .iter()
+        .filter(|e| !e.suites.is_empty())
+        .collect();
+    assert!(!changed.is_empty(), "the lab's suites changed nowhere");
+    let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let doc = Html::parse_document(&page);
+    let rows: Vec<String> = doc
+        .select(&sel("table.suite-changes tbody tr"))
+        .map(text_of)
+        .collect();
+    assert_eq!(
+        rows.len(),
+        changed.iter().map(|e| e.suites.len()).sum::<usize>(),
+        "{rows:?}"
+    );
+    for e in &changed {
+        for (v, c) in &e.suites {
+            let row = rows
+                .iter()
+                .find(|r| r.contains(&e.target) && r.contains(v.name()))
+                .unwrap_or_else(|| panic!("{} {v}: {rows:?}", e.target));
+            for s in c.added.iter().chain(&c.removed) {
+                assert!(
+                    row.contains(&s.name),
+                    "{} {v}: {} missing",
+                    e.target,
+                    s.name
+                );
+            }
+        }
+    }
+    tidy("demo --suites report.html", &dir.path().join("report.html"));
+}
