@@ -49,7 +49,7 @@ async fn the_rules_pass_promtool_check_and_their_unit_tests() {
     let out = run("promtool", &["check", "rules", &rules]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("SUCCESS: 5 rules found"),
+        text(&out).contains("SUCCESS: 6 rules found"),
         "{}",
         text(&out)
     );
@@ -288,7 +288,7 @@ fn quick_rules() -> String {
         .collect();
     assert_eq!(
         lines.iter().filter(|l| l.trim() == "for: 1s").count(),
-        5,
+        6,
         "every rule has a `for`"
     );
     lines.join("\n") + "\n"
