@@ -18,6 +18,7 @@ use crate::analysis::suites::{SuiteChange, change_lines};
 use crate::output::cell_text;
 use crate::output::diff::{findings, verdict_line};
 use crate::report::{Endpoint, TlsVersion};
+use crate::tls::suites::SuiteClass;
 
 /// A comparison and, when at hand, the two scans it was made from (their evidence, verdicts,
 /// certificates and cells in full).
@@ -65,6 +66,11 @@ pub fn write_diff(p: &DiffPage<'_>, meta: &Meta, w: &mut dyn Write) -> io::Resul
         page("TLS before/after comparison", &subtitle, meta, body),
         w,
     )
+}
+
+/// Whether a version took on a suite that is not ok.
+fn suites_worse(c: &SuiteChange) -> bool {
+    c.added.iter().any(|s| s.class != SuiteClass::Ok)
 }
 
 fn side_name(s: &Side, fallback: &str) -> String {
@@ -236,6 +242,13 @@ fn summary(d: &Diff) -> Markup {
         .count();
     let excepted = count(&|_, c| c.excepted.is_some())
         + d.endpoints.iter().filter(|e| e.excepted.is_some()).count();
+    let suites_listed = d.endpoints.iter().any(|e| !e.suites.is_empty());
+    let worse_suites = d
+        .endpoints
+        .iter()
+        .flat_map(|e| e.suites.values())
+        .filter(|c| suites_worse(c))
+        .count();
     html! {
         p.lead { (Text(&summary_line(d))) }
         div.cards {
@@ -245,6 +258,9 @@ fn summary(d: &Diff) -> Markup {
             (card(Mark::Good, enforced, "old versions now refused"))
             (card(Mark::Excepted, excepted, "passed by exception"))
             (card(Mark::Bad, d.expired_exceptions.len(), "expired exceptions"))
+            @if suites_listed {
+                (card(Mark::Bad, worse_suites, "versions that took on weak or insecure suites"))
+            }
         }
         h3 { "Endpoints by result" }
         div.cards {
@@ -432,7 +448,8 @@ fn matrix(p: &DiffPage<'_>) -> Markup {
                     @for (i, e) in d.endpoints.iter().enumerate() {
                         @let (b, a) = (find(p.before, e), find(p.after, e));
                         @let mark = if e.excepted.is_some() { Mark::Excepted } else { result_mark(e.result) };
-                        tr class=[(mark.attention() || matches!(mark, Mark::Excepted)).then_some("attention")] {
+                        @let worse = e.suites.values().any(suites_worse);
+                        tr class=[(mark.attention() || worse || matches!(mark, Mark::Excepted)).then_some("attention")] {
                             th.endpoint scope="row" data-sort=(Text(&e.target)) {
                                 a.target href=(format!("#ep-{i}")) { (super::breakable(&e.target)) }
                                 div.sub { (Text(&address_text(e))) " · " (e.protocol.key()) }

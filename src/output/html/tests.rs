@@ -861,6 +861,20 @@ fn a_comparison_lists_the_suites_added_and_removed() {
         tls10.contains("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
         "{tls10}"
     );
-    // The matrix cell says how many changed.
+    // The matrix cell says how many changed; the row of dc1, which took on RC4, needs
+    // attention even though its versions changed as wanted.
     assert!(page.contains("suites +1 −1"), "no count in the matrix");
+    let dc1 = scraper::Selector::parse("table.matrix tbody tr.attention th.endpoint").unwrap();
+    assert!(
+        doc.select(&dc1)
+            .any(|th| th.text().collect::<String>().contains("dc1")),
+        "dc1's row is not marked"
+    );
+    let cards = texts(&doc, ".card");
+    assert!(
+        cards.iter().any(
+            |c| c.contains("versions that took on weak or insecure suites") && c.contains("✗ 1")
+        ),
+        "{cards:?}"
+    );
 }
