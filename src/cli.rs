@@ -515,6 +515,11 @@ pub struct DemoArgs {
     /// The wide tables: every cell's detail, however wide.
     #[arg(long)]
     pub wide: bool,
+
+    /// Enumerate the cipher suites of each accepted version, as `scan --suites` does (the tables,
+    /// the saved reports and report.html show them).
+    #[arg(long)]
+    pub suites: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

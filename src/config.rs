@@ -142,6 +142,8 @@ pub struct DemoJob {
     /// Also save before.json and after.json here.
     pub save: Option<PathBuf>,
     pub look: Look,
+    /// Enumerate the suites of each accepted version (`--suites`).
+    pub suites: bool,
 }
 
 /// Validate a command line into the job it asks for.
@@ -199,6 +201,7 @@ pub fn job(cli: Cli) -> Result<Job, Error> {
         #[cfg(feature = "lab")]
         Command::Demo(args) => Job::Demo(DemoJob {
             save: args.save,
+            suites: args.suites,
             look: {
                 let tty = std::io::stdout().is_terminal();
                 Look {

@@ -1,5 +1,6 @@
 //! HTML reports in a real browser: Debian's Chromium, headless, renders the demo's before/after
-//! page, a scan with certificate findings and hostile servers, and a policy check. Each page is
+//! page, a scan with certificate findings and hostile servers, a policy check, and a scan with
+//! its cipher suites (`--suites`) with a check forbidding weak ones. Each page is
 //! read back from the browser's DOM (every endpoint, version cell and verdict there, the hostile
 //! text shown as text, the optional script run under the page's own policy), checked to load
 //! nothing (the browser's only way out is a recording proxy on loopback), validated with `tidy`,
@@ -383,9 +384,9 @@ fn text_of(e: ElementRef<'_>) -> String {
     e.text().collect::<String>()
 }
 
-/// The matrix rows, by the target their first cell names.
+/// The matrix rows, by the target their first cell names (not the suites table's).
 fn rows<'a>(doc: &'a Html) -> Vec<(String, ElementRef<'a>)> {
-    doc.select(&sel("table.matrix tbody tr"))
+    doc.select(&sel("table.matrix:not(.suites) tbody tr"))
         .map(|tr| {
             let name = tr
                 .select(&sel("th.endpoint .target"))
@@ -399,7 +400,7 @@ fn rows<'a>(doc: &'a Html) -> Vec<(String, ElementRef<'a>)> {
 
 /// The headings of the matrix, without their sub-lines (`must work`, an address).
 fn headers(doc: &Html) -> Vec<String> {
-    doc.select(&sel("table.matrix thead th"))
+    doc.select(&sel("table.matrix:not(.suites) thead th"))
         .map(|th| {
             th.children()
                 .filter_map(|n| n.value().as_text().map(|t| t.to_string()))
@@ -941,4 +942,227 @@ async fn scan_with_certificate_findings_and_hostile_servers_in_a_browser() {
         "hostile markup became an element"
     );
     assert_printed("scan", &r.pdf, &printed);
+}
+
+/// A scan with `--suites` of a server whose suites are set (TLS 1.0-1.2: two CBC suites with
+/// SHA-1, weak; TLS 1.2 also one ECDHE GCM suite; TLS 1.3 OpenSSL's three): the page's suites
+/// table has each version's count and worst class as the JSON of the same scan says, its lists
+/// name every suite, the browser loads nothing; and the check of the saved scan forbidding weak
+/// suites marks them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_with_its_suites_in_a_browser() {
+    if chromium().is_none() {
+        return;
+    }
+    let out = artefacts("suites");
+    let server = LabServer::start(
+        SocketAddr::new(LOCALHOST, 0),
+        Behaviour::Tls {
+            min: TlsVersion::Tls10,
+            max: TlsVersion::Tls13,
+            ciphers: Some("ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:AES256-SHA".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let target = server.addr().to_string();
+    let page = out.join("scan.html");
+    let saved = out.join("scan.json");
+    let args = |o: &Path| -> Vec<String> {
+        [
+            "scan",
+            "--suites",
+            "--versions",
+            "tls1.0,tls1.1,tls1.2,tls1.3",
+            "-q",
+            &target,
+            "-o",
+            o.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    for o in [&page, &saved] {
+        let a = args(o);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let r = run_cli(&a, &[], None).await;
+        assert!(r.status.code().is_some_and(|c| c < 2), "{}", stderr(&r));
+    }
+    let report: Report = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let e = &report.endpoints[0];
+    let count = |v: TlsVersion| e.suites.get(&v).map_or(0, |s| s.suites.len());
+    // What the server was told (the lists themselves are tested against clients in suites::).
+    assert_eq!(
+        [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12].map(count),
+        [2, 2, 3],
+        "{:?}",
+        e.suites
+    );
+    assert!(count(TlsVersion::Tls13) >= 1);
+
+    let (p, o) = (page.clone(), out.clone());
+    let r = tokio::task::spawn_blocking(move || render(&p, &o, "scan-suites"))
+        .await
+        .unwrap();
+    assert_self_contained("scan --suites", &page, &r);
+    let doc = Html::parse_document(&r.dom);
+    let heads: Vec<String> = doc
+        .select(&sel("table.suites thead th"))
+        .map(text_of)
+        .collect();
+    let trs: Vec<ElementRef<'_>> = doc.select(&sel("table.suites tbody tr")).collect();
+    assert_eq!(trs.len(), 1, "one endpoint with lists");
+    let cs = cells(trs[0]);
+    let classes: Vec<String> = trs[0]
+        .select(&sel("td"))
+        .map(|td| td.value().attr("class").unwrap_or_default().to_string())
+        .collect();
+    let mut printed = vec!["Cipher suites".to_string()];
+    for (v, s) in &e.suites {
+        let i = heads
+            .iter()
+            .position(|h| h == v.name())
+            .unwrap_or_else(|| panic!("{v}: {heads:?}"))
+            - 1;
+        let n = s.suites.len();
+        let words = format!("{n} suite{}", if n == 1 { "" } else { "s" });
+        assert!(cs[i].contains(&words), "{v}: {:?} lacks {words}", cs[i]);
+        let (mark, sym) = match s.worst() {
+            Some(tlsmatrix::tls::suites::SuiteClass::Insecure) => ("m-bad", "✗"),
+            Some(tlsmatrix::tls::suites::SuiteClass::Weak) => ("m-warn", "!"),
+            _ => ("m-good", "✓"),
+        };
+        assert!(s.complete, "{v}: {:?}", s.problems);
+        assert!(classes[i].contains(mark), "{v}: {}", classes[i]);
+        assert!(cs[i].contains(sym), "{v}: {}", cs[i]);
+        // In print the sub-line comes after the row in reading order.
+        printed.push(format!("{sym} {words}"));
+    }
+    assert_eq!(
+        cs.last().unwrap().trim(),
+        e.connections.unwrap().to_string(),
+        "connections"
+    );
+    // Every suite in the folded lists, with its class.
+    let lists = doc
+        .select(&sel("details.suites"))
+        .map(text_of)
+        .collect::<String>();
+    for s in e.suites.values() {
+        for x in &s.suites {
+            assert!(lists.contains(&x.name), "{} not listed", x.name);
+        }
+    }
+    assert!(lists.contains("TLS_RSA_WITH_AES_128_CBC_SHA") && lists.contains("weak"));
+    assert_printed("scan --suites", &r.pdf, &printed);
+
+    // The check of the saved scan: TLS 1.2 takes two weak suites, and the page says which.
+    let check_page = out.join("check.html");
+    let c = run_cli(
+        &[
+            "check",
+            saved.to_str().unwrap(),
+            "--forbid-suites",
+            "weak",
+            "-o",
+            check_page.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(c.status.code(), Some(1), "{}", stderr(&c));
+    let (p, o) = (check_page.clone(), out.clone());
+    let r = tokio::task::spawn_blocking(move || render(&p, &o, "check-suites"))
+        .await
+        .unwrap();
+    assert_self_contained("check --forbid-suites", &check_page, &r);
+    let doc = Html::parse_document(&r.dom);
+    let forbidden: Vec<String> = doc
+        .select(&sel("details.suites tr"))
+        .map(text_of)
+        .filter(|t| t.contains("forbidden"))
+        .collect();
+    for name in [
+        "TLS_RSA_WITH_AES_128_CBC_SHA",
+        "TLS_RSA_WITH_AES_256_CBC_SHA",
+    ] {
+        assert!(
+            forbidden.iter().any(|t| t.contains(name)),
+            "{name}: {forbidden:?}"
+        );
+    }
+    assert!(
+        !forbidden
+            .iter()
+            .any(|t| t.contains("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")),
+        "{forbidden:?}"
+    );
+    let row = rows(&doc);
+    let tls12 = headers(&doc).iter().position(|h| h == "TLS 1.2").unwrap() - 1;
+    assert!(
+        cells(row[0].1)[tls12].contains("2 forbidden suites"),
+        "{:?}",
+        cells(row[0].1)
+    );
+    drop(server);
+}
+
+/// `demo --suites --save DIR`: the reports carry the lab's suite lists, and report.html lists
+/// the suites added and removed per version as `diff` of the two saved reports says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_with_suites_writes_the_suite_changes_into_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = dir.path().to_str().unwrap();
+    let out = run_cli(&["demo", "--suites", "--save", save], &[], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = dir.path().join("before.json");
+    let after = dir.path().join("after.json");
+    let d = run_cli(
+        &[
+            "diff",
+            before.to_str().unwrap(),
+            after.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let d: Diff = serde_json::from_slice(&d.stdout).expect("diff JSON");
+    let changed: Vec<_> = d
+        .endpoints
+        .iter()
+        .filter(|e| !e.suites.is_empty())
+        .collect();
+    assert!(!changed.is_empty(), "the lab's suites changed nowhere");
+    let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let doc = Html::parse_document(&page);
+    let rows: Vec<String> = doc
+        .select(&sel("table.suite-changes tbody tr"))
+        .map(text_of)
+        .collect();
+    assert_eq!(
+        rows.len(),
+        changed.iter().map(|e| e.suites.len()).sum::<usize>(),
+        "{rows:?}"
+    );
+    for e in &changed {
+        for (v, c) in &e.suites {
+            let row = rows
+                .iter()
+                .find(|r| r.contains(&e.target) && r.contains(v.name()))
+                .unwrap_or_else(|| panic!("{} {v}: {rows:?}", e.target));
+            for s in c.added.iter().chain(&c.removed) {
+                assert!(
+                    row.contains(&s.name),
+                    "{} {v}: {} missing",
+                    e.target,
+                    s.name
+                );
+            }
+        }
+    }
+    tidy("demo --suites report.html", &dir.path().join("report.html"));
 }

@@ -49,7 +49,7 @@ async fn the_rules_pass_promtool_check_and_their_unit_tests() {
     let out = run("promtool", &["check", "rules", &rules]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("SUCCESS: 5 rules found"),
+        text(&out).contains("SUCCESS: 6 rules found"),
         "{}",
         text(&out)
     );
@@ -85,6 +85,7 @@ async fn the_textfile_passes_promtool_check_metrics() {
             &target,
             "--policy",
             "tls12-plus",
+            "--suites",
             "-o",
             file.to_str().unwrap(),
         ],
@@ -99,6 +100,20 @@ async fn the_textfile_passes_promtool_check_metrics() {
         sample(&metrics, "tlsmatrix_policy_compliance", &pass),
         Some(1.0)
     );
+    // With --suites, the suite series are there too (and pass promtool's lint below).
+    for v in ["tls1.2", "tls1.3"] {
+        assert_eq!(
+            sample(&metrics, "tlsmatrix_suites_complete", &[("version", v)]),
+            Some(1.0),
+            "{v}: {metrics}"
+        );
+        let ok = sample(
+            &metrics,
+            "tlsmatrix_suites_accepted",
+            &[("version", v), ("class", "ok")],
+        );
+        assert!(ok.is_some_and(|n| n >= 1.0), "{v}: {metrics}");
+    }
     let check = tokio::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::fs::File::open(&file).unwrap())
@@ -273,7 +288,7 @@ fn quick_rules() -> String {
         .collect();
     assert_eq!(
         lines.iter().filter(|l| l.trim() == "for: 1s").count(),
-        5,
+        6,
         "every rule has a `for`"
     );
     lines.join("\n") + "\n"

@@ -107,6 +107,60 @@ async fn a_probe_answers_the_matrix_of_every_address_of_a_name() {
     assert!(text.ends_with("# EOF\n"));
 }
 
+/// A module with `suites: true` enumerates each accepted version's suites and answers the
+/// counts per class; a module without it answers no suite series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suites_module_answers_the_suites_per_class() {
+    // TLS 1.2 only, with one forward-secret AEAD suite and one RSA key exchange CBC suite.
+    let lab = server(Behaviour::Tls {
+        min: Tls12,
+        max: Tls12,
+        ciphers: Some("ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA".into()),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_file(
+        dir.path(),
+        "exporter.yml",
+        "limits:\n  min_interval: 0\nmodules:\n  suites:\n    versions: [tls1.2]\n    suites: true\n  plain:\n    versions: [tls1.2]\n",
+    );
+    let s = Served::start(&["--config", &config]).await;
+    let target = lab.addr().to_string();
+    let (code, text) = s
+        .get(&format!("/probe?module=suites&target={target}"), Some(10.0))
+        .await;
+    assert_eq!(code, 200, "{text}");
+    let class = |c: &'static str| {
+        sample(
+            &text,
+            "tlsmatrix_suites_accepted",
+            &[("version", "tls1.2"), ("class", c)],
+        )
+    };
+    assert_eq!(
+        [class("insecure"), class("weak"), class("ok")],
+        [Some(0.0), Some(1.0), Some(1.0)],
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "tlsmatrix_suites_complete", &[("version", "tls1.2")]),
+        Some(1.0)
+    );
+    let (code, plain) = s
+        .get(&format!("/probe?module=plain&target={target}"), Some(10.0))
+        .await;
+    assert_eq!(code, 200, "{plain}");
+    assert_eq!(
+        sample(
+            &plain,
+            "tlsmatrix_version_accepted",
+            &[("version", "tls1.2")]
+        ),
+        Some(1.0)
+    );
+    assert!(!plain.contains("tlsmatrix_suites"), "{plain}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_query_parameters_get_clear_400s_and_scan_nothing() {
     let s = Served::start(&[]).await;
@@ -497,7 +551,7 @@ async fn the_config_validator_names_every_mistake_with_its_line() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        format!("{good}: 2 modules (dc, ldap_starttls)\n")
+        format!("{good}: 3 modules (dc, dc_suites, ldap_starttls)\n")
     );
 }
 

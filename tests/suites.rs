@@ -838,6 +838,49 @@ async fn check_and_diff_on_suites() {
     );
     let csv = run_cli(&["diff", &before, &after, "--format", "csv"], &[], None).await;
     assert!(stdout(&csv).contains("suites_changed"), "{}", stdout(&csv));
+    // The HTML comparison lists them too, with their class.
+    let html = run_cli(&["diff", &before, &after, "--format", "html"], &[], None).await;
+    let page = stdout(&html);
+    let changes = page
+        .split("suite-changes")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no suite changes in the page"));
+    assert!(
+        changes.contains("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384</span> (ok)")
+            && changes.contains("TLS_RSA_WITH_AES_128_CBC_SHA</span> (weak)"),
+        "{changes}"
+    );
+    // The exposition of the saved scan (through check, which adds the policy): one suite of each
+    // of the two classes, the list whole.
+    let prom = run_cli(
+        &[
+            "check",
+            &before,
+            "--forbid-suites",
+            "weak",
+            "--format",
+            "prometheus",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let text = stdout(&prom);
+    for (class, n) in [("insecure", 0.0), ("weak", 1.0), ("ok", 1.0)] {
+        assert_eq!(
+            crate::util::sample(
+                &text,
+                "tlsmatrix_suites_accepted",
+                &[("version", "tls1.2"), ("class", class)]
+            ),
+            Some(n),
+            "{class}: {text}"
+        );
+    }
+    assert_eq!(
+        crate::util::sample(&text, "tlsmatrix_suites_complete", &[("version", "tls1.2")]),
+        Some(1.0)
+    );
 
     // The table of a scan with --suites: the count and the worst class per version.
     let out = run_cli(

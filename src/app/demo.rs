@@ -148,6 +148,7 @@ pub async fn run(job: DemoJob, cancel: CancellationToken) -> Result<Exit, Error>
             label,
             after,
             &ca_file,
+            job.suites,
             cancel.clone(),
         )
         .await?;
@@ -235,6 +236,7 @@ async fn scan_lab(
     label: &str,
     after: bool,
     ca_file: &std::path::Path,
+    suites: bool,
     cancel: CancellationToken,
 ) -> Result<Report, Error> {
     let mut servers = Vec::new();
@@ -258,6 +260,7 @@ async fn scan_lab(
     let mut config = ScanConfig {
         resolve,
         label: Some(label.to_string()),
+        suites,
         ..ScanConfig::default()
     };
     config.certificates.trust.ca_file = Some(ca_file.to_path_buf());

@@ -25,6 +25,7 @@ use prometheus_client::registry::Registry;
 
 use crate::analysis::policy::{CheckReport, Compliance};
 use crate::report::{Endpoint, LdapCheck, Outcome, Proof, Refusal, Report, Verdict};
+use crate::tls::suites::SuiteClass;
 
 /// The content type of what this module writes.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -353,8 +354,26 @@ fn families(x: &Exposition<'_>) -> Vec<Family> {
         "tlsmatrix_certificate_info",
         "The server's certificate: subject, issuer, serial number.",
     );
+    let mut suites = Family::new(
+        "tlsmatrix_suites_accepted",
+        "With scan --suites: how many cipher suites the server accepts with the version, by class (insecure, weak, ok).",
+    );
+    let mut suites_complete = Family::new(
+        "tlsmatrix_suites_complete",
+        "With scan --suites: 1 when every hello of the version's suite enumeration got a decided answer, so the counts are whole; 0 when the list may miss suites.",
+    );
     for e in &report.endpoints {
         let base = endpoint_labels(e);
+        for (v, list) in &e.suites {
+            let labels = with(base.clone(), &[("version", text(v.key()))]);
+            for class in SuiteClass::ALL {
+                suites.push(
+                    with(labels.clone(), &[("class", text(class.key()))]),
+                    list.count(class) as f64,
+                );
+            }
+            suites_complete.push(labels, flag(list.complete));
+        }
         for v in Verdict::ALL {
             verdict.push(
                 with(base.clone(), &[("verdict", text(v.key()))]),
@@ -451,6 +470,8 @@ fn families(x: &Exposition<'_>) -> Vec<Family> {
         trusted,
         finding,
         cert_info,
+        suites,
+        suites_complete,
     ];
     if let Some(c) = x.check {
         out.extend(policy_families(report, c));
@@ -651,6 +672,52 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
         }
+    }
+
+    #[test]
+    fn suite_lists_give_counts_per_class_and_whether_they_are_whole() {
+        use crate::report::{AcceptedSuite, VersionSuites};
+        let mut e = endpoint("ldaps://dc1", vec![(TlsVersion::Tls12, acc())]);
+        let mut list = VersionSuites {
+            suites: [0xc02f, 0xc030, 0x002f, 0x000a]
+                .into_iter()
+                .map(AcceptedSuite::of)
+                .collect(),
+            complete: true,
+            ..Default::default()
+        };
+        // A hand-edited name reaches no label: the counts are by class.
+        list.suites[0].name = "evil\"} 1\nfake_metric 1".into();
+        e.suites.insert(TlsVersion::Tls12, list.clone());
+        list.complete = false;
+        list.suites.truncate(1);
+        e.suites.insert(TlsVersion::Tls13, list);
+        let text = render(&Exposition {
+            report: &report(vec![e]),
+            probe: None,
+            check: None,
+        });
+        let row = r#"target="ldaps://dc1",address="10.0.0.1",port="636",protocol="ldaps""#;
+        for line in [
+            format!("tlsmatrix_suites_accepted{{{row},version=\"tls1.2\",class=\"insecure\"}} 1.0"),
+            format!("tlsmatrix_suites_accepted{{{row},version=\"tls1.2\",class=\"weak\"}} 1.0"),
+            format!("tlsmatrix_suites_accepted{{{row},version=\"tls1.2\",class=\"ok\"}} 2.0"),
+            format!("tlsmatrix_suites_accepted{{{row},version=\"tls1.3\",class=\"insecure\"}} 0.0"),
+            format!("tlsmatrix_suites_complete{{{row},version=\"tls1.2\"}} 1.0"),
+            format!("tlsmatrix_suites_complete{{{row},version=\"tls1.3\"}} 0.0"),
+            "# HELP tlsmatrix_suites_accepted With scan --suites: how many cipher suites the server accepts with the version, by class (insecure, weak, ok).".to_string(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
+        }
+        assert!(!text.contains("fake_metric") && !text.contains("evil"));
+        // Without lists, no suite series at all.
+        let e = endpoint("ldaps://dc1", vec![(TlsVersion::Tls12, acc())]);
+        let plain = render(&Exposition {
+            report: &report(vec![e]),
+            probe: None,
+            check: None,
+        });
+        assert!(!plain.contains("tlsmatrix_suites"), "{plain}");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //!     timeout: 10s
 //!     retries: 0
 //!     ldap_check: true     # search the RootDSE over each accepted version
+//!     suites: false        # also enumerate each accepted version's cipher suites (--suites)
 //!     starttls: ldap       # for targets written without a scheme: none | ldap | rdp
 //!     sni: dc1.corp.example.com
 //!     resolve: ["dc1.corp.example.com:636:10.0.0.11"]
@@ -86,6 +87,8 @@ pub struct Module {
     pub timeout: Duration,
     pub retries: u32,
     pub ldap_check: bool,
+    /// Enumerate the cipher suites of each accepted version (`scan --suites`).
+    pub suites: bool,
     /// What to speak before TLS on targets written without a scheme (by port otherwise).
     pub starttls: Option<StartTls>,
     pub sni: Option<String>,
@@ -109,6 +112,7 @@ impl Module {
             timeout: scan.timeout,
             retries: scan.retries,
             ldap_check: scan.ldap_check,
+            suites: scan.suites,
             starttls: None,
             sni: None,
             resolve: Vec::new(),
@@ -138,6 +142,7 @@ impl Module {
             resolve,
             label: None,
             ldap_check: self.ldap_check,
+            suites: self.suites,
             engine: self.engine,
             certificates: CertConfig {
                 warn_days: self.cert_warn_days,
@@ -173,6 +178,7 @@ const MODULE_KEYS: &[&str] = &[
     "timeout",
     "retries",
     "ldap_check",
+    "suites",
     "starttls",
     "sni",
     "resolve",
@@ -352,6 +358,11 @@ fn read_module(
                     m.ldap_check = b;
                 }
             }
+            "suites" => {
+                if let Some(b) = r.boolean(value, &p) {
+                    m.suites = b;
+                }
+            }
             "starttls" => {
                 if let Some(s) = r.string(value, &p) {
                     match s.as_str() {
@@ -475,6 +486,7 @@ mod tests {
         assert_eq!(m.engine, Engine::Wire);
         assert_eq!(m.starttls, Some(StartTls::Ldap));
         assert_eq!(m.min_interval, Duration::ZERO, "the limits' default");
+        assert!(!m.suites && !m.scan_config(&s.limits, Duration::from_secs(5)).suites);
         assert_eq!(s.modules["default"], Module::defaults(&s.limits));
     }
 
@@ -537,6 +549,21 @@ mod tests {
             (4, "modules.dc.certificate")
         );
         assert!(e[0].message.contains("missing.pem"), "{e:?}");
+    }
+
+    #[test]
+    fn a_module_can_ask_for_the_suites() {
+        let s = parse("modules:\n  suites:\n    suites: true\n").unwrap();
+        assert!(s.modules["suites"].suites);
+        assert!(
+            s.modules["suites"]
+                .scan_config(&s.limits, Duration::from_secs(9))
+                .suites
+        );
+        let e = parse("modules:\n  s:\n    suites: yes please\n").unwrap_err();
+        assert_eq!((e[0].line, e[0].path.as_str()), (3, "modules.s.suites"));
+        let e = parse("modules:\n  s:\n    suite: true\n").unwrap_err();
+        assert!(e[0].message.contains("did you mean 'suites'"), "{e:?}");
     }
 
     #[test]

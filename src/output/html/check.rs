@@ -82,6 +82,7 @@ pub fn write_check(p: &CheckPage<'_>, meta: &Meta, w: &mut dyn Write) -> io::Res
         h2 { "Endpoints against the policy" }
         (matrix(p))
         @if let Some(s) = p.scan {
+            (super::suites::section(s.report, c.policy.forbid_suites.as_ref(), "suites"))
             section.details {
                 h2 { "Every endpoint in detail" }
                 @for (i, e) in s.report.endpoints.iter().enumerate() {
@@ -109,6 +110,9 @@ fn policy_rows(c: &CheckReport) -> Vec<(&'static str, String)> {
     }
     if !p.forbid.is_empty() {
         rows.push(("Must be refused", names(&p.forbid)));
+    }
+    if let Some(r) = &p.forbid_suites {
+        rows.push(("Suites forbidden", r.describe()));
     }
     if let Some(cp) = &p.certificate {
         let mut parts = Vec::new();
@@ -214,7 +218,7 @@ fn policy_mark(p: &Policy, e: &Endpoint, v: TlsVersion, cell: &Cell) -> Mark {
     }
 }
 
-fn policy_cell(p: &Policy, e: &Endpoint, v: TlsVersion) -> Markup {
+fn policy_cell(p: &Policy, e: &Endpoint, ec: &EndpointCheck, v: TlsVersion) -> Markup {
     let Some(c) = e.versions.get(&v) else {
         let mark = if p.forbid.contains(&v) || p.require_all.contains(&v) {
             Mark::Unknown
@@ -223,10 +227,28 @@ fn policy_cell(p: &Policy, e: &Endpoint, v: TlsVersion) -> Markup {
         };
         return html! { td class={ "cell " (mark.class()) } data-sort=(mark.rank()) { span.sym { (mark.symbol()) } " not tested" } };
     };
-    let mark = policy_mark(p, e, v, c);
+    let mut mark = policy_mark(p, e, v, c);
+    // Forbidden suites accepted with a version the policy does not forbid fail the cell too,
+    // unless an exception covers the finding.
+    let banned = match (&p.forbid_suites, e.suites.get(&v)) {
+        (Some(rule), Some(s)) if !p.forbid.contains(&v) && c.proof().is_accepted() => {
+            s.suites.iter().filter(|x| rule.forbids(x.id)).count()
+        }
+        _ => 0,
+    };
+    if banned > 0 {
+        let excepted = ec
+            .findings
+            .iter()
+            .any(|f| f.version == Some(v) && f.kind == Compliance::Fail && f.excepted.is_some());
+        mark = if excepted { Mark::Excepted } else { Mark::Bad };
+    }
     html! {
         td class={ "cell " (mark.class()) } data-sort=(mark.rank()) title=(Text(&format!("{}: {}", v.name(), super::cell_detail(c)))) {
             span.sym aria-hidden="true" { (mark.symbol()) } " " (Text(&crate::output::cell_text(c)))
+            @if banned > 0 {
+                div.sub { (banned) " forbidden suite" @if banned != 1 { "s" } }
+            }
         }
     }
 }
@@ -286,7 +308,11 @@ fn matrix(p: &CheckPage<'_>) -> Markup {
         @if scan.is_some() {
             (legend(&[
                 (Mark::Good, "as the policy asks: a forbidden version refused, a required one working"),
-                (Mark::Bad, "against the policy: a forbidden version accepted, a required one refused"),
+                (Mark::Bad, if policy.forbid_suites.is_some() {
+                    "against the policy: a forbidden version or suite accepted, a required version refused"
+                } else {
+                    "against the policy: a forbidden version accepted, a required one refused"
+                }),
                 (Mark::Unknown, "not decided, so never a pass"),
                 (Mark::Neutral, "neither required nor forbidden"),
                 (Mark::Off, "not testable or not tested, and not asked about"),
@@ -318,7 +344,7 @@ fn matrix(p: &CheckPage<'_>) -> Markup {
                         tr class=[compliance_mark(ec.result).attention().then_some("attention")] {
                             @if let Some((i, e)) = found {
                                 (endpoint_cell(e, Some(&format!("ep-{i}"))))
-                                @for v in &versions { (policy_cell(policy, e, *v)) }
+                                @for v in &versions { (policy_cell(policy, e, ec, *v)) }
                                 @if with_certs { (cert_cell(e)) }
                             } @else {
                                 th.endpoint scope="row" data-sort=(Text(&ec.target)) {

@@ -14,9 +14,11 @@ use super::{
 use crate::analysis::diff::{
     Change, Diff, EndpointDiff, EndpointResult, Side, Transition, passes, summary_line,
 };
+use crate::analysis::suites::{SuiteChange, change_lines};
 use crate::output::cell_text;
 use crate::output::diff::{findings, verdict_line};
 use crate::report::{Endpoint, TlsVersion};
+use crate::tls::suites::SuiteClass;
 
 /// A comparison and, when at hand, the two scans it was made from (their evidence, verdicts,
 /// certificates and cells in full).
@@ -52,6 +54,7 @@ pub fn write_diff(p: &DiffPage<'_>, meta: &Meta, w: &mut dyn Write) -> io::Resul
         h2 { "Before and after" }
         (matrix(p))
         (notable(d))
+        (super::suites::changes(d.endpoints.iter().map(|e| (e.target.clone(), address_text(e), &e.suites))))
         section.details {
             h2 { "Every endpoint in detail" }
             @for (i, e) in d.endpoints.iter().enumerate() {
@@ -63,6 +66,11 @@ pub fn write_diff(p: &DiffPage<'_>, meta: &Meta, w: &mut dyn Write) -> io::Resul
         page("TLS before/after comparison", &subtitle, meta, body),
         w,
     )
+}
+
+/// Whether a version took on a suite that is not ok.
+fn suites_worse(c: &SuiteChange) -> bool {
+    c.added.iter().any(|s| s.class != SuiteClass::Ok)
 }
 
 fn side_name(s: &Side, fallback: &str) -> String {
@@ -234,6 +242,13 @@ fn summary(d: &Diff) -> Markup {
         .count();
     let excepted = count(&|_, c| c.excepted.is_some())
         + d.endpoints.iter().filter(|e| e.excepted.is_some()).count();
+    let suites_listed = d.endpoints.iter().any(|e| !e.suites.is_empty());
+    let worse_suites = d
+        .endpoints
+        .iter()
+        .flat_map(|e| e.suites.values())
+        .filter(|c| suites_worse(c))
+        .count();
     html! {
         p.lead { (Text(&summary_line(d))) }
         div.cards {
@@ -243,6 +258,9 @@ fn summary(d: &Diff) -> Markup {
             (card(Mark::Good, enforced, "old versions now refused"))
             (card(Mark::Excepted, excepted, "passed by exception"))
             (card(Mark::Bad, d.expired_exceptions.len(), "expired exceptions"))
+            @if suites_listed {
+                (card(Mark::Bad, worse_suites, "versions that took on weak or insecure suites"))
+            }
         }
         h3 { "Endpoints by result" }
         div.cards {
@@ -300,6 +318,7 @@ fn side_word(
 fn change_cell(
     v: TlsVersion,
     c: Option<&Change>,
+    suites: Option<&SuiteChange>,
     before: Option<&Endpoint>,
     after: Option<&Endpoint>,
 ) -> Markup {
@@ -335,6 +354,9 @@ fn change_cell(
                 span.side { (Text(&b)) } " " span.arrow aria-label="then" { "→" } " " span.side { (Text(&a)) }
             }
             span.tr { span.sym aria-hidden="true" { (mark.symbol()) } " " (word) }
+            @if let Some(sc) = suites {
+                div.sub { "suites +" (sc.added.len()) " −" (sc.removed.len()) }
+            }
         }
     }
 }
@@ -426,12 +448,13 @@ fn matrix(p: &DiffPage<'_>) -> Markup {
                     @for (i, e) in d.endpoints.iter().enumerate() {
                         @let (b, a) = (find(p.before, e), find(p.after, e));
                         @let mark = if e.excepted.is_some() { Mark::Excepted } else { result_mark(e.result) };
-                        tr class=[(mark.attention() || matches!(mark, Mark::Excepted)).then_some("attention")] {
+                        @let worse = e.suites.values().any(suites_worse);
+                        tr class=[(mark.attention() || worse || matches!(mark, Mark::Excepted)).then_some("attention")] {
                             th.endpoint scope="row" data-sort=(Text(&e.target)) {
                                 a.target href=(format!("#ep-{i}")) { (super::breakable(&e.target)) }
                                 div.sub { (Text(&address_text(e))) " · " (e.protocol.key()) }
                             }
-                            @for v in &vs { (change_cell(*v, e.versions.get(v), b, a)) }
+                            @for v in &vs { (change_cell(*v, e.versions.get(v), e.suites.get(v), b, a)) }
                             @if with_certs { (cert_change_cell(e, b, a)) }
                             (verdicts_cell(e, b, a))
                             td class={ "cell " (mark.class()) } data-sort=(mark.rank()) {
@@ -495,6 +518,9 @@ fn details(p: &DiffPage<'_>, e: &EndpointDiff, i: usize) -> Markup {
                         }
                     }
                 }
+            }
+            @for l in change_lines(&e.suites) {
+                p { "Cipher suites: " (Text(&l)) }
             }
             @if let Some(ch) = &e.certificate {
                 p { "Certificate: " (Text(&ch.describe())) }

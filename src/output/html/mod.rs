@@ -15,6 +15,7 @@ mod diff;
 mod discovery;
 mod predict;
 mod scan;
+mod suites;
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -412,6 +413,9 @@ pub(crate) fn options_text(o: &ScanOptions) -> String {
         "; certificates warned {} days before expiry",
         o.cert_warn_days
     ));
+    if o.suites {
+        s.push_str("; the cipher suites of each accepted version enumerated (--suites)");
+    }
     s
 }
 

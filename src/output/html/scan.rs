@@ -27,6 +27,7 @@ pub fn write_scan(report: &Report, meta: &Meta, w: &mut dyn Write) -> io::Result
         h2 { "Matrix" }
         (matrix(report, "ep"))
         (input_and_notes(report))
+        (super::suites::section(report, None, "suites"))
         section.details {
             h2 { "Every endpoint in detail" }
             p.sub { "Each cell in full: the outcome, the time it took, each engine's answer; and the certificate." }
@@ -68,6 +69,7 @@ pub(crate) fn summary(report: &Report) -> Markup {
                 (card(Mark::Good, certs.with_certificate, "endpoints with a certificate"))
             }
         }
+        (super::suites::cards(report))
         @if !report.input_errors.is_empty() {
             div.cards { (card(Mark::Bad, report.input_errors.len(), "targets that could not be read")) }
         }

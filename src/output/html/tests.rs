@@ -359,6 +359,32 @@ fn hostile_report() -> Report {
             received: HOSTILE.into(),
         })),
     );
+    // A hand-edited report's suite lists: names, groups, problems and disagreements.
+    let mut r = with_suites(r);
+    let e = &mut r.endpoints[0];
+    for s in e.suites.values_mut() {
+        for x in &mut s.suites {
+            x.name = HOSTILE.into();
+            x.openssl_name = Some(HOSTILE.into());
+        }
+        s.groups[0].name = HOSTILE.into();
+        s.signature_algorithms = vec![crate::report::Named {
+            id: 1,
+            name: HOSTILE.into(),
+        }];
+        s.dh_group = Some(crate::report::DhGroup {
+            name: HOSTILE.into(),
+            bits: 1024,
+        });
+        s.problems = vec![HOSTILE.into()];
+        s.disagreements = vec![HOSTILE.into()];
+        if let Some(x) = s.suites.first_mut() {
+            x.openssl = Some(crate::report::EngineAnswer {
+                status: crate::report::Status::Error,
+                detail: HOSTILE.into(),
+            });
+        }
+    }
     let c = r.endpoints[1].certificate.as_mut().unwrap();
     c.chain[0].subject = HOSTILE.into();
     c.chain[0].issuer = HOSTILE.into();
@@ -446,7 +472,14 @@ fn assert_contained(what: &str, html: &str) {
 #[test]
 fn hostile_text_stays_text_in_every_page() {
     let hostile = hostile_report();
-    assert_contained("scan", &scan_page(&hostile));
+    let scanned = scan_page(&hostile);
+    assert_contained("scan", &scanned);
+    // The suite lists show the hostile names, groups and problems as text.
+    let lists = texts(&scraper::Html::parse_document(&scanned), "details.suites").join("");
+    assert!(
+        lists.matches("<script>alert(1)</script>").count() >= 8,
+        "the suite lists do not show the hostile text:\n{lists}"
+    );
     let x = Exceptions::parse(
         &format!("* tls1.0 2099-01-01 {}", HOSTILE.replace(['\n', '\r'], " ")),
         "exceptions.txt",
@@ -457,7 +490,16 @@ fn hostile_text_stays_text_in_every_page() {
         "diff",
         &diff_page(&sample(), &hostile, (HOSTILE, HOSTILE), &x),
     );
+    // Suites added and removed, named by the hostile report.
+    let mut before = hostile.clone();
+    before.endpoints[0].suites = with_suites(sample()).endpoints[0].suites.clone();
+    let diffed = diff_page(&before, &hostile, (HOSTILE, HOSTILE), &x);
+    assert!(diffed.contains("suite-changes"), "no suite changes listed");
+    assert_contained("diff of suites", &diffed);
     assert_contained("check", &check_page(&hostile, &x));
+    let checked = check_page_with(&hostile, &x, &suites_policy());
+    assert!(checked.contains("details class=\"endpoint suites\""));
+    assert_contained("check of suites", &checked);
     let clients = clients_fixture(HOSTILE, HOSTILE);
     assert_contained("clients", &render(|w| write_clients(&clients, &meta(), w)));
     assert_contained(
@@ -549,4 +591,290 @@ fn every_cell_has_a_symbol_as_well_as_a_colour() {
         assert!(!s.trim().is_empty(), "no symbol in {}", td.html());
     }
     assert!(n > 15, "{n} cells");
+}
+
+/// A scan made with `--suites`: dc1 takes 3DES with TLS 1.0, weak and insecure suites in its own
+/// order with TLS 1.2, and TLS 1.3's three; dc2's TLS 1.2 list is not whole and the engines
+/// disagree on it.
+fn with_suites(mut r: Report) -> Report {
+    use crate::report::{
+        AcceptedSuite, DhGroup, EngineAnswer, Named, Status, SuiteOrder, VersionSuites,
+    };
+    let list = |ids: &[u16], order, complete| VersionSuites {
+        suites: ids.iter().map(|id| AcceptedSuite::of(*id)).collect(),
+        order,
+        groups: vec![Named::group(0x001d)],
+        complete,
+        connections: ids.len() as u32 + 1,
+        elapsed_ms: 12,
+        ..Default::default()
+    };
+    r.options.suites = true;
+    let accepted = |e: &Endpoint, v| e.versions.get(&v).is_some_and(|c| c.proof().is_accepted());
+    let e = &mut r.endpoints[0];
+    if accepted(e, TlsVersion::Tls10) {
+        e.suites.insert(
+            TlsVersion::Tls10,
+            list(&[0xc013, 0x002f, 0x000a], SuiteOrder::Client, true),
+        );
+    }
+    let mut tls12 = list(
+        &[0xc02f, 0xc030, 0x009e, 0x002f, 0x000a],
+        SuiteOrder::Server,
+        true,
+    );
+    tls12.groups.push(Named::group(0x0017));
+    tls12.dh_group = Some(DhGroup {
+        name: "ffdhe2048".into(),
+        bits: 2048,
+    });
+    tls12.signature_algorithms = vec![
+        Named::signature_scheme(0x0804),
+        Named::signature_scheme(0x0401),
+    ];
+    tls12.suites[0].openssl = Some(EngineAnswer {
+        status: Status::Accepted,
+        detail: "accepted: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
+    });
+    e.suites.insert(TlsVersion::Tls12, tls12);
+    e.suites.insert(
+        TlsVersion::Tls13,
+        list(&[0x1301, 0x1302, 0x1303], SuiteOrder::Client, true),
+    );
+    e.connections = Some(31);
+    let e = &mut r.endpoints[1];
+    if accepted(e, TlsVersion::Tls12) {
+        let mut l = list(&[0xc02f], SuiteOrder::Unknown, false);
+        l.problems = vec!["no answer within 10s to the third hello".into()];
+        l.disagreements = vec![
+            "OpenSSL accepted TLS_RSA_WITH_AES_128_CBC_SHA alone; the wire engine did not find it"
+                .into(),
+        ];
+        e.suites.insert(TlsVersion::Tls12, l);
+    }
+    e.suites.insert(
+        TlsVersion::Tls13,
+        list(&[0x1301], SuiteOrder::Unknown, true),
+    );
+    e.connections = Some(9);
+    r
+}
+
+/// The after scan with suites: dc1 no longer takes TLS 1.0 (its list went with it), and swapped
+/// 3DES for RC4 with TLS 1.2.
+fn after_with_suites() -> Report {
+    let mut r = with_suites(after());
+    let l = r.endpoints[0].suites.get_mut(&TlsVersion::Tls12).unwrap();
+    l.suites.retain(|s| s.id != 0x000a);
+    l.suites.push(crate::report::AcceptedSuite::of(0x0005));
+    r
+}
+
+fn suites_policy() -> Policy {
+    Policy::named("tls12-only-suites").unwrap()
+}
+
+fn check_page_with(r: &Report, x: &Exceptions, policy: &Policy) -> String {
+    let mut c = check(r, policy, x);
+    c.checked_at = "2026-11-26T10:00:00Z".into();
+    c.checked_by = "tlsmatrix 0.0.0".into();
+    render(|w| {
+        write_check(
+            &CheckPage {
+                check: &c,
+                scan: Some(Source {
+                    report: r,
+                    file: Some("after.json"),
+                }),
+            },
+            &meta(),
+            w,
+        )
+    })
+}
+
+#[test]
+fn scan_with_suites_snapshot() {
+    insta::assert_snapshot!(lines(scan_page(&with_suites(sample()))));
+}
+
+#[test]
+fn diff_with_suites_snapshot() {
+    insta::assert_snapshot!(lines(diff_page(
+        &with_suites(sample()),
+        &after_with_suites(),
+        ("before.json", "after.json"),
+        &exceptions()
+    )));
+}
+
+#[test]
+fn check_with_forbidden_suites_snapshot() {
+    insta::assert_snapshot!(lines(check_page_with(
+        &after_with_suites(),
+        &exceptions(),
+        &suites_policy()
+    )));
+}
+
+fn texts(doc: &scraper::Html, css: &str) -> Vec<String> {
+    let s = scraper::Selector::parse(css).unwrap();
+    doc.select(&s)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+#[test]
+fn the_suite_section_counts_marks_and_lists_every_suite() {
+    let r = with_suites(sample());
+    let doc = scraper::Html::parse_document(&scan_page(&r));
+    // Without lists, no section; with them, one row per endpoint that has lists.
+    assert!(!scan_page(&sample()).contains("Cipher suites"));
+    let rows = scraper::Selector::parse("table.suites tbody tr").unwrap();
+    let td = scraper::Selector::parse("td").unwrap();
+    let listed: Vec<&Endpoint> = r
+        .endpoints
+        .iter()
+        .filter(|e| !e.suites.is_empty())
+        .collect();
+    let trs: Vec<_> = doc.select(&rows).collect();
+    assert_eq!(trs.len(), listed.len());
+    let versions = [TlsVersion::Tls10, TlsVersion::Tls12, TlsVersion::Tls13];
+    for (tr, e) in trs.iter().zip(&listed) {
+        let cells: Vec<_> = tr.select(&td).collect();
+        assert_eq!(cells.len(), versions.len() + 1);
+        for (cell, v) in cells.iter().zip(versions) {
+            let class = cell.value().attr("class").unwrap();
+            let text: String = cell.text().collect();
+            match e.suites.get(&v) {
+                None => assert!(class.contains("m-off"), "{class}"),
+                Some(s) => {
+                    let n = s.suites.len();
+                    assert!(text.contains(&format!("{n} suite")), "{text}");
+                    assert!(class.contains(suites::list_mark(s).class()), "{class}");
+                    assert!(text.contains(suites::list_mark(s).symbol()), "{text}");
+                }
+            }
+        }
+        assert_eq!(
+            cells[versions.len()].text().collect::<String>(),
+            e.connections.unwrap().to_string()
+        );
+    }
+    // dc1's TLS 1.0 takes 3DES: insecure; its TLS 1.3 only ok; dc2's TLS 1.2 is not whole.
+    let dc1 = &r.endpoints[0].suites;
+    assert_eq!(suites::list_mark(&dc1[&TlsVersion::Tls10]), Mark::Bad);
+    assert_eq!(suites::list_mark(&dc1[&TlsVersion::Tls13]), Mark::Good);
+    assert_eq!(
+        suites::list_mark(&r.endpoints[1].suites[&TlsVersion::Tls12]),
+        Mark::Unknown
+    );
+    // Every suite of every list in the details, with its class, flaws and OpenSSL name.
+    let details = texts(&doc, "details.suites");
+    assert_eq!(details.len(), listed.len());
+    for (d, e) in details.iter().zip(&listed) {
+        for s in e.suites.values() {
+            for x in &s.suites {
+                assert!(d.contains(&x.name), "{} not listed", x.name);
+                if let Some(o) = &x.openssl_name {
+                    assert!(d.contains(o.as_str()), "{o}");
+                }
+                for f in &x.flaws {
+                    assert!(d.contains(f.text()), "{}", f.text());
+                }
+            }
+            for p in s.problems.iter().chain(&s.disagreements) {
+                assert!(d.contains(p.as_str()), "{p}");
+            }
+        }
+    }
+    assert!(details[0].contains("ffdhe2048, 2048 bits"));
+    assert!(details[0].contains("rsa_pss_rsae_sha256, rsa_pkcs1_sha256"));
+    assert!(details[0].contains("the server's: it chose the same suite"));
+    // The summary counts the lists by their worst class.
+    let cards = texts(&doc, ".card");
+    assert!(
+        cards
+            .iter()
+            .any(|c| c.contains("versions accepting insecure suites") && c.contains("✗ 2")),
+        "{cards:?}"
+    );
+}
+
+#[test]
+fn a_check_marks_the_versions_and_suites_its_rule_forbids() {
+    let r = after_with_suites();
+    let page = check_page_with(&r, &Exceptions::default(), &suites_policy());
+    let doc = scraper::Html::parse_document(&page);
+    let evidence = texts(&doc, "dl.evidence");
+    assert!(evidence[0].contains("Suites forbidden"), "{evidence:?}");
+    // dc1's TLS 1.2 (required, working) takes 2 forbidden suites (a weak and an insecure one): the cell is bad.
+    let cells = scraper::Selector::parse("table.matrix:not(.suites) tbody tr").unwrap();
+    let td = scraper::Selector::parse("td").unwrap();
+    let tr = doc.select(&cells).next().unwrap();
+    let tls12 = tr
+        .select(&td)
+        .nth(
+            TlsVersion::ALL
+                .iter()
+                .position(|v| *v == TlsVersion::Tls12)
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(tls12.value().attr("class").unwrap().contains("m-bad"));
+    assert!(
+        tls12
+            .text()
+            .collect::<String>()
+            .contains("2 forbidden suites"),
+        "{}",
+        tls12.html()
+    );
+    let forbidden = texts(&doc, "details.suites td.m-bad");
+    assert!(forbidden.iter().any(|t| t.contains("forbidden")));
+}
+
+#[test]
+fn a_comparison_lists_the_suites_added_and_removed() {
+    let page = diff_page(
+        &with_suites(sample()),
+        &after_with_suites(),
+        ("a", "b"),
+        &exceptions(),
+    );
+    let doc = scraper::Html::parse_document(&page);
+    let rows = texts(&doc, "table.suite-changes tbody tr");
+    let tls12 = rows
+        .iter()
+        .find(|r| r.contains("TLS 1.2") && r.contains("dc1"))
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    assert!(
+        tls12.contains("TLS_RSA_WITH_RC4_128_SHA (insecure)"),
+        "{tls12}"
+    );
+    assert!(tls12.contains("TLS_RSA_WITH_3DES_EDE_CBC_SHA (insecure)"));
+    let tls10 = rows
+        .iter()
+        .find(|r| r.contains("TLS 1.0"))
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    assert!(
+        tls10.contains("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+        "{tls10}"
+    );
+    // The matrix cell says how many changed; the row of dc1, which took on RC4, needs
+    // attention even though its versions changed as wanted.
+    assert!(page.contains("suites +1 −1"), "no count in the matrix");
+    let dc1 = scraper::Selector::parse("table.matrix tbody tr.attention th.endpoint").unwrap();
+    assert!(
+        doc.select(&dc1)
+            .any(|th| th.text().collect::<String>().contains("dc1")),
+        "dc1's row is not marked"
+    );
+    let cards = texts(&doc, ".card");
+    assert!(
+        cards.iter().any(
+            |c| c.contains("versions that took on weak or insecure suites") && c.contains("✗ 1")
+        ),
+        "{cards:?}"
+    );
 }
