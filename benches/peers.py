@@ -373,10 +373,100 @@ def write_addrs(addrs, path):
             f.write(a + "\n")
 
 
-def median_of4(runs, fn):
-    results = [fn() for _ in range(runs)]
+def median_of4(runs, fn, costs=None):
+    """Median wall, peak RSS, the last run's lists and orders; with `costs` (a Meter), what each
+    run cost (connections, server and tool CPU) is kept in it."""
+    results = []
+    for _ in range(runs):
+        if costs is None:
+            results.append(fn())
+        else:
+            with costs.measure():
+                results.append(fn())
     return (statistics.median(r[0] for r in results), max(r[1] for r in results), results[-1][2],
             results[-1][3])
+
+
+def proc_cpu(pid):
+    """User + system CPU seconds of a process and its threads (0 when it is gone)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid):
+    """The process and every process under it."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+class Meter:
+    """What a tool's runs against the estate cost: TCP connections opened to the estate (SYNs
+    seen by tcpdump on lo, to 127.1.0.0/16), CPU time of the estate's servers (its process and
+    the lighttpd processes under it), and CPU time of the tool (every child process waited for
+    meanwhile). Medians over the runs measured."""
+
+    def __init__(self, estate_pid):
+        self.servers = descendants(estate_pid)
+        self.runs = []
+
+    class _Run:
+        def __init__(self, meter):
+            self.meter = meter
+
+        def __enter__(self):
+            self.log = tempfile.NamedTemporaryFile("r")
+            self.dump = None
+            if shutil.which("tcpdump"):
+                self.dump = subprocess.Popen(
+                    ["tcpdump", "-i", "lo", "-nn", "-q", "-l", "-B", "8192",
+                     "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and dst net 127.1.0.0/16"],
+                    stdout=open(self.log.name, "w"), stderr=subprocess.PIPE, text=True)
+                # Wait until it listens.
+                self.dump.stderr.readline()
+            self.server0 = sum(proc_cpu(p) for p in self.meter.servers)
+            t = os.times()
+            self.tool0 = t.children_user + t.children_system
+            return self
+
+        def __exit__(self, *exc):
+            t = os.times()
+            tool = t.children_user + t.children_system - self.tool0
+            server = sum(proc_cpu(p) for p in self.meter.servers) - self.server0
+            syns = None
+            if self.dump:
+                time.sleep(0.3)
+                self.dump.terminate()
+                self.dump.wait(timeout=10)
+                syns = sum(1 for _ in open(self.log.name))
+            self.log.close()
+            self.meter.runs.append((syns, server, tool))
+            return False
+
+    def measure(self):
+        return Meter._Run(self)
+
+    def median(self):
+        """(connections, server CPU s, tool CPU s), medians over the runs."""
+        if not self.runs:
+            return None, 0.0, 0.0
+        syns = [r[0] for r in self.runs if r[0] is not None]
+        return (statistics.median(syns) if syns else None, statistics.median(r[1] for r in self.runs),
+                statistics.median(r[2] for r in self.runs))
 
 
 def ours_suites(plain, engine, names, extra=()):
@@ -537,17 +627,25 @@ def scenario_suites(n, runs, tmp):
     sub = [next(a for a, q in targets if q == p) for p in PROFILES]
     sub_plain = os.path.join(tmp, "suites-sub.plain")
     write_addrs(sub, sub_plain)
+    costs = {k: Meter(estate.proc.pid) for k in ("wire", "both", "sslyze", "sslscan", "nmap")}
+    last = {}
+
+    def ours(engine):
+        r = ours_suites(plain, engine, names)
+        last[engine] = r[4]
+        return r[:4]
+
     try:
         log(f"suites {n}: tlsmatrix --suites --engine wire")
-        w_wall, w_rss, w_lists, w_orders = median_of4(runs, lambda: ours_suites(plain, "wire", names)[:4])
+        w_wall, w_rss, w_lists, w_orders = median_of4(runs, lambda: ours("wire"), costs["wire"])
         log(f"suites {n}: tlsmatrix --suites (both engines)")
-        b_wall, b_rss, b_lists, _ = median_of4(runs, lambda: ours_suites(plain, "both", names)[:4])
+        b_wall, b_rss, b_lists, _ = median_of4(runs, lambda: ours("both"), costs["both"])
         log(f"suites {n}: sslyze")
-        y_wall, y_rss, y_lists, _ = median_of4(runs, lambda: sslyze_suites(addrs, names))
+        y_wall, y_rss, y_lists, _ = median_of4(runs, lambda: sslyze_suites(addrs, names), costs["sslyze"])
         log(f"suites {n}: sslscan loop")
-        s_wall, s_rss, s_lists, _ = median_of4(runs, lambda: sslscan_suites(addrs, names))
+        s_wall, s_rss, s_lists, _ = median_of4(runs, lambda: sslscan_suites(addrs, names), costs["sslscan"])
         log(f"suites {n}: nmap ssl-enum-ciphers")
-        n_wall, n_rss, n_lists, n_orders = median_of4(runs, lambda: nmap_suites(addrs, names))
+        n_wall, n_rss, n_lists, n_orders = median_of4(runs, lambda: nmap_suites(addrs, names), costs["nmap"])
         log(f"suites {n}: tlsmatrix on the {len(sub)}-endpoint subset")
         ws_wall, ws_rss, _, _ = median_of4(runs, lambda: ours_suites(sub_plain, "wire", names)[:4])
         log(f"suites {n}: testssl.sh -E --parallel on {len(sub)} endpoints (one run)")
@@ -591,8 +689,70 @@ def scenario_suites(n, runs, tmp):
         print("\nDisagreements:")
         for d in details:
             print(f"  {d}")
+    where = where_suite_time_goes(len(addrs), costs, {"wire": w_wall, "both": b_wall, "sslyze": y_wall,
+                                                     "sslscan": s_wall, "nmap": n_wall}, last, profiles)
     return (f"suites {len(addrs)}: tlsmatrix --suites {w_wall:.2f} s (wire), {b_wall:.2f} s (both engines); "
-            f"{', '.join(summary)}; server order agrees with nmap on {order_good}/{order_total}")
+            f"{', '.join(summary)}; server order agrees with nmap on {order_good}/{order_total}; {where}")
+
+
+def where_suite_time_goes(n, costs, walls, last, profiles):
+    """A table of what each tool's suite enumeration cost the estate and itself, and our own
+    connections by kind; returns a one-line summary."""
+    labels = {"wire": "tlsmatrix --suites --engine wire", "both": "tlsmatrix --suites (both engines)",
+              "sslyze": "sslyze", "sslscan": "sslscan, serial loop", "nmap": "nmap ssl-enum-ciphers"}
+    rows, per = [], {}
+    for k, label in labels.items():
+        syns, server, tool = costs[k].median()
+        wall = walls[k]
+        per[k] = (syns, server, wall)
+        rows.append((label, f"{wall:.2f}", "-" if syns is None else f"{syns:.0f}",
+                     "-" if syns is None else f"{syns / n:.1f}", f"{server:.2f}",
+                     "-" if not syns else f"{server / syns * 1000:.2f}", f"{server / wall * 100:.0f}%",
+                     f"{tool:.2f}"))
+    table(f"Where the suite enumeration's time goes ({n} endpoints, medians): connections opened to the "
+          f"estate (SYNs on lo), CPU time of the estate's servers (2 cores in all) and of the tool",
+          ["tool", "wall s", "connections", "per endpoint", "server CPU s", "server ms/connection",
+           "server CPU / wall", "tool CPU s"], rows)
+    # Our connections by kind, from the last report of each engine.
+    kinds = []
+    for engine in ("wire", "both"):
+        report = last.get(engine)
+        if not report:
+            continue
+        by_profile = {}
+        for e in report["endpoints"]:
+            addr = f"{e['address']}:{e['port']}"
+            probes = sum(c.get("attempts", 0) for c in e["versions"].values())
+            suites = sum(s["connections"] for s in e.get("suites", {}).values())
+            found = sum(len(s["suites"]) for s in e.get("suites", {}).values())
+            extra = sum(len(s.get("groups", [])) + len(s.get("signature_algorithms", []))
+                        for s in e.get("suites", {}).values())
+            acc = by_profile.setdefault(profiles.get(addr, "?"), [0, 0, 0, 0, 0])
+            for i, x in enumerate((1, probes, suites, found, extra)):
+                acc[i] += x
+        for prof, (k, probes, suites, found, extra) in sorted(by_profile.items()):
+            kinds.append((engine, prof, k, f"{probes / k:.1f}", f"{suites / k:.1f}", f"{found / k:.1f}",
+                          f"{extra / k:.1f}"))
+    if kinds:
+        table("tlsmatrix's connections per endpoint, by suite profile (last run)",
+              ["engine", "profile", "endpoints", "version probes", "suite enumeration",
+               "suites found", "groups + signature algorithms found"], kinds)
+    w, nm = per["wire"], per["nmap"]
+    cores = os.cpu_count() or 1
+    print(f"\nThe estate's servers run on this machine's {cores} cores, with the tool and whatever else runs "
+          f"here. Every suite, group or signature algorithm a server takes costs it a handshake's key "
+          f"exchange and signature (a refusal costs next to nothing), so the servers' CPU time is a floor "
+          f"on the wall time of any tool that lists the same things: {w[1]:.2f} s of server CPU for "
+          f"tlsmatrix is at least {w[1] / cores:.2f} s of wall on {cores} cores, against {w[2]:.2f} s "
+          f"measured; nmap's {nm[1]:.2f} s of server CPU (it lists no signature algorithms) is at least "
+          f"{nm[1] / cores:.2f} s, so 10x faster than nmap ({nm[2] / 10:.2f} s) is out of reach on a "
+          f"loopback estate sharing the cores, whatever the client does. Against real servers the "
+          f"servers' CPU is theirs and the round trips set the pace: see the latency scenario.")
+    if w[0] and nm[0]:
+        return (f"connections per endpoint: tlsmatrix {w[0] / n:.1f}, nmap {nm[0] / n:.1f}; estate CPU "
+                f"{w[1]:.1f} s (tlsmatrix) against {nm[1]:.1f} s (nmap), i.e. {w[1] / w[2] * 100:.0f}% and "
+                f"{nm[1] / nm[2] * 100:.0f}% of their wall time")
+    return "connections not counted (no tcpdump)"
 
 
 # --- latency ----------------------------------------------------------------------------------
@@ -622,21 +782,81 @@ class Proxy:
         self.proc.wait(timeout=30)
 
 
+OLD_TLS = ("ssl3", "tls1.0", "tls1.1", "tls1.2")
+
+
+def cell_rtts(version, cell):
+    """Round trips one version probe needs at least, its engines side by side: the wire engine
+    two a connection (the TCP handshake, then the hello and the server's first flight), its
+    connections one after another; the OpenSSL engine one connection, and before TLS 1.3 one
+    round trip more when its handshake completed (the client's Finished and the server's)."""
+    engines = cell.get("engines") or {}
+    attempts = cell.get("attempts", 0)
+    answer = engines.get("openssl") or {}
+    o = answer.get("status")
+    if not engines or o is None:
+        return 2 * attempts
+    # The OpenSSL engine put one connection on the wire unless this OpenSSL cannot offer the
+    # version (a handshake_failure to what it offered is not_testable too, after a connection).
+    tried = o not in ("not_testable", "interrupted") or answer.get("detail", "").startswith("the server")
+    o_conns = 1 if tried and attempts else 0
+    wire = 2 * max(attempts - o_conns, 0)
+    openssl = 0
+    if o_conns:
+        openssl = 3 if o == "accepted" and version in OLD_TLS and cell.get("status") == "accepted" \
+            and "handshake is not finished" not in cell.get("detail", "") else 2
+    return max(wire, openssl)
+
+
+def packed(durations, slots):
+    """The shortest time `durations` take on `slots` side by side (exact for a handful,
+    else the lower bound: the longest, or the total spread evenly)."""
+    durations = sorted((d for d in durations if d), reverse=True)
+    if not durations:
+        return 0
+    if len(durations) > 8:
+        return max(durations[0], sum(durations) / slots)
+    best = [sum(durations)]
+
+    def place(i, loads):
+        if max(loads) >= best[0]:
+            return
+        if i == len(durations):
+            best[0] = max(loads)
+            return
+        seen = set()
+        for k in range(len(loads)):
+            if loads[k] in seen:
+                continue
+            seen.add(loads[k])
+            loads[k] += durations[i]
+            place(i + 1, loads)
+            loads[k] -= durations[i]
+
+    place(0, [0] * min(slots, len(durations)))
+    return best[0]
+
+
 def floor_seconds(report, rtt, per_host, concurrency, with_suites):
-    """The fewest round trips our probes need: per endpoint, its connections packed onto
-    `per_host` slots (never fewer than its longest version probe), each connection two round
-    trips (the TCP handshake the proxy simulates, then the hello and its answer); over the
-    estate, all connections packed onto `concurrency` slots."""
+    """The fewest round trips our probes need. Per endpoint: its version probes (see
+    `cell_rtts`; a probe takes one `--per-host` slot whatever its engines) packed onto the
+    per-host slots, and with --suites every enumeration connection too (two round trips each,
+    one slot each), never less than the longest version probe (the enumeration's chains of
+    hellos one after another are left out: a lower bound). Over the estate: every connection
+    packed onto `--concurrency` slots."""
     worst = total = 0
     for e in report["endpoints"]:
-        cells = [c.get("attempts", 0) for c in e["versions"].values()]
-        conns = sum(cells)
+        cells = [cell_rtts(v, c) for v, c in e["versions"].items()]
+        jobs = list(cells)
+        conns = sum(c.get("attempts", 0) for c in e["versions"].values())
         if with_suites:
-            conns += sum(s["connections"] for s in e.get("suites", {}).values())
+            extra = sum(s["connections"] for s in e.get("suites", {}).values())
+            jobs += [2] * extra
+            conns += extra
         total += conns
-        worst = max(worst, max(cells, default=0), -(-conns // per_host))
-    rounds = max(worst, -(-total // concurrency))
-    return rounds * 2 * rtt, rounds
+        worst = max(worst, packed(jobs, per_host))
+    rtts = max(worst, 2 * total / concurrency)
+    return rtts * rtt, rtts
 
 
 def scenario_latency(n, runs, tmp, delay_ms=50):
@@ -647,6 +867,10 @@ def scenario_latency(n, runs, tmp, delay_ms=50):
     proxy = Proxy(delay_ms, addrs, tmp)
     plain = os.path.join(tmp, "latency.plain")
     write_addrs([proxy.map[a] for a in addrs], plain)
+    # The same scans without the proxy: the local work (the handshakes' CPU on both sides, on
+    # this machine's cores) that no round trip accounts for.
+    direct = os.path.join(tmp, "latency-direct.plain")
+    write_addrs(addrs, direct)
     # The peers make hundreds of connections an endpoint: one endpoint of each profile.
     sub = [proxy.map[next(a for a, q in targets if q == p)] for p in PROFILES]
     sub_plain = os.path.join(tmp, "latency-sub.plain")
@@ -670,31 +894,42 @@ def scenario_latency(n, runs, tmp, delay_ms=50):
             report = results[-1][1]
             floor, rounds = floor_seconds(report, rtt, per_host, concurrency, suites)
             conns = sum(e.get("connections") or 0 for e in report["endpoints"])
-            rows.append((f"tlsmatrix {label}", len(addrs), f"{wall:.2f}", f"{floor:.2f} ({rounds} x 2 RTT)",
-                         f"{wall / floor:.2f}", conns))
+            local = statistics.median(
+                timed([TLSMATRIX, "scan", "-q", "-f", direct, "--format", "json", *settings, *extra])[0]
+                for _ in range(runs))
+            rows.append((f"tlsmatrix {label}", len(addrs), f"{wall:.2f}", f"{floor:.2f} ({rounds:g} RTT)",
+                         f"{wall / floor:.2f}", conns, f"{local:.2f}"))
         log(f"latency: tlsmatrix --suites --engine wire on the {len(sub)}-endpoint subset")
         sw = statistics.median(timed([TLSMATRIX, "scan", "-q", "--suites", "--engine", "wire", "-f", sub_plain,
                                       "--format", "json", *settings])[0]
                                for _ in range(runs))
-        rows.append(("tlsmatrix --suites, --engine wire", len(sub), f"{sw:.2f}", "", "1.00", ""))
+        rows.append(("tlsmatrix --suites, --engine wire", len(sub), f"{sw:.2f}", "", "1.00", "", ""))
         for name, fn in (("nmap ssl-enum-ciphers", lambda: nmap_suites(sub, names)),
                          ("sslyze", lambda: sslyze_suites(sub, names)),
                          ("sslscan, serial loop", lambda: sslscan_suites(sub, names))):
             log(f"latency: {name} on {len(sub)} endpoints (one run)")
             wall = fn()[0]
-            rows.append((name, len(sub), f"{wall:.2f}", "", f"{wall / sw:.1f}", ""))
+            rows.append((name, len(sub), f"{wall:.2f}", "", f"{wall / sw:.1f}", "", ""))
     finally:
         proxy.close()
         estate.close()
     table(f"Latency: the suite estate behind {delay_ms} ms each way (--per-host {per_host}, --concurrency "
           f"{concurrency}); tlsmatrix median of {runs}, peers one run",
-          ["run", "endpoints", "wall s", "round-trip floor s", "x floor (peers: x tlsmatrix)", "connections"],
+          ["run", "endpoints", "wall s", "round-trip floor s", "x floor (peers: x tlsmatrix)", "connections",
+           "same scan without the proxy, wall s"],
           rows)
-    print("\nThe floor: per endpoint its connections packed onto --per-host slots (never fewer than its longest "
-          "version probe), over the estate onto --concurrency slots, two round trips each (the proxy holds a "
-          "connection's first bytes one round trip more, as the TCP handshake would). testssl.sh is not run "
-          "here: it took about 40 s per endpoint without the delay.")
-    return ("latency: " + "; ".join(f"{r[0]} {r[2]} s = {r[4]}x the floor" for r in rows[:4]) + "; on "
+    print("\nThe floor: per endpoint its version probes packed onto --per-host slots (a wire hello two round "
+          "trips, as the proxy holds a connection's first bytes one round trip more, as the TCP handshake would; "
+          "the wire engine's hellos of one probe one after another; the OpenSSL engine's handshake side by side "
+          "with them, one round trip more when it completes before TLS 1.3), with --suites every enumeration "
+          "connection too (two round trips, one slot each), never less than the longest probe; over the "
+          "estate every connection onto --concurrency slots. The last column is the "
+          "same scan straight to the estate: the time the handshakes' CPU takes on this machine (the estate's "
+          "servers, the proxy and tlsmatrix share its cores), which the floor leaves out and the wall time "
+          "with the proxy includes. testssl.sh is not run here: it took about 40 s per endpoint without the "
+          "delay.")
+    return ("latency: " + "; ".join(f"{r[0]} {r[2]} s = {r[4]}x the floor ({r[6]} s without the proxy)"
+                                    for r in rows[:4]) + "; on "
             + f"{len(sub)} endpoints " + ", ".join(f"{r[0]} {r[4]}x tlsmatrix" for r in rows[5:]))
 
 

@@ -38,9 +38,15 @@ pub async fn probe_cell(
         (Engine::Openssl, None) => {
             ProbeResult::of(Cell::unprobed(Outcome::NotTestable(not_testable())))
         }
-        (Engine::Wire, _) => ProbeResult::of(super::wire::probe(version, endpoint, limits).await),
+        (Engine::Wire, _) => {
+            let (cell, pick) = super::wire::probe_picking(version, endpoint, limits).await;
+            ProbeResult {
+                wire_first_pick: pick,
+                ..ProbeResult::of(cell)
+            }
+        }
         (Engine::Both, None) => {
-            let mut cell = super::wire::probe(version, endpoint, limits).await;
+            let (mut cell, pick) = super::wire::probe_picking(version, endpoint, limits).await;
             cell.engines = Some(Box::new(Engines {
                 openssl: Some(EngineAnswer {
                     status: Status::NotTestable,
@@ -49,13 +55,16 @@ pub async fn probe_cell(
                 wire: Some(EngineAnswer::of(&cell.outcome)),
                 agree: true,
             }));
-            ProbeResult::of(cell)
+            ProbeResult {
+                wire_first_pick: pick,
+                ..ProbeResult::of(cell)
+            }
         }
         (Engine::Both, Some(ctx)) => {
             // Side by side, so a cell takes no longer than one probe (two connections at once).
-            let (o, w) = tokio::join!(
+            let (o, (w, pick)) = tokio::join!(
                 super::openssl::probe(ctx, version, endpoint, limits),
-                super::wire::probe(version, endpoint, limits)
+                super::wire::probe_picking(version, endpoint, limits)
             );
             if o.cell.outcome.is_connect_failure() && w.outcome.is_connect_failure() {
                 return o;
@@ -64,6 +73,7 @@ pub async fn probe_cell(
                 cell: both(o.cell, w, version),
                 root_dse: o.root_dse,
                 peer_chain: o.peer_chain,
+                wire_first_pick: pick,
             }
         }
     }

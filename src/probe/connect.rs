@@ -89,6 +89,10 @@ pub struct ProbeResult {
     pub cell: Cell,
     pub root_dse: Option<RootDse>,
     pub peer_chain: Option<Vec<Vec<u8>>>,
+    /// The suite the server chose from the wire engine's first hello (the first part of the
+    /// version's suites, the usual extensions), when it took that hello: the suite enumeration
+    /// starts from it instead of asking again.
+    pub wire_first_pick: Option<u16>,
 }
 
 impl ProbeResult {
@@ -98,6 +102,7 @@ impl ProbeResult {
             cell,
             root_dse: None,
             peer_chain: None,
+            wire_first_pick: None,
         }
     }
 }

@@ -75,6 +75,7 @@ pub async fn probe_offering(
         },
         root_dse,
         peer_chain,
+        wire_first_pick: None,
     }
 }
 

@@ -29,13 +29,18 @@
 //! key share or HelloRetryRequest naming the next; TLS 1.0-1.2: the curve of the
 //! ServerKeyExchange of an ECDHE suite; the groups asked about are X25519, P-256, P-384, P-521
 //! and in TLS 1.3 FFDHE), the server's own DH group for DHE suites, and for TLS
-//! 1.2 the signature algorithm of the ServerKeyExchange, each the same way. Every connection
+//! 1.2 the signature algorithm of the ServerKeyExchange, each the same way.
+//!
+//! TLS 1.3 hellos go without key shares, so a server taking one answers with a
+//! HelloRetryRequest that names its suite and group without computing a key exchange or
+//! signing anything: the server's CPU, not the connections, bounds an enumeration on a fast
+//! network. A server that refuses both first hellos so gets key shares from then on. Every connection
 //! takes a per-host permit, so `--per-host` bounds the enumeration as it bounds the probes, and
 //! the connections are counted.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Instant;
 
 use futures_util::future::join_all;
@@ -78,6 +83,9 @@ pub struct SuiteScan<'a> {
     pub streams: usize,
     /// The OpenSSL engine's check of the list, if it runs.
     pub openssl: Option<OpenSslCheck<'a>>,
+    /// The suite the server chose from the version probe's first wire hello, which offered the
+    /// first part of the suites as the enumeration's first hello does: its answer, known.
+    pub first_pick: Option<u16>,
 }
 
 /// How the OpenSSL engine checks a version's list: a full handshake offering the suites found
@@ -136,6 +144,11 @@ struct Run<'s, 'a> {
     scan: &'s SuiteScan<'a>,
     version: TlsVersion,
     connections: AtomicU32,
+    /// TLS 1.3 hellos carry key shares. Without them (the start), a server taking a hello
+    /// answers with a HelloRetryRequest naming its suite and group, and spends no key exchange
+    /// and no signature on it: most of what an enumeration costs the server. A server that
+    /// refuses hellos without shares gets them.
+    key_shares: AtomicBool,
 }
 
 /// Enumerate what `version` accepts on the endpoint.
@@ -145,6 +158,7 @@ pub async fn enumerate(version: TlsVersion, scan: &SuiteScan<'_>) -> VersionSuit
         scan,
         version,
         connections: AtomicU32::new(0),
+        key_shares: AtomicBool::new(false),
     };
     let mut problems = Vec::new();
     let (found, order) = run.suites(&mut problems).await;
@@ -190,6 +204,10 @@ impl Run<'_, '_> {
     /// One connection: the hello for our version with `suites` (and `offer`), and the server's
     /// answer; with `need_kex`, read on to its ServerKeyExchange (before TLS 1.3).
     async fn hello(&self, suites: &[u16], offer: Offer<'_>, need_kex: bool) -> Reply {
+        let offer = Offer {
+            no_key_shares: !self.key_shares.load(Ordering::Relaxed),
+            ..offer
+        };
         let Ok(_permit) = self.scan.per_host.clone().acquire_owned().await else {
             return Reply::Undecided("the scan was stopped".into());
         };
@@ -433,11 +451,30 @@ impl Run<'_, '_> {
         let ask = Ask::Suite;
         let first = parts[0].clone();
         let reversed: Vec<u16> = first.iter().rev().copied().collect();
-        let (a, b, others) = tokio::join!(
-            self.pick_suite(first.clone()),
-            self.pick_suite(reversed),
+        // Before TLS 1.3 the version probe's first hello was this one (TLS 1.3's carried key
+        // shares): its answer stands.
+        let known = self
+            .scan
+            .first_pick
+            .filter(|x| self.version != TlsVersion::Tls13 && first.contains(x));
+        let (mut a, mut b, others) = tokio::join!(
+            async {
+                match known {
+                    Some(x) => Step::Picked(x),
+                    None => self.pick_suite(first.clone()).await,
+                }
+            },
+            self.pick_suite(reversed.clone()),
             join_all(parts[1..].iter().map(|p| self.walk(p.clone(), ask)))
         );
+        if self.version == TlsVersion::Tls13
+            && !matches!(a, Step::Picked(_))
+            && !matches!(b, Step::Picked(_))
+        {
+            // The version was accepted with key shares: this server wants them.
+            self.key_shares.store(true, Ordering::Relaxed);
+            (a, b) = tokio::join!(self.pick_suite(first.clone()), self.pick_suite(reversed));
+        }
         // The first part, given its two first answers.
         let mut hint_server = false;
         let mut hint_client = false;

@@ -38,6 +38,15 @@ impl Part {
 
 /// Probe with hand-written ClientHellos offering only `version`.
 pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits) -> Cell {
+    probe_picking(version, endpoint, limits).await.0
+}
+
+/// [`probe`], with the suite the server chose from the first hello if it took that hello.
+pub async fn probe_picking(
+    version: TlsVersion,
+    endpoint: &Endpoint<'_>,
+    limits: Limits,
+) -> (Cell, Option<u16>) {
     let start = Instant::now();
     let mut deadline = tokio::time::Instant::from_std(start + limits.timeout);
     let parts = suite_parts(version);
@@ -45,6 +54,7 @@ pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits)
     // The first "no" that may only mean that this hello's suites were not the server's.
     let mut suite_refusal: Option<(Part, Refusal)> = None;
     let mut outcome = Outcome::Error("no ClientHello was sent".into());
+    let mut first_pick = None;
     for (index, suites) in parts.iter().enumerate() {
         let part = Part {
             index,
@@ -75,6 +85,15 @@ pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits)
             }
         };
         attempts += tries;
+        if let (
+            0,
+            Outcome::Accepted {
+                cipher: Some(name), ..
+            },
+        ) = (index, &this)
+        {
+            first_pick = crate::tls::suites::id_of(name).filter(|id| suites.contains(id));
+        }
         outcome = match (this, &suite_refusal) {
             (Outcome::Refused(r), _) if may_mean_no_shared_suite(&r) => {
                 suite_refusal.get_or_insert((part, r));
@@ -115,12 +134,13 @@ pub async fn probe(version: TlsVersion, endpoint: &Endpoint<'_>, limits: Limits)
         // Every hello was refused, so every suite was: the version is.
         outcome = Outcome::Refused(r);
     }
-    Cell {
+    let cell = Cell {
         outcome,
         elapsed_ms: start.elapsed().as_millis() as u64,
         attempts,
         engines: None,
-    }
+    };
+    (cell, first_pick)
 }
 
 /// A refusal the next hello's suites might turn into an acceptance.

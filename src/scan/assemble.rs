@@ -49,7 +49,7 @@ pub(super) fn report(
             ldap_check: config.ldap_check,
             engine: config.engine,
             cert_warn_days: config.certificates.warn_days,
-            trust_store: judge.trust.as_ref().map(|t| t.description.clone()),
+            trust_store: judge.trust().map(|t| t.description.clone()),
             suites: config.suites,
         },
         input_errors,
@@ -65,7 +65,8 @@ pub(super) fn report(
 /// The endpoint of a finished row, taking the row's cells.
 fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
     let t = &targets[row.target];
-    let (verdict, mut verdict_detail) = verdict::judge(&row.cells);
+    let versions = row.cells.into_map();
+    let (verdict, mut verdict_detail) = verdict::judge(&versions);
     if let Some((found, why)) = &row.rdp_standard {
         verdict_detail = format!("{verdict_detail}; {} ({why})", found.sentence());
     }
@@ -78,14 +79,14 @@ fn finish_row(row: Row, targets: &[Target]) -> Endpoint {
         sni: row.sni,
         verdict,
         verdict_detail,
-        root_dse: row.root_dse,
+        root_dse: row.root_dse.map(|d| *d),
         certificate: row.certificate,
         seen_by: BTreeMap::new(),
         disagreements: Vec::new(),
         rdp_standard_security: row.rdp_standard.map(|(found, _)| found),
         connections: Some(row.connections),
         suites: row.suites,
-        versions: row.cells,
+        versions,
     }
 }
 

@@ -2,6 +2,8 @@
 //! served are read and judged, then dropped, so a large estate keeps no DER in memory.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use crate::cert::trust::TrustSources;
 use crate::cert::{self, TrustStore};
@@ -11,27 +13,70 @@ use crate::scan::row::Row;
 
 /// What judging a row's certificate needs.
 pub(super) struct CertJudge<'a> {
-    pub(super) trust: Option<TrustStore>,
+    trust: LazyTrust,
     config: &'a CertConfig,
     now: i64,
+}
+
+/// The trust store, read on a thread of its own from the start of the scan: reading the system
+/// store takes tens of milliseconds (more on a busy machine), and nothing needs it before a
+/// handshake has been accepted, so the first probes do not wait for it.
+struct LazyTrust {
+    loading: Mutex<Option<JoinHandle<Option<TrustStore>>>>,
+    loaded: OnceLock<Option<TrustStore>>,
+}
+
+impl LazyTrust {
+    fn start(sources: &TrustSources) -> LazyTrust {
+        let lazy = LazyTrust {
+            loading: Mutex::new(None),
+            loaded: OnceLock::new(),
+        };
+        let owned = sources.clone();
+        match std::thread::Builder::new()
+            .name("trust-store".into())
+            .spawn(move || trust_store(&owned))
+        {
+            Ok(handle) => *lazy.loading.lock().expect("lock") = Some(handle),
+            Err(_) => {
+                let _ = lazy.loaded.set(trust_store(sources));
+            }
+        }
+        lazy
+    }
+
+    fn get(&self) -> Option<&TrustStore> {
+        self.loaded
+            .get_or_init(|| {
+                let handle = self.loading.lock().expect("lock").take();
+                handle.and_then(|h| h.join().ok()).flatten()
+            })
+            .as_ref()
+    }
 }
 
 impl<'a> CertJudge<'a> {
     pub(super) fn new(config: &'a CertConfig) -> Self {
         CertJudge {
-            trust: trust_store(&config.trust),
+            trust: LazyTrust::start(&config.trust),
             config,
             now: cert::now(),
         }
     }
 
+    /// The trust store chains are verified against, once it is read.
+    pub(super) fn trust(&self) -> Option<&TrustStore> {
+        self.trust.get()
+    }
+
     /// Judge the chains a row collected and drop them.
     pub(super) fn settle(&self, row: &mut Row) {
         let chains = std::mem::take(&mut row.chains);
-        let Some(trust) = &self.trust else { return };
         if chains.is_empty() || row.certificate.is_some() {
             return;
         }
+        // Only now: a row with nothing accepted never waits for the store to be read.
+        let Some(trust) = self.trust() else { return };
         let ciphers: BTreeMap<TlsVersion, String> = row
             .cells
             .iter()

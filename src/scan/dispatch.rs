@@ -65,10 +65,13 @@ struct Settings {
     suites: bool,
 }
 
-/// Addresses being probed at once at most: each holds a few KiB while it waits for its connect,
-/// so 10,000 endpoints stay under 64 MiB; a host with both engines opens two connections, so
-/// this many silent hosts fill the largest budget of open connections (`fds::MAX_OPEN`).
-const MAX_ACTIVE_HOSTS: usize = super::fds::MAX_OPEN / 2;
+/// Addresses being probed at once at most. Each holds about 7 KiB while it waits for its
+/// connects (its task, its probes' tasks and their connections: peak RSS at 10,000 endpoints
+/// that refuse, measured over `--max-open` 512 to 2,048), so this many keep such a scan under
+/// 64 MiB with room to spare (2,048 took it over). A thousand hosts that never answer still
+/// wait out one connect timeout side by side; more take one more timeout for each further
+/// thousand.
+const MAX_ACTIVE_HOSTS: usize = 1024;
 
 /// Run the planned probes and put their cells into the rows. Returns true when cancelled
 /// before every probe was done.
@@ -151,7 +154,7 @@ pub(super) async fn run(
                             }
                             row.cells.insert(v, cell);
                             if row.root_dse.is_none() {
-                                row.root_dse = dse;
+                                row.root_dse = dse.map(Box::new);
                             }
                             if let Some(chain) = chain {
                                 row.chains.insert(v, chain);
@@ -290,8 +293,10 @@ async fn run_host(
             let version = match job.task {
                 Task::Version(v) => v,
                 Task::RdpStandard => {
-                    // Never the first job of its row: nobody waits on its gate.
-                    let (found, why) = probe::rdp_standard_security(&endpoint, limits).await;
+                    // Never the first job of its row: nobody waits on its gate. Boxed, as the
+                    // version probe below: a task waiting for its permits stays small.
+                    let (found, why) =
+                        Box::pin(probe::rdp_standard_security(&endpoint, limits)).await;
                     let tried = u32::from(!why.starts_with("not tried"));
                     let _ = tx.send(Done::RdpStandard(job.row, found, why, tried)).await;
                     return;
@@ -307,6 +312,7 @@ async fn run_host(
                 settings.engine,
             ))
             .await;
+            let first_pick = result.wire_first_pick;
             let cell = result.cell;
             if matches!(
                 cell.outcome,
@@ -369,6 +375,7 @@ async fn run_host(
                     per_host: local,
                     streams: settings.per_host,
                     openssl,
+                    first_pick,
                 };
                 let found = Box::pin(probe::suites::enumerate(version, &scan)).await;
                 let _ = tx

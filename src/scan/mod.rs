@@ -285,8 +285,7 @@ pub async fn scan_within(
         for row in &mut rows {
             for v in &config.versions {
                 row.cells
-                    .entry(*v)
-                    .or_insert_with(|| Cell::unprobed(Outcome::Interrupted));
+                    .insert_if_missing(*v, || Cell::unprobed(Outcome::Interrupted));
             }
         }
     }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::report::{Cell, Outcome};
 use crate::scan::ScanConfig;
-use crate::scan::row::Row;
+use crate::scan::row::{Cells, Row};
 use crate::target::{Target, resolve};
 
 pub(super) async fn rows(
@@ -46,7 +46,8 @@ pub(super) async fn rows(
         }
     }
 
-    let mut rows = Vec::new();
+    // One row a target, mostly: no room for twice as many.
+    let mut rows = Vec::with_capacity(targets.len());
     for (i, t) in targets.iter().enumerate() {
         let sni = config
             .sni
@@ -59,7 +60,7 @@ pub(super) async fn rows(
             port: t.port,
             protocol: t.protocol,
             sni: sni.clone(),
-            cells: BTreeMap::new(),
+            cells: Cells::with_capacity(config.versions.len()),
             root_dse: None,
             chains: BTreeMap::new(),
             certificate: None,

@@ -247,6 +247,10 @@ pub struct Offer<'a> {
     pub groups: Option<&'a [u16]>,
     /// The `signature_algorithms` list (TLS 1.2 and 1.3).
     pub signature_algorithms: Option<&'a [u16]>,
+    /// TLS 1.3: send an empty `key_share` list (RFC 8446 4.2.8 allows it), so that a server
+    /// taking the hello answers with a HelloRetryRequest naming its suite and group, without
+    /// computing a key exchange or a signature.
+    pub no_key_shares: bool,
 }
 
 /// The extensions of a hello for `v` (none for SSLv3), before any padding.
@@ -276,7 +280,7 @@ fn extensions(v: TlsVersion, sni: Option<&str>, keys: &HelloKeys, offer: Offer<'
         let mut shares = Vec::new();
         for (group, key) in [(GROUP_X25519, &keys.x25519), (GROUP_P256, &keys.p256)] {
             // A share for a group not listed breaks RFC 8446 4.2.8.
-            if !groups.contains(&group) {
+            if offer.no_key_shares || !groups.contains(&group) {
                 continue;
             }
             u16be(&mut shares, group);
@@ -401,6 +405,41 @@ mod tests {
             }
             assert_eq!(offered, cipher_suites(v).len(), "{v}");
         }
+    }
+
+    #[test]
+    fn a_tls13_hello_without_key_shares_still_lists_its_groups() {
+        let keys = HelloKeys::generate().unwrap();
+        let suites = cipher_suites(TlsVersion::Tls13);
+        let with = client_hello(TlsVersion::Tls13, &suites, None, &keys);
+        let offer = Offer {
+            no_key_shares: true,
+            ..Offer::default()
+        };
+        let without = client_hello_with(TlsVersion::Tls13, &suites, None, &keys, offer);
+        let read = client_offer(&without).expect("a readable hello");
+        assert!(read.offers_only(TlsVersion::Tls13.wire()), "{read:?}");
+        // The key_share extension's body: the shares' length, then the shares.
+        let shares = |hello: &[u8]| -> Vec<u8> {
+            use tls_parser::{
+                TlsMessage, TlsMessageHandshake, parse_tls_extensions, parse_tls_message_handshake,
+            };
+            let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)))) =
+                parse_tls_message_handshake(&hello[5..])
+            else {
+                panic!("not a ClientHello");
+            };
+            let (_, exts) = parse_tls_extensions(ch.ext.expect("extensions")).unwrap();
+            exts.into_iter()
+                .find_map(|e| match e {
+                    tls_parser::TlsExtension::KeyShare(b) => Some(b.to_vec()),
+                    _ => None,
+                })
+                .expect("a key_share extension")
+        };
+        assert_eq!(shares(&without), [0, 0], "an empty client_shares list");
+        // X25519's 32 bytes and P-256's 65, each with its group and length.
+        assert_eq!(shares(&with).len(), 2 + (4 + 32) + (4 + 65));
     }
 
     #[test]
