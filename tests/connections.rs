@@ -128,9 +128,12 @@ async fn dead_hosts_wait_side_by_side_without_holding_handshake_slots() {
     let start = Instant::now();
     let report = scan_targets(&config, &targets).await;
     let took = start.elapsed();
+    // Not a speed target (the benchmark has those): the two behaviours are far apart. Waiting
+    // in waves of 32 slots takes at least 200 / 32 = 6.25 connect timeouts; side by side, one
+    // and a little; 4 s separates them even on a loaded machine.
     assert!(
-        took < Duration::from_millis(2500),
-        "{:.1}s for one connect timeout of 1s",
+        took < Duration::from_secs(4),
+        "{:.1}s: the silent hosts waited in waves, not side by side (one connect timeout is 1s)",
         took.as_secs_f64()
     );
     for e in &report.endpoints[..200] {
