@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use tlsmatrix::report::{Endpoint, Engine, Outcome, RdpStandardSecurity, Report, Status};
+use tlsmatrix::report::{Engine, Outcome, RdpStandardSecurity, Report, Status};
 use tlsmatrix::report::{TlsVersion, TlsVersion::*};
 use tlsmatrix::scan::ScanConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,7 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
-use crate::util::{free_port_on, scan_targets, tool_output};
+use crate::util::{free_port_on, row_at, scan_targets, tool_output};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Stack {
@@ -842,14 +842,6 @@ fn alert_in(detail: &str) -> &'static str {
     }
 }
 
-fn row_of<'a>(report: &'a Report, s: &Server) -> &'a Endpoint {
-    report
-        .endpoints
-        .iter()
-        .find(|e| e.address == Some(s.addr.ip()) && e.port == s.addr.port())
-        .expect("a row per server")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_cell_right_on_every_stack() {
     let start = Instant::now();
@@ -884,7 +876,7 @@ async fn every_cell_right_on_every_stack() {
             (Engine::Openssl, &openssl),
             (Engine::Both, &both),
         ] {
-            let e = row_of(report, s);
+            let e = row_at(report, s.addr);
             let t = tally.entry((s.stack, engine.key())).or_default();
             for v in TlsVersion::ALL {
                 match judge(engine, v, &e.versions[&v].outcome, truth[&(i, v)]) {
@@ -970,14 +962,16 @@ async fn every_cell_right_on_every_stack() {
         .iter()
         .find(|s| s.stack == Stack::GnuTls && s.config.contains("unrecognized_name"))
         .unwrap();
-    let d = row_of(&wire, gnutls_sni).versions[&Tls12].outcome.detail();
+    let d = row_at(&wire, gnutls_sni.addr).versions[&Tls12]
+        .outcome
+        .detail();
     assert!(d.contains("warning alert unrecognized_name(112)"), "{d}");
     let strict13 = servers
         .iter()
         .find(|s| s.stack == Stack::Tlslite && s.config.starts_with("TLS 1.3 only"))
         .unwrap();
     assert_eq!(
-        row_of(&wire, strict13).versions[&Tls13].status(),
+        row_at(&wire, strict13.addr).versions[&Tls13].status(),
         Status::Accepted,
         "tlslite-ng takes the wire engine's TLS 1.3 hello"
     );
@@ -985,7 +979,7 @@ async fn every_cell_right_on_every_stack() {
         .iter()
         .filter(|s| s.config.contains("client certificate"))
     {
-        let e = row_of(&openssl, s);
+        let e = row_at(&openssl, s.addr);
         let asked = e
             .versions
             .values()
@@ -1021,7 +1015,7 @@ async fn every_cell_right_on_every_stack() {
         );
         for report in [&wire, &openssl, &both] {
             assert_eq!(
-                row_of(report, s).rdp_standard_security,
+                row_at(report, s.addr).rdp_standard_security,
                 Some(expected),
                 "{}",
                 s.config
@@ -1062,7 +1056,7 @@ async fn client_certificate_required_keeps_accepted_versions_accepted() {
     for engine in [Engine::Openssl, Engine::Both] {
         let report = scan_all(&lab.servers, engine).await;
         for s in &lab.servers {
-            let e = row_of(&report, s);
+            let e = row_at(&report, s.addr);
             for v in [Tls10, Tls11, Tls12, Tls13] {
                 // The truth: s_client with a certificate gets through.
                 assert!(s_client(s.addr, v, &files).await, "{} {v}", s.config);

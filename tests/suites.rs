@@ -17,14 +17,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use tlsmatrix::report::{Endpoint, Report, SuiteOrder, TlsVersion, TlsVersion::*};
+use tlsmatrix::report::{SuiteOrder, TlsVersion, TlsVersion::*};
 use tlsmatrix::scan::ScanConfig;
 use tlsmatrix::tls::suites::{Flaw, SuiteClass};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
-use crate::util::{free_port_on, scan_targets, tool_output};
+use crate::util::{free_port_on, row_at, scan_targets, tool_output};
 
 fn next_host() -> IpAddr {
     static N: AtomicU8 = AtomicU8::new(10);
@@ -516,14 +516,6 @@ async fn start(lab: &mut Lab) -> Vec<Server> {
     servers
 }
 
-fn row<'a>(report: &'a Report, s: &Server) -> &'a Endpoint {
-    report
-        .endpoints
-        .iter()
-        .find(|e| e.address == Some(s.addr.ip()) && e.port == s.addr.port())
-        .expect("a row per server")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_accepted_suite_is_listed_as_the_configuration_and_a_client_say() {
     let started = Instant::now();
@@ -585,7 +577,7 @@ async fn every_accepted_suite_is_listed_as_the_configuration_and_a_client_say() 
     let mut failures = Vec::new();
     let mut lines = Vec::new();
     for s in &servers {
-        let e = row(&report, s);
+        let e = row_at(&report, s.addr);
         for (v, want) in &s.expected {
             let Some(found) = e.suites.get(v) else {
                 failures.push(format!(

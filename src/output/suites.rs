@@ -20,7 +20,7 @@ pub fn any(report: &Report) -> bool {
 }
 
 /// The versions with a suite list somewhere, in order.
-fn versions(report: &Report) -> Vec<TlsVersion> {
+pub fn versions(report: &Report) -> Vec<TlsVersion> {
     let mut vs: Vec<TlsVersion> = report
         .endpoints
         .iter()

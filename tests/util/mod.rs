@@ -313,3 +313,12 @@ pub async fn tool_output(cmd: &mut tokio::process::Command) -> (bool, String) {
         Err(_) => (false, "no answer within 15s".into()),
     }
 }
+
+/// The report's row for the endpoint at `addr`.
+pub fn row_at(report: &Report, addr: SocketAddr) -> &Endpoint {
+    report
+        .endpoints
+        .iter()
+        .find(|e| e.address == Some(addr.ip()) && e.port == addr.port())
+        .expect("a row per server")
+}

@@ -36,18 +36,6 @@ pub(crate) fn list_mark(s: &VersionSuites) -> Mark {
     }
 }
 
-/// The versions with a list somewhere, in order.
-fn versions(report: &Report) -> Vec<TlsVersion> {
-    let mut vs: Vec<TlsVersion> = report
-        .endpoints
-        .iter()
-        .flat_map(|e| e.suites.keys().copied())
-        .collect();
-    vs.sort();
-    vs.dedup();
-    vs
-}
-
 /// The worst mark over an endpoint's lists.
 fn endpoint_mark(e: &Endpoint) -> Mark {
     e.suites
@@ -109,7 +97,7 @@ pub(crate) fn section(report: &Report, rule: Option<&SuiteRule>, anchor: &str) -
     if !report.endpoints.iter().any(|e| !e.suites.is_empty()) {
         return html! {};
     }
-    let vs = versions(report);
+    let vs = crate::output::suites::versions(report);
     html! {
         section.suites {
             h2 { "Cipher suites" }
