@@ -917,3 +917,51 @@ async fn check_and_diff_on_suites() {
     );
     drop(after_server);
 }
+
+/// TLS 1.3 suites are enumerated with hellos without key shares (the server answers with a
+/// HelloRetryRequest and computes nothing); a server that refuses such hellos still has its
+/// whole list found, with key shares, as OpenSSL's own defaults say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_hellos_without_key_shares_still_gets_its_list() {
+    let strict = crate::util::server(tlsmatrix::lab::Behaviour::NeedsKeyShare {
+        min: Tls12,
+        max: Tls13,
+    })
+    .await;
+    // OpenSSL's default TLS 1.3 suites, as `openssl ciphers` names them.
+    let defaults = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+    let mut expected: Vec<u16> = openssl_ciphers(Tls13, "DEFAULT", defaults)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    for engine in [
+        tlsmatrix::report::Engine::Wire,
+        tlsmatrix::report::Engine::Both,
+    ] {
+        let config = ScanConfig {
+            suites: true,
+            engine,
+            versions: vec![Tls13],
+            connect_timeout: Duration::from_secs(4),
+            timeout: Duration::from_secs(8),
+            ldap_check: false,
+            ..ScanConfig::default()
+        };
+        let report = scan_targets(&config, &[format!("tls://{}", strict.addr())]).await;
+        let e = row_at(&report, strict.addr());
+        let list = &e.suites[&Tls13];
+        let mut found: Vec<u16> = list.suites.iter().map(|s| s.id).collect();
+        found.sort();
+        assert_eq!(found, expected, "{engine:?}: {list:#?}");
+        assert!(list.complete, "{engine:?}: {:?}", list.problems);
+        assert!(list.disagreements.is_empty(), "{:?}", list.disagreements);
+        assert!(
+            list.groups.iter().any(|g| g.name == "x25519"),
+            "{engine:?}: {:?}",
+            list.groups
+        );
+    }
+}

@@ -103,6 +103,10 @@ pub enum Behaviour {
         min: TlsVersion,
         max: TlsVersion,
     },
+    /// A TLS server accepting `min..=max` that refuses, with a fatal handshake_failure(40), a
+    /// hello offering TLS 1.3 whose `key_share` list is empty (RFC 8446 allows one; some servers
+    /// do not), and handshakes with every other hello.
+    NeedsKeyShare { min: TlsVersion, max: TlsVersion },
     /// A broken server that answers every ClientHello with a ServerHello whose version field
     /// says TLS 1.2 and whose `supported_versions` extension names the hello's own version
     /// field, whether or not the hello sent that extension; then closes.
@@ -238,6 +242,7 @@ impl LabServer {
             }
             Behaviour::Ldap { min, max, .. }
             | Behaviour::WarnThenTls { min, max, .. }
+            | Behaviour::NeedsKeyShare { min, max }
             | Behaviour::Rdp(RdpReply::Tls { min, max } | RdpReply::Negotiate { min, max }) => {
                 Some(server_context_as(*min, *max, None, id).map_err(io::Error::other)?)
             }
@@ -383,6 +388,30 @@ async fn handle(
                 return;
             };
             if tcp.write_all(&[21, 3, 1, 0, 2, 1, warning]).await.is_err() {
+                return;
+            }
+            let stream = Prefixed {
+                prefix: hello,
+                pos: 0,
+                inner: tcp,
+            };
+            if let Some(mut s) = accept_tls(ssl, stream, &seen).await {
+                linger(&mut s).await;
+            }
+        }
+        Behaviour::NeedsKeyShare { .. } => {
+            let Some(ctx) = ctx else { return };
+            let Ok(ssl) = Ssl::new(&ctx) else { return };
+            let Ok(hello) = read_hello(&mut tcp, &seen).await else {
+                return;
+            };
+            let no_shares =
+                crate::tls::clienthello::ClientHello::from_records(&hello).is_ok_and(|h| {
+                    h.versions().contains(&0x0304) && h.extension(51) == Some(&[0u8, 0][..])
+                });
+            if no_shares {
+                let _ = tcp.write_all(&[21, 3, 3, 0, 2, 2, 40]).await;
+                let _ = tcp.shutdown().await;
                 return;
             }
             let stream = Prefixed {
