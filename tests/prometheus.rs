@@ -185,7 +185,7 @@ impl Prometheus {
             write_file(dir.path(), name, body);
         }
         for _ in 0..5 {
-            let port = closed_port();
+            let port = free_port();
             let base = format!("http://127.0.0.1:{port}");
             let mut child = tokio::process::Command::new("prometheus")
                 .arg(format!("--config.file={cfg}"))
@@ -415,7 +415,7 @@ async fn prometheus_scrapes_the_exporter_and_the_textfile_and_the_alert_fires_on
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let node_port = closed_port();
+    let node_port = free_port();
     let _node = tokio::process::Command::new("prometheus-node-exporter")
         .args([
             "--collector.disable-defaults",

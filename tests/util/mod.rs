@@ -114,10 +114,15 @@ pub fn report(o: &Output) -> Report {
     })
 }
 
-/// A port nothing listens on (bound, then released).
+/// A loopback port nothing listens on: a socket stays bound to it without listening for the
+/// rest of the test run, so a connect is refused and no server started meanwhile (on port 0)
+/// can be given that port.
 pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind((LOCALHOST, 0)).unwrap();
-    l.local_addr().unwrap().port()
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind(SocketAddr::new(LOCALHOST, 0)).unwrap();
+    let port = s.local_addr().unwrap().port();
+    std::mem::forget(s);
+    port
 }
 
 /// A listener whose accept queue is full, so further connection attempts get no answer: the
