@@ -302,53 +302,8 @@ pub fn policy(args: &PolicyArgs) -> Result<Option<Policy>, Error> {
 }
 
 pub fn scan_job(args: ScanArgs) -> Result<ScanJob, Error> {
-    let mut targets = Vec::new();
-    let mut input_errors = Vec::new();
-    for host in &args.dc {
-        for scheme in DC_SCHEMES {
-            match parse_target(&format!("{scheme}://{host}")) {
-                Ok(t) => targets.push(t),
-                Err(message) => {
-                    input_errors.push(InputError {
-                        source: format!("--dc '{host}'"),
-                        message,
-                    });
-                    break;
-                }
-            }
-        }
-    }
-    for (i, t) in args.targets.iter().enumerate() {
-        match parse_target(t) {
-            Ok(t) => targets.push(t),
-            Err(message) => input_errors.push(InputError {
-                source: format!("argument {} ('{t}')", i + 1),
-                message,
-            }),
-        }
-    }
-    let mut stdin_used = false;
-    for f in &args.files {
-        if f == "-" {
-            if stdin_used {
-                return Err(Error::Usage("'-f -' given twice".into()));
-            }
-            stdin_used = true;
-        }
-        let (t, e) = crate::target::read_target_file(f)?;
-        targets.extend(t);
-        input_errors.extend(e);
-    }
-    let starttls = args.starttls.map(|m| match m {
-        StartTlsArg::None => StartTls::None,
-        StartTlsArg::Ldap => StartTls::Ldap,
-        StartTlsArg::Rdp => StartTls::Rdp,
-    });
-    let mut targets: Vec<Target> = targets
-        .into_iter()
-        .map(|t| t.with_starttls(starttls))
-        .collect();
-    dedupe(&mut targets);
+    let (targets, input_errors) =
+        gather_targets(&args.targets, &args.dc, &args.files, args.starttls)?;
     if targets.is_empty() && input_errors.is_empty() && args.domain.is_none() {
         return Err(Error::Usage(
             "no targets: give TARGET arguments, --dc HOST or -f FILE (see --help)".into(),
